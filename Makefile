@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gcheap: build, run and test.  `make help` lists the targets.
+#
+# The README's two commands:
+#   make run     install what is needed, build, boot the stock 6.1 kernel
+#                in a VM, load gcheap.ko and show it working
+#   make check   install what is needed, build, and run every test layer;
+#                ends with "N passed, M failed, K skipped"
+#
+# Kernel builds, downloads and initramfs images are cached outside the
+# work tree, in $(GCHEAP_CACHE).
+
+SHELL := /bin/bash
+BUILD := $(CURDIR)/build
+
+# Which test kernel to build for: 6.1 and 6.12 are Debian's stock kernels,
+# debug is ours (tools/kernel/debug.config).  KDIR, if set, overrides it
+# with any kernel build tree.
+KERNEL ?= 6.1
+KDIR ?=
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CPPFLAGS_GCH := -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/userlib
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS_GCH) -MMD -MP
+
+VERSION := 0.1
+SONAME := libgcheap.so.0
+
+.PHONY: all help deps module lib selftests tools hosted-test stage lint \
+	run check clean distclean
+
+all: module lib selftests tools
+
+help:
+	@echo 'make run            boot a VM with the stock 6.1 kernel and show gcheap working'
+	@echo 'make check          every test: hosted, lint, KUnit, selftests on 6.1, 6.12, debug'
+	@echo 'make                module (KERNEL=6.1|6.12|debug or KDIR=...), library, tests, tools'
+	@echo 'make module KDIR=D  build gcheap.ko against the kernel build tree D'
+	@echo 'make hosted-test    core tests in userspace under ASan + UBSan'
+	@echo 'make lint           checkpatch and sparse on kmod/'
+	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
+	@echo 'make deps           install the Debian packages (root or sudo)'
+	@echo 'make clean          remove build/ (cached kernels stay)'
+
+deps:
+	@tools/install-deps
+
+# --- the module ---------------------------------------------------------
+
+# Built in build/kmod/<kernel>/, a symlink tree of the sources, so
+# that builds for different kernels never share objects.
+module:
+	@tools/build-module $(if $(KDIR),--kdir '$(KDIR)',--kernel $(KERNEL)) \
+		$(if $(C),--sparse)
+
+# --- the library ----------------------------------------------------------
+
+LIB_SRCS := userlib/device.c userlib/sizeclass.c userlib/version.c \
+	kmod/core/sizeclass.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/lib/obj/%.o)
+LIB_SO := $(BUILD)/lib/$(SONAME).$(VERSION:0.%=%)
+LIBS := $(BUILD)/lib/libgcheap.a $(BUILD)/lib/libgcheap.so $(BUILD)/lib/gcheap.pc
+
+lib: $(LIBS)
+
+$(BUILD)/lib/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/lib/libgcheap.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS) userlib/libgcheap.map
+	$(CC) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=userlib/libgcheap.map -Wl,-z,defs \
+		-o $@ $(LIB_OBJS) -lpthread
+
+$(BUILD)/lib/libgcheap.so: $(LIB_SO)
+	ln -sf $(notdir $<) $(BUILD)/lib/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(BUILD)/lib/gcheap.pc: userlib/gcheap.pc.in
+	sed -e 's|@PREFIX@|/usr/local|' -e 's|@LIBDIR@|$${prefix}/lib|' \
+		-e 's|@INCLUDEDIR@|$${prefix}/include|' -e 's|@VERSION@|$(VERSION)|' \
+		$< > $@
+
+# --- selftests and tools ----------------------------------------------------
+
+# kselftest_harness.h comes from Debian's linux-source-6.1, cached.
+KSFT_DIR = $(shell tools/kernel/linux-tools)
+
+# the harness macros trip these warnings by design
+KSFT_CFLAGS := -Wno-sign-compare -Wno-misleading-indentation -Wno-unused-parameter
+
+SELFTESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(wildcard selftests/*_test.c))
+
+selftests: $(SELFTESTS)
+
+$(BUILD)/selftests/%: selftests/%.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
+		-o $@ $< kmod/core/sizeclass.c -L$(BUILD)/lib -lgcheap -lpthread
+
+TOOLS := $(BUILD)/tools/gcheap-info
+
+tools: $(TOOLS)
+
+$(BUILD)/tools/gcheap-info: tools/gcheap-info/gcheap-info.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -lgcheap
+
+# --- hosted core tests ------------------------------------------------------
+
+HOSTED_SRCS := tools/testing/hosted/kunit.c kmod/core/sizeclass.c \
+	$(wildcard kmod/core/tests/*_test.c)
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+$(BUILD)/hosted/core_test: $(HOSTED_SRCS) $(wildcard kmod/core/*.h tools/testing/hosted/include/kunit/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS_GCH) \
+		-I$(CURDIR)/tools/testing/hosted/include -o $@ $(HOSTED_SRCS)
+
+hosted-test: $(BUILD)/hosted/core_test
+	$<
+
+# --- VM payload -------------------------------------------------------------
+
+# Everything a test VM needs for kernel $(KERNEL): the module built for it,
+# the library, selftests, tools and the in-VM test script.
+stage: lib selftests tools
+	@set -e; ko=$$(tools/build-module --kernel $(KERNEL) | tail -n 1); \
+	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
+	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
+	cp $(SELFTESTS) $(TOOLS) $$dir/bin/; cp selftests/run-in-vm.sh $$dir/; \
+	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
+
+# --- style ------------------------------------------------------------------
+
+lint:
+	@tools/testing/lint
+
+# --- the README's commands --------------------------------------------------
+
+run: deps
+	@$(MAKE) --no-print-directory stage KERNEL=6.1
+	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 -- \
+		sh -c 'insmod gcheap.ko && dmesg | grep "gcheap:" && ls -l /dev/gcheap && gcheap-info'
+
+check: deps
+	@tools/testing/check
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

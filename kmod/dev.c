@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The character device /dev/gcheap: each open file is one heap.
+ *
+ * The file operations have .owner = THIS_MODULE, so every open file holds
+ * a module reference and rmmod is refused (-EWOULDBLOCK) while any heap
+ * exists, then accepted once the last one is released.
+ */
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+
+#include "internal.h"
+
+static int gch_open(struct inode *inode, struct file *file)
+{
+	struct gch_heap *heap = gch_heap_create();
+
+	if (IS_ERR(heap))
+		return PTR_ERR(heap);
+	file->private_data = heap;
+	return 0;
+}
+
+static int gch_release(struct inode *inode, struct file *file)
+{
+	gch_heap_destroy(file->private_data);
+	return 0;
+}
+
+static const struct file_operations gch_fops = {
+	.owner = THIS_MODULE,
+	.open = gch_open,
+	.release = gch_release,
+	.unlocked_ioctl = gch_ioctl,
+	/* the ABI has no pointer-sized fields: one handler serves both */
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice gch_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "gcheap",
+	.fops = &gch_fops,
+	.mode = 0666,
+};
+
+int gch_dev_register(void)
+{
+	return misc_register(&gch_miscdev);
+}
+
+void gch_dev_unregister(void)
+{
+	misc_deregister(&gch_miscdev);
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcheap.ko: a garbage-collected heap for user processes.
+ *
+ * Module load and unload, and the module parameters (documented in
+ * Documentation/design.rst, "Module parameters").
+ */
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/printk.h>
+
+#include "internal.h"
+
+unsigned int gch_max_heaps = 1024;
+module_param_named(max_heaps, gch_max_heaps, uint, 0644);
+MODULE_PARM_DESC(max_heaps,
+		 "Most heaps (open files of /dev/gcheap) at once, system-wide; open() beyond it fails with ENFILE (default 1024)");
+
+struct gch_sizeclass_table gch_size_classes;
+
+static int __init gch_init(void)
+{
+	int err;
+
+	err = gch_sizeclass_init(&gch_size_classes);
+	if (err)
+		return err;
+	err = gch_dev_register();
+	if (err)
+		return err;
+	pr_info("gcheap: ABI %u.%u, %u size classes, /dev/gcheap ready\n",
+		GCH_ABI_MAJOR, GCH_ABI_MINOR, gch_size_classes.nr_classes);
+	return 0;
+}
+
+static void __exit gch_exit(void)
+{
+	gch_dev_unregister();
+	pr_info("gcheap: unloaded\n");
+}
+
+module_init(gch_init);
+module_exit(gch_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The gcheap developers");
+MODULE_DESCRIPTION("Garbage-collected heap for user processes, collected in the kernel");
+MODULE_VERSION("0.1");

@@ -1,0 +1,91 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the test VM (busybox sh) from the stage directory, /gcheap.
+#
+#   run-in-vm.sh kunit       load gcheap.ko (its KUnit suites run at load)
+#                            and report the suites' KTAP from debugfs
+#   run-in-vm.sh selftests   load gcheap.ko and run every selftest
+#
+# Each program's TAP is shown as it runs and again, at the end, between
+# "### GCHEAP-TAP-BEGIN <name>" and "### GCHEAP-TAP-END <name> rc=<rc>"
+# markers, which tools/testing/tapsum reads from the console log.
+# Exit status: 0 only if every program exited 0.
+
+set -u
+cd /gcheap || exit 1
+export GCHEAP_KO=/gcheap/gcheap.ko
+tapdir=/tmp/tap
+mkdir -p "$tapdir"
+status=0
+
+# run NAME COMMAND...: run one program, keep its output and exit status.
+run() {
+	name=$1
+	shift
+	echo "### running $name"
+	{ "$@"; echo $? > "$tapdir/$name.rc"; } 2>&1 | tee "$tapdir/$name.tap"
+	[ "$(cat "$tapdir/$name.rc")" = 0 ] || status=1
+}
+
+# A result that is not a program's: NAME RC TAP-TEXT.
+record() {
+	printf '%s\n' "$3" > "$tapdir/$1.tap"
+	echo "$2" > "$tapdir/$1.rc"
+	[ "$2" = 0 ] || status=1
+}
+
+load_module() {
+	if ! insmod "$GCHEAP_KO"; then
+		record insmod 1 "not ok 1 insmod $GCHEAP_KO"
+		return 1
+	fi
+	record insmod 0 "ok 1 insmod $GCHEAP_KO"
+}
+
+kunit() {
+	load_module || return
+	found=0
+	for dir in /sys/kernel/debug/kunit/gcheap_*; do
+		[ -r "$dir/results" ] || continue
+		found=1
+		suite=${dir##*/}
+		# the results are KTAP; a failed case is a "not ok" line in them
+		if grep -q '^ *not ok' "$dir/results"; then rc=1; else rc=0; fi
+		record "kunit-$suite" "$rc" "$(cat "$dir/results")"
+		cat "$dir/results"
+	done
+	[ "$found" = 1 ] ||
+		record kunit 1 "not ok 1 no gcheap KUnit suite in /sys/kernel/debug/kunit (kernel without CONFIG_KUNIT_DEBUGFS?)"
+}
+
+selftests() {
+	load_module || return
+	for t in bin/*_test; do
+		# the module test unloads and reloads gcheap.ko: run it last
+		[ "$t" = bin/gcheap_module_test ] && continue
+		run "${t##*/}" "$t"
+	done
+	[ -x bin/gcheap_module_test ] && run gcheap_module_test bin/gcheap_module_test
+	# nothing may be left behind: the module must unload cleanly
+	if rmmod gcheap; then
+		record rmmod 0 "ok 1 rmmod gcheap after the tests"
+	else
+		record rmmod 1 "not ok 1 rmmod gcheap after the tests"
+	fi
+}
+
+case "${1:-}" in
+kunit) kunit ;;
+selftests) selftests ;;
+*) echo "usage: $0 kunit|selftests" >&2; exit 2 ;;
+esac
+
+for f in "$tapdir"/*.tap; do
+	name=${f##*/}
+	name=${name%.tap}
+	echo "### GCHEAP-TAP-BEGIN $name"
+	cat "$f"
+	echo "### GCHEAP-TAP-END $name rc=$(cat "$tapdir/$name.rc")"
+done
+exit $status
