@@ -58,8 +58,9 @@ module:
 
 # --- the library ----------------------------------------------------------
 
-LIB_SRCS := userlib/device.c userlib/sizeclass.c userlib/version.c \
-	kmod/core/sizeclass.c
+LIB_SRCS := userlib/alloc.c userlib/device.c userlib/init.c userlib/percpu.c \
+	userlib/query.c userlib/sizeclass.c userlib/tcache.c userlib/version.c \
+	kmod/core/cache.c kmod/core/sizeclass.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/lib/obj/%.o)
 LIB_SO := $(BUILD)/lib/$(SONAME).$(VERSION:0.%=%)
 LIBS := $(BUILD)/lib/libgcheap.a $(BUILD)/lib/libgcheap.so $(BUILD)/lib/gcheap.pc
@@ -114,7 +115,7 @@ $(BUILD)/tools/gcheap-info: tools/gcheap-info/gcheap-info.c $(LIBS)
 
 # --- hosted core tests ------------------------------------------------------
 
-HOSTED_SRCS := tools/testing/hosted/kunit.c kmod/core/sizeclass.c \
+HOSTED_SRCS := tools/testing/hosted/kunit.c $(wildcard kmod/core/*.c) \
 	$(wildcard kmod/core/tests/*_test.c)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

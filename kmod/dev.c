@@ -15,17 +15,19 @@
 
 static int gch_open(struct inode *inode, struct file *file)
 {
-	struct gch_heap *heap = gch_heap_create();
+	struct gch_heap *heap = gch_heap_open();
 
 	if (IS_ERR(heap))
 		return PTR_ERR(heap);
 	file->private_data = heap;
+	/* the heap's mappings live in its own address space (arena.c) */
+	file->f_mapping = heap->inode->i_mapping;
 	return 0;
 }
 
 static int gch_release(struct inode *inode, struct file *file)
 {
-	gch_heap_destroy(file->private_data);
+	gch_heap_release(file->private_data);
 	return 0;
 }
 
@@ -33,6 +35,7 @@ static const struct file_operations gch_fops = {
 	.owner = THIS_MODULE,
 	.open = gch_open,
 	.release = gch_release,
+	.mmap = gch_mmap,
 	.unlocked_ioctl = gch_ioctl,
 	/* the ABI has no pointer-sized fields: one handler serves both */
 	.compat_ioctl = compat_ptr_ioctl,

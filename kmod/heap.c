@@ -1,30 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Heap objects: one per open file of /dev/gcheap, bound to the address
- * space of the process that opened it.
+ * space of the process that opened it; and the operations of the
+ * allocation ioctls on them, on top of the portable core (core/heap.c).
+ *
+ * Every operation takes heap->lock and never touches user memory while
+ * holding it (the arena's fault handler takes the same lock): results go
+ * through kernel buffers and are copied out after unlocking.
  */
 #include <linux/atomic.h>
 #include <linux/errno.h>
+#include <linux/mm.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "internal.h"
+
+/* Most objects one buffer-mode refill hands out. */
+#define GCH_REFILL_MAX_BUF	4096U
 
 static atomic_t gch_nr_heaps = ATOMIC_INIT(0);
 static atomic64_t gch_next_heap_id = ATOMIC64_INIT(0);
 
 /**
- * gch_heap_create() - make a heap owned by the calling process
+ * gch_heap_open() - make a heap owned by the calling process
  *
  * Return: the heap, or ERR_PTR(-EINVAL) when called without an address
  * space, -ENFILE when max_heaps heaps are open, -ENOMEM.
  */
-struct gch_heap *gch_heap_create(void)
+struct gch_heap *gch_heap_open(void)
 {
 	struct gch_heap *heap;
+	int err;
 
 	if (!current->mm)
 		return ERR_PTR(-EINVAL);
@@ -37,23 +48,42 @@ struct gch_heap *gch_heap_create(void)
 	}
 	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
 	if (!heap) {
-		atomic_dec(&gch_nr_heaps);
-		return ERR_PTR(-ENOMEM);
+		err = -ENOMEM;
+		goto fail;
 	}
+	mutex_init(&heap->lock);
+	err = gch_arena_fs_init(heap);
+	if (err)
+		goto fail_free;
 	heap->id = atomic64_inc_return(&gch_next_heap_id);
 	heap->tgid = task_tgid_nr(current);
+	heap->arena_size = round_down(READ_ONCE(gch_default_arena_size),
+				      GCH_PAGE_SIZE);
+	heap->gc_percent = 100;
 	mmgrab(current->mm);
 	heap->mm = current->mm;
 	return heap;
+
+fail_free:
+	kfree(heap);
+fail:
+	atomic_dec(&gch_nr_heaps);
+	return ERR_PTR(err);
 }
 
 /**
- * gch_heap_destroy() - free a heap and everything it holds
- * @heap: the heap; its file is being released, so no ioctl runs on it.
+ * gch_heap_release() - free a heap and everything it holds
+ * @heap: the heap; its file is being released, so no ioctl or mapping
+ *        of it remains.
  */
-void gch_heap_destroy(struct gch_heap *heap)
+void gch_heap_release(struct gch_heap *heap)
 {
+	if (heap->arena_state != GCH_MAP_NONE)
+		gch_heap_destroy(&heap->core);
+	gch_control_destroy(heap);
+	gch_arena_fs_exit(heap);
 	mmdrop(heap->mm);
+	mutex_destroy(&heap->lock);
 	kfree(heap);
 	atomic_dec(&gch_nr_heaps);
 }
@@ -72,4 +102,270 @@ void gch_heap_destroy(struct gch_heap *heap)
 int gch_heap_check_owner(const struct gch_heap *heap)
 {
 	return current->mm == heap->mm ? 0 : -EPERM;
+}
+
+/**
+ * gch_heap_configure() - set and report a heap's parameters
+ * @heap: the heap.
+ * @cfg:  in: requested values (0 keeps); out: the values in force.
+ *
+ * Return: 0, -EINVAL (arena size not a multiple of GCH_PAGE_SIZE, or too
+ * small), -ENOMEM (above max_arena_size), -EBUSY (arena size change after
+ * the arena was mapped).
+ */
+int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
+{
+	int err = 0;
+
+	mutex_lock(&heap->lock);
+	if (cfg->arena_size && cfg->arena_size != heap->arena_size) {
+		if (heap->arena_state != GCH_MAP_NONE)
+			err = -EBUSY;
+		else if (cfg->arena_size % GCH_PAGE_SIZE ||
+			 cfg->arena_size < 16 * GCH_PAGE_SIZE ||
+			 cfg->arena_size > (u64)U32_MAX << GCH_PAGE_SHIFT)
+			err = -EINVAL;
+		else if (cfg->arena_size > READ_ONCE(gch_max_arena_size))
+			err = -ENOMEM;
+		else
+			heap->arena_size = cfg->arena_size;
+	}
+	if (!err && cfg->workers > 1024)
+		err = -EINVAL;
+	if (!err) {
+		if (cfg->gc_percent)
+			heap->gc_percent = cfg->gc_percent;
+		if (cfg->workers)
+			heap->workers = cfg->workers;
+	}
+	cfg->arena_size = heap->arena_size;
+	cfg->gc_percent = heap->gc_percent;
+	cfg->workers = heap->workers;
+	cfg->control_size = gch_control_size();
+	cfg->cpu_stride = gch_cache_layout.stride;
+	cfg->nr_cpus = nr_cpu_ids;
+	cfg->arena_start = heap->arena_state == GCH_MAP_LIVE ?
+			   heap->arena_start : 0;
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/* Is @spanclass one with objects of a small size class? */
+static bool gch_spanclass_valid(u32 spanclass)
+{
+	return spanclass >= GCH_SPANCLASS(1, 0) &&
+	       spanclass < 2 * gch_size_classes.nr_classes;
+}
+
+/* Give back objects a refill took but could not hand out. */
+static void gch_heap_unallocate(struct gch_heap *heap, const u64 *offs,
+				unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		WARN_ON_ONCE(gch_heap_free(&heap->core, offs[i]));
+}
+
+/**
+ * gch_heap_refill() - hand out free objects of one span class
+ * @heap: the heap.
+ * @r:    the request; @r->count and @r->cpu are set on success.
+ * @ubuf: with GCH_REFILL_BUFFER, where the object addresses go.
+ *
+ * Return: 0, -EINVAL, -ENXIO (a mapping is missing), -ENOMEM, -EFAULT.
+ */
+int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
+		    u64 __user *ubuf)
+{
+	bool to_buf = r->hdr.flags & GCH_REFILL_BUFFER;
+	unsigned int want, i, cpu = 0;
+	u64 *offs;
+	int n, placed;
+
+	if (!gch_spanclass_valid(r->spanclass))
+		return -EINVAL;
+	if (to_buf) {
+		if (!r->max || r->max > GCH_REFILL_MAX_BUF)
+			return -EINVAL;
+		want = r->max;
+	} else {
+		want = gch_cache_layout.capacity[r->spanclass];
+	}
+	offs = kvmalloc_array(want, sizeof(*offs), GFP_KERNEL);
+	if (!offs)
+		return -ENOMEM;
+
+	mutex_lock(&heap->lock);
+	if (heap->arena_state != GCH_MAP_LIVE ||
+	    (!to_buf && heap->control_state != GCH_MAP_LIVE)) {
+		n = -ENXIO;
+		goto unlock;
+	}
+	n = gch_heap_alloc_small(&heap->core, r->spanclass, offs, want);
+	if (n < 0 || to_buf)
+		goto unlock;
+	placed = gch_control_fill(heap, r->spanclass, offs, n, &cpu);
+	if (placed < 0) {
+		gch_heap_unallocate(heap, offs, n);
+		n = placed;
+		goto unlock;
+	}
+	/* the cache had less room than we took (a race on this CPU) */
+	gch_heap_unallocate(heap, offs + placed, n - placed);
+	n = placed;
+unlock:
+	mutex_unlock(&heap->lock);
+	if (n < 0)
+		goto out;
+	if (to_buf) {
+		for (i = 0; i < n; i++)
+			offs[i] += heap->arena_start;
+		if (copy_to_user(ubuf, offs, n * sizeof(*offs))) {
+			mutex_lock(&heap->lock);
+			for (i = 0; i < n; i++)
+				offs[i] -= heap->arena_start;
+			gch_heap_unallocate(heap, offs, n);
+			mutex_unlock(&heap->lock);
+			n = -EFAULT;
+			goto out;
+		}
+	}
+	r->count = n;
+	r->cpu = cpu;
+	n = 0;
+out:
+	kvfree(offs);
+	return n;
+}
+
+/**
+ * gch_heap_alloc_large_obj() - allocate an object with a span of its own
+ * @heap:   the heap.
+ * @size:   bytes, more than GCH_MAX_SMALL_SIZE.
+ * @noscan: the object never holds pointers.
+ * @addr:   out: its user address.
+ *
+ * Return: 0, -EINVAL, -ENXIO, -ENOMEM.
+ */
+int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
+			     u64 *addr)
+{
+	u64 off;
+	int err;
+
+	if (size <= GCH_MAX_SMALL_SIZE)
+		return -EINVAL;
+	mutex_lock(&heap->lock);
+	if (heap->arena_state != GCH_MAP_LIVE) {
+		err = -ENXIO;
+	} else {
+		err = gch_heap_alloc_large(&heap->core, size, noscan, &off);
+		if (!err)
+			*addr = heap->arena_start + off;
+	}
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/* The arena offset of a user address, or -EINVAL if outside the arena. */
+static int gch_heap_offset(struct gch_heap *heap, u64 addr, u64 *off)
+{
+	if (heap->arena_state != GCH_MAP_LIVE)
+		return -ENXIO;
+	if (addr < heap->arena_start ||
+	    addr - heap->arena_start >= heap->arena_size)
+		return -EINVAL;
+	*off = addr - heap->arena_start;
+	return 0;
+}
+
+/**
+ * gch_heap_free_obj() - free an object explicitly
+ * @heap: the heap.
+ * @addr: the object's first byte.
+ *
+ * Return: 0, -EINVAL (not the start of an allocated object), -ENXIO.
+ */
+int gch_heap_free_obj(struct gch_heap *heap, u64 addr)
+{
+	u64 off;
+	int err;
+
+	mutex_lock(&heap->lock);
+	err = gch_heap_offset(heap, addr, &off);
+	if (!err)
+		err = gch_heap_free(&heap->core, off);
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/**
+ * gch_heap_query() - describe the object an address points into
+ * @heap: the heap.
+ * @q:    in: @q->addr; out: the object.
+ *
+ * Return: 0, -EINVAL (outside the arena), -ENOENT (not in an allocated
+ * object), -ENXIO.
+ */
+int gch_heap_query(struct gch_heap *heap, struct gch_query *q)
+{
+	struct gch_objinfo info;
+	u64 off;
+	int err;
+
+	mutex_lock(&heap->lock);
+	err = gch_heap_offset(heap, q->addr, &off);
+	if (!err)
+		err = gch_heap_lookup(&heap->core, off, &info);
+	if (!err) {
+		q->base = heap->arena_start + info.base;
+		q->size = info.size;
+		q->sizeclass = info.sizeclass;
+		q->oflags = (info.noscan ? GCH_OBJ_NOSCAN : 0) |
+			    (info.sizeclass ? 0 : GCH_OBJ_LARGE);
+	}
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/**
+ * gch_heap_stats() - fill in a heap's statistics
+ * @heap: the heap.
+ * @st:   the result; the header is left alone.
+ */
+void gch_heap_stats(struct gch_heap *heap, struct gch_stats *st)
+{
+	struct gch_heap_core *core = &heap->core;
+	unsigned int c;
+
+	mutex_lock(&heap->lock);
+	st->arena_size = heap->arena_size;
+	st->nr_classes = gch_size_classes.nr_classes;
+	if (heap->arena_state == GCH_MAP_NONE)
+		goto unlock;
+	st->mapped_bytes = core->mapped_pages << GCH_PAGE_SHIFT;
+	st->inuse_bytes = core->inuse_bytes;
+	st->objects = core->objects;
+	st->large_objects = core->nlarge;
+	st->metadata_bytes = core->metadata_bytes;
+	st->cached_objects = gch_control_cached_objects(heap);
+	st->classes[0].nmalloc = core->large_nmalloc;
+	st->classes[0].nfree = core->large_nfree;
+	st->classes[0].spans = core->nlarge;
+	for (c = 1; c < gch_size_classes.nr_classes; c++) {
+		const struct gch_central *scan = &core->central[GCH_SPANCLASS(c, 0)];
+		const struct gch_central *noscan = &core->central[GCH_SPANCLASS(c, 1)];
+
+		st->classes[c].nmalloc = scan->nmalloc + noscan->nmalloc;
+		st->classes[c].nfree = scan->nfree + noscan->nfree;
+		st->classes[c].spans = scan->nspans + noscan->nspans;
+	}
+	for (c = 0; c < gch_size_classes.nr_classes; c++) {
+		st->nmalloc += st->classes[c].nmalloc;
+		st->nfree += st->classes[c].nfree;
+		st->spans_inuse += st->classes[c].spans;
+	}
+unlock:
+	mutex_unlock(&heap->lock);
 }

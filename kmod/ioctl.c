@@ -4,6 +4,8 @@
  * (uapi/linux/gcheap.h, Documentation/uapi.rst).
  */
 #include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
 #include <linux/minmax.h>
 #include <linux/uaccess.h>
 
@@ -75,12 +77,108 @@ static long gch_ioc_version(struct gch_heap *heap, void __user *uarg)
 		return usize;
 	v.abi_major = GCH_ABI_MAJOR;
 	v.abi_minor = GCH_ABI_MINOR;
-	v.features = GCH_FEAT_VERSION;
+	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP;
 	v.page_shift = GCH_PAGE_SHIFT;
 	v.max_small_size = GCH_MAX_SMALL_SIZE;
 	v.nr_size_classes = gch_size_classes.nr_classes;
 	v.sizeclass_version = GCH_SIZECLASS_VERSION;
 	return gch_args_out(uarg, &v, sizeof(v), usize);
+}
+
+static long gch_ioc_configure(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_heap_config cfg;
+	int usize, err;
+
+	usize = gch_args_in(&cfg, sizeof(cfg), GCH_CONFIG_SIZE_VER0, 0, uarg);
+	if (usize < 0)
+		return usize;
+	err = gch_heap_configure(heap, &cfg);
+	if (err)
+		return err;
+	return gch_args_out(uarg, &cfg, sizeof(cfg), usize);
+}
+
+static long gch_ioc_refill(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_refill r;
+	int usize, err;
+
+	usize = gch_args_in(&r, sizeof(r), GCH_REFILL_SIZE_VER0,
+			    GCH_REFILL_BUFFER, uarg);
+	if (usize < 0)
+		return usize;
+	err = gch_heap_refill(heap, &r, u64_to_user_ptr(r.buf));
+	if (err)
+		return err;
+	return gch_args_out(uarg, &r, sizeof(r), usize);
+}
+
+static long gch_ioc_alloc_large(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_alloc a;
+	int usize, err;
+
+	usize = gch_args_in(&a, sizeof(a), GCH_ALLOC_SIZE_VER0,
+			    GCH_ALLOC_NOSCAN, uarg);
+	if (usize < 0)
+		return usize;
+	err = gch_heap_alloc_large_obj(heap, a.size,
+				       a.hdr.flags & GCH_ALLOC_NOSCAN, &a.addr);
+	if (err)
+		return err;
+	err = gch_args_out(uarg, &a, sizeof(a), usize);
+	/* the caller cannot learn the address: do not leak the object */
+	if (err)
+		gch_heap_free_obj(heap, a.addr);
+	return err;
+}
+
+static long gch_ioc_free(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_free f;
+	int usize;
+
+	usize = gch_args_in(&f, sizeof(f), GCH_FREE_SIZE_VER0, 0, uarg);
+	if (usize < 0)
+		return usize;
+	return gch_heap_free_obj(heap, f.addr);
+}
+
+static long gch_ioc_query(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_query q;
+	int usize, err;
+
+	usize = gch_args_in(&q, sizeof(q), GCH_QUERY_SIZE_VER0, 0, uarg);
+	if (usize < 0)
+		return usize;
+	err = gch_heap_query(heap, &q);
+	if (err)
+		return err;
+	return gch_args_out(uarg, &q, sizeof(q), usize);
+}
+
+static long gch_ioc_stats(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_stats *st;
+	int usize, err;
+
+	/* too big for the stack */
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	usize = gch_args_in(st, sizeof(*st), GCH_STATS_SIZE_VER0, 0, uarg);
+	if (usize < 0) {
+		err = usize;
+	} else {
+		memset((char *)st + sizeof(st->hdr), 0,
+		       sizeof(*st) - sizeof(st->hdr));
+		gch_heap_stats(heap, st);
+		err = gch_args_out(uarg, st, sizeof(*st), usize);
+	}
+	kfree(st);
+	return err;
 }
 
 /**
@@ -98,6 +196,12 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct gch_version) != GCH_VERSION_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_heap_config) != GCH_CONFIG_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_refill) != GCH_REFILL_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_alloc) != GCH_ALLOC_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_free) != GCH_FREE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_query) != GCH_QUERY_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER0);
 
 	if (_IOC_TYPE(cmd) != GCH_IOC_MAGIC)
 		return -ENOTTY;
@@ -108,6 +212,18 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case GCH_IOC_VERSION:
 		return gch_ioc_version(heap, uarg);
+	case GCH_IOC_CONFIGURE:
+		return gch_ioc_configure(heap, uarg);
+	case GCH_IOC_REFILL:
+		return gch_ioc_refill(heap, uarg);
+	case GCH_IOC_ALLOC_LARGE:
+		return gch_ioc_alloc_large(heap, uarg);
+	case GCH_IOC_FREE:
+		return gch_ioc_free(heap, uarg);
+	case GCH_IOC_QUERY:
+		return gch_ioc_query(heap, uarg);
+	case GCH_IOC_STATS:
+		return gch_ioc_stats(heap, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -17,7 +17,18 @@ module_param_named(max_heaps, gch_max_heaps, uint, 0644);
 MODULE_PARM_DESC(max_heaps,
 		 "Most heaps (open files of /dev/gcheap) at once, system-wide; open() beyond it fails with ENFILE (default 1024)");
 
+unsigned long gch_default_arena_size = 4UL << 30;
+module_param_named(default_arena_size, gch_default_arena_size, ulong, 0644);
+MODULE_PARM_DESC(default_arena_size,
+		 "Arena (address space) of a heap unless GCH_IOC_CONFIGURE sets one, in bytes (default 4 GiB)");
+
+unsigned long gch_max_arena_size = 64UL << 30;
+module_param_named(max_arena_size, gch_max_arena_size, ulong, 0644);
+MODULE_PARM_DESC(max_arena_size,
+		 "Largest arena a heap may configure, in bytes; larger requests fail with ENOMEM (default 64 GiB)");
+
 struct gch_sizeclass_table gch_size_classes;
+struct gch_cache_layout gch_cache_layout;
 
 static int __init gch_init(void)
 {
@@ -26,6 +37,7 @@ static int __init gch_init(void)
 	err = gch_sizeclass_init(&gch_size_classes);
 	if (err)
 		return err;
+	gch_cache_layout_init(&gch_cache_layout, &gch_size_classes);
 	err = gch_dev_register();
 	if (err)
 		return err;

@@ -4,11 +4,31 @@
  * kernel by gcheap.ko.
  *
  * Functions return 0 on success and -1 with errno set on failure, unless
- * their comment says otherwise.  See Documentation/userlib.rst.
+ * their comment says otherwise.  Allocation functions return NULL with
+ * errno set: ENOMEM when the heap (its arena) or memory is exhausted,
+ * ENODEV when the gcheap module is not loaded (a message on stderr says
+ * how to load it), EPERM in a child forked after the parent used the heap
+ * (a heap belongs to the process that created it and is not inherited).
+ *
+ * The heap is set up on first use, from the environment:
+ *
+ *   GCHEAP_MAX_HEAP  arena size in bytes, with an optional K, M or G
+ *                    suffix (powers of 1024); default: the module's
+ *                    default_arena_size parameter.
+ *   GCHEAP_GOGC      percent the heap may grow before a collection, or
+ *                    "off"; default 100.
+ *   GCHEAP_NO_RSEQ   "1": use per-thread caches even where the per-CPU
+ *                    (rseq) caches are available.
+ *
+ * Invalid values get a one-line warning on stderr and the default.
+ * gch_init() sets the same parameters from the program.
+ *
+ * See Documentation/userlib.rst.
  */
 #ifndef GCHEAP_H
 #define GCHEAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -41,12 +61,210 @@ struct gch_abi_info {
  *
  * Opens /dev/gcheap, queries it and checks that the module and this
  * library agree on the ABI major version and on the size-class table.
+ * Does not set up the heap.
  *
  * Return: 0, or -1 with errno ENODEV (module not loaded: a message on
  * stderr says how to load it), EPROTO (module and library disagree; @info
  * is still filled in), or an error of open(2) or ioctl(2).
  */
 int gch_abi_info(struct gch_abi_info *info);
+
+/* gch_config.gc_percent value that turns automatic collection off. */
+#define GCH_GC_PERCENT_OFF	0xffffffffU
+
+/**
+ * struct gch_config - heap parameters for gch_init()
+ * @max_heap:   arena size in bytes: no more than this much is ever
+ *              allocated (rounded up to the heap page size, at least 16
+ *              heap pages).  0: GCHEAP_MAX_HEAP, else the module default.
+ * @gc_percent: GOGC-style growth, in percent of the live heap, before a
+ *              collection; GCH_GC_PERCENT_OFF disables automatic
+ *              collection.  0: GCHEAP_GOGC, else 100.
+ * @workers:    collector threads for this heap, at most 1024.  0: the
+ *              module's choice (one per online CPU).
+ *
+ * Fields left 0 take their value from the environment, as if gch_init()
+ * had not been called; non-zero fields win over the environment.
+ */
+struct gch_config {
+	size_t max_heap;
+	unsigned int gc_percent;
+	unsigned int workers;
+};
+
+/**
+ * gch_init() - set the heap up with explicit parameters
+ * @cfg: the parameters, or NULL for the environment and defaults only.
+ *
+ * Optional: the first allocation sets the heap up by itself.  If called,
+ * it must come before any other use of the heap (allocation, gch_stats()),
+ * and only once.  Thread-safe.
+ *
+ * Return: 0, or -1 with errno EBUSY (the heap is already set up), EINVAL
+ * (a value of @cfg is out of range), ENODEV (module not loaded), ENOMEM
+ * (@cfg->max_heap above the module's max_arena_size), EPROTO (module and
+ * library disagree on the ABI), EPERM (in a forked child of a process
+ * that used the heap).  After a failure other than EBUSY or EINVAL,
+ * allocations fail with the same errno.
+ */
+int gch_init(const struct gch_config *cfg);
+
+/**
+ * gch_malloc() - allocate a garbage-collected object that may hold pointers
+ * @size: bytes; 0 gives a unique minimum-size object.
+ *
+ * The object is zeroed and aligned to 16 bytes; it lives as long as a
+ * pointer to it (or into it) is reachable, and is scanned for pointers by
+ * the collector.  Thread-safe.
+ *
+ * Return: the object, or NULL with errno ENOMEM (heap exhausted or @size
+ * too large), ENODEV or EPERM (see the top of this header).
+ */
+void *gch_malloc(size_t size);
+
+/**
+ * gch_malloc_atomic() - allocate a pointer-free object
+ * @size: bytes; 0 gives a unique minimum-size object.
+ *
+ * Like gch_malloc(), but the collector never scans the object: anything
+ * it holds is not a reference (strings, numbers, pixel data).  The object
+ * is zeroed as well.
+ *
+ * Return: the object, or NULL with errno as for gch_malloc().
+ */
+void *gch_malloc_atomic(size_t size);
+
+/**
+ * gch_calloc() - allocate a zeroed array that may hold pointers
+ * @nmemb: number of elements.
+ * @size:  bytes of each element.
+ *
+ * Return: the object (as from gch_malloc()), or NULL with errno ENOMEM
+ * when @nmemb * @size overflows, or as for gch_malloc().
+ */
+void *gch_calloc(size_t nmemb, size_t size);
+
+/**
+ * gch_realloc() - change the size of an object
+ * @ptr:  an object's start as returned by this library, or NULL.
+ * @size: the new size in bytes.
+ *
+ * NULL @ptr: like gch_malloc(@size).  @size 0: frees @ptr (gch_free())
+ * and returns NULL.  When @size fits the object's usable size
+ * (gch_size()), the object is kept as it is (shrinking does not release
+ * memory); otherwise a new object of the same kind (scanned or
+ * pointer-free) is allocated, the object's usable size is copied and @ptr
+ * is freed: the bytes beyond are zero.
+ *
+ * Return: the object, or NULL with errno EINVAL (@ptr is not the start of
+ * an object of this heap; nothing is changed) or as for gch_malloc() (@ptr
+ * is left as it was).  NULL without an error for @size 0.
+ */
+void *gch_realloc(void *ptr, size_t size);
+
+/**
+ * gch_strdup() - copy a string into a pointer-free object
+ * @s: a NUL-terminated string.
+ *
+ * Return: the copy, or NULL with errno as for gch_malloc().
+ */
+char *gch_strdup(const char *s);
+
+/**
+ * gch_free() - free an object now, without waiting for a collection
+ * @ptr: an object's start as returned by this library, or NULL.
+ *
+ * Optional: unreachable objects are collected anyway.  The caller must
+ * hold no other pointer to the object.  Freeing an object twice is
+ * detected (EINVAL) as long as the heap has not handed the memory out
+ * again in between.
+ *
+ * Return: 0 (also for NULL), or -1 with errno EINVAL (@ptr is not the
+ * start of an allocated object of this heap: a stack or malloc() address,
+ * a pointer into an object, an object already freed) or EPERM (a forked
+ * child's inherited heap).  Never crashes on a bad pointer.
+ */
+int gch_free(void *ptr);
+
+/**
+ * gch_size() - usable size of the object a pointer points into
+ * @ptr: any address; it may point into an object.
+ *
+ * Return: the bytes usable from the object's start (gch_base()), at
+ * least the size asked for when it was allocated; 0 if @ptr is not inside
+ * an allocated object of this heap (errno then says why: EINVAL outside
+ * the arena, ENOENT inside it but not in an allocated object).
+ */
+size_t gch_size(const void *ptr);
+
+/**
+ * gch_base() - start of the object a pointer points into
+ * @ptr: any address; it may point into an object.
+ *
+ * Return: the object's first byte, or NULL if @ptr is not inside an
+ * allocated object of this heap (errno as for gch_size()).
+ */
+void *gch_base(const void *ptr);
+
+/**
+ * struct gch_heap_stats - the heap's statistics, from the module and
+ * from the library
+ * @arena_size:      bytes of address space reserved for the heap.
+ * @mapped_bytes:    bytes backed by memory (spans in use).
+ * @inuse_bytes:     bytes in allocated objects, rounded to their size
+ *                   class, objects held in caches included.
+ * @objects:         objects allocated, as the module counts them: those
+ *                   in per-CPU and per-thread caches included.
+ * @cached_objects:  objects in the per-CPU caches, not yet handed out.
+ * @nmalloc:         objects the module handed out (to caches or to large
+ *                   allocations) since the heap was created.
+ * @nfree:           objects freed since the heap was created.
+ * @spans_inuse:     spans holding objects.
+ * @large_objects:   large objects (with a span of their own) allocated.
+ * @metadata_bytes:  kernel memory used for the heap's bookkeeping.
+ * @thread_cached_objects: objects in per-thread caches, not yet handed
+ *                   out (the fallback when per-CPU caches cannot be
+ *                   used).
+ * @live_objects:    objects the program holds: @objects minus the cached
+ *                   ones and the library's own per-thread cache blocks.
+ * @arena_start:     the arena's first byte.
+ * @nr_cpus:         CPUs with a per-CPU cache block.
+ * @gc_percent:      GOGC-style growth percent, or GCH_GC_PERCENT_OFF.
+ * @workers:         collector threads configured (0: the module decides).
+ * @percpu:          1 if allocation uses the per-CPU caches (rseq), 0 if
+ *                   only per-thread caches (no rseq registration, or
+ *                   GCHEAP_NO_RSEQ).
+ */
+struct gch_heap_stats {
+	size_t arena_size;
+	size_t mapped_bytes;
+	size_t inuse_bytes;
+	uint64_t objects;
+	uint64_t cached_objects;
+	uint64_t nmalloc;
+	uint64_t nfree;
+	uint64_t spans_inuse;
+	uint64_t large_objects;
+	size_t metadata_bytes;
+	uint64_t thread_cached_objects;
+	uint64_t live_objects;
+	void *arena_start;
+	unsigned int nr_cpus;
+	unsigned int gc_percent;
+	unsigned int workers;
+	int percpu;
+};
+
+/**
+ * gch_stats() - read the heap's statistics
+ * @stats: filled in on success.
+ *
+ * Sets the heap up if it was not yet.  The numbers are a snapshot: other
+ * threads may allocate meanwhile.
+ *
+ * Return: 0, or -1 with errno ENODEV, EPERM or an error of ioctl(2).
+ */
+int gch_stats(struct gch_heap_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -3,12 +3,103 @@
 #ifndef GCHEAP_LIB_INTERNAL_H
 #define GCHEAP_LIB_INTERNAL_H
 
+#include <stddef.h>
+
+#include "core/cache.h"
 #include "core/sizeclass.h"
 
 /* Exported symbols; everything else is hidden (see libgcheap.map). */
 #define GCH_API __attribute__((visibility("default")))
 
+/* enum gch_lib_state: where the process's heap is in its life. */
+enum gch_lib_state {
+	GCH_LIB_UNINIT = 0,	/* not set up yet: the next use does it */
+	GCH_LIB_READY,		/* usable */
+	GCH_LIB_FAILED,		/* setup failed with gch_lib.init_errno */
+	GCH_LIB_FORKED,		/* a forked child's copy: not ours (EPERM) */
+};
+
+/**
+ * struct gch_lib - the process's heap as the library sees it
+ * @state:       enum gch_lib_state; set to READY (release) after every
+ *               other field, read with acquire by gch_lib_usable().
+ * @percpu:      the per-CPU caches (rseq) are in use.
+ * @nr_cpus:     CPU blocks in the control area.
+ * @cpu_stride:  bytes between two CPUs' blocks (== @layout.stride).
+ * @control:     the control area's user address (NULL without @percpu).
+ * @fd:          the open /dev/gcheap.
+ * @init_errno:  errno of a failed setup (state FAILED).
+ * @arena:       the arena's first byte.
+ * @arena_size:  its size.
+ * @control_size: bytes of the control area mapping.
+ * @gc_percent:  as configured (GCH_GC_OFF for off).
+ * @workers:     as configured.
+ * @layout:      the per-CPU cache layout (also of per-thread caches).
+ * @classes:     the size-class table.
+ *
+ * Written once by the setup (under pthread_once), read-only afterwards
+ * except @state, which a fork child handler sets to FORKED.
+ */
+struct gch_lib {
+	int state;
+	int percpu;
+	u32 nr_cpus;
+	u32 cpu_stride;
+	char *control;
+	int fd;
+	int init_errno;
+	char *arena;
+	size_t arena_size;
+	size_t control_size;
+	u32 gc_percent;
+	u32 workers;
+	struct gch_cache_layout layout;
+	struct gch_sizeclass_table classes;
+};
+
+extern struct gch_lib gch_lib;
+
+/* device.c, sizeclass.c */
 int gch_dev_open(void);
 const struct gch_sizeclass_table *gch_lib_size_classes(void);
+
+/* init.c */
+int gch_lib_start(void);
+
+/**
+ * gch_lib_usable() - is the heap set up and ours?  Sets it up if needed.
+ *
+ * Return: 1, or 0 with errno set (ENODEV, EPERM, ...).
+ */
+static inline int gch_lib_usable(void)
+{
+	if (__builtin_expect(__atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE) ==
+			     GCH_LIB_READY, 1))
+		return 1;
+	return gch_lib_start() == 0;
+}
+
+/* Is @p inside the arena?  (Only meaningful once the heap is READY.) */
+static inline int gch_in_arena(const void *p)
+{
+	return (const char *)p >= gch_lib.arena &&
+	       (size_t)((const char *)p - gch_lib.arena) < gch_lib.arena_size;
+}
+
+/* alloc.c */
+void *gch_alloc_direct(unsigned int spanclass);
+void *gch_alloc_large(size_t size, int noscan);
+
+/* percpu.c */
+void *gch_percpu_alloc_slow(unsigned int spanclass);
+
+/* tcache.c */
+void *gch_tcache_alloc(unsigned int spanclass);
+int gch_tcache_setup(void);
+void gch_tcache_count(u64 *objects, u64 *blocks);
+
+/* query.c */
+int gch_free_object(u64 addr);
+int gch_query_object(const void *ptr, struct gch_query *q);
 
 #endif /* GCHEAP_LIB_INTERNAL_H */

@@ -53,26 +53,28 @@ fmt_secs() {
 	fi
 }
 
-# with_lock LOCKFILE CMD...: run CMD holding an exclusive flock, so that two
-# invocations never build/extract the same cache entry at once.
+# with_lock LOCKFILE CMD...: run CMD (a function is fine) in this shell
+# holding an exclusive flock, so that two invocations never build/extract
+# the same cache entry at once. If CMD fails, errexit ends the script and
+# the lock goes with the process.
 with_lock() {
-	local lockfile=$1
+	local lockfile=$1 fd
 	shift
 	mkdir -p "$(dirname "$lockfile")"
-	(
-		exec 9>"$lockfile"
-		if ! flock -n 9; then
-			info "waiting for lock $lockfile (another build is running)"
-			flock 9
-		fi
-		"$@"
-	)
+	exec {fd}>"$lockfile"
+	if ! flock -n "$fd"; then
+		info "waiting for lock $lockfile (another build is running)"
+		flock "$fd"
+	fi
+	"$@"
+	exec {fd}>&-
 }
 
-# run_logged LABEL LOGFILE PROGRESS_FN CMD...: run CMD with all its output
-# appended to LOGFILE; every ~20 s print "LABEL: <PROGRESS_FN output>,
-# <elapsed> elapsed". On failure print the last 40 lines of the log and
-# return CMD's status.
+# run_logged LABEL LOGFILE PROGRESS_FN CMD...: run CMD (an external command,
+# so that an interrupt can stop it: it is killed with SIGTERM, and make
+# passes that on to its jobs) with all its output appended to LOGFILE; every
+# ~20 s print "LABEL: <PROGRESS_FN output>, <elapsed> elapsed". On failure
+# print the last 40 lines of the log and return CMD's status.
 run_logged() {
 	local label=$1 log=$2 progress=$3
 	shift 3

@@ -36,10 +36,11 @@
  * struct changes incompatibly; the minor number when one is added.
  */
 #define GCH_ABI_MAJOR		0
-#define GCH_ABI_MINOR		1
+#define GCH_ABI_MINOR		2
 
 /* Feature bits reported by GCH_IOC_VERSION in gch_version.features. */
 #define GCH_FEAT_VERSION	(1ULL << 0)	/* GCH_IOC_VERSION itself */
+#define GCH_FEAT_HEAP		(1ULL << 1)	/* arena, caches, allocation */
 
 /*
  * Heap layout shared by the library and the module.
@@ -107,5 +108,252 @@ struct gch_version {
  * -EPERM (the heap belongs to another process).
  */
 #define GCH_IOC_VERSION		_IOWR(GCH_IOC_MAGIC, 0x00, struct gch_version)
+
+
+/*
+ * The arena and the control area.
+ *
+ * After GCH_IOC_CONFIGURE (optional: defaults apply), a process maps
+ *
+ *   - the arena: mmap(NULL, arena_size, PROT_READ | PROT_WRITE,
+ *     MAP_SHARED, fd, GCH_MMAP_ARENA) -- all objects live here;
+ *   - the control area: mmap(NULL, control_size, PROT_READ | PROT_WRITE,
+ *     MAP_SHARED, fd, GCH_MMAP_CONTROL) -- the per-CPU caches.
+ *
+ * Each can be mapped once per heap, by the heap's owner, with exactly the
+ * size GCH_IOC_CONFIGURE reports; it cannot be resized, split, moved or
+ * inherited by fork (the child sees no heap there).
+ */
+#define GCH_MMAP_ARENA		0ULL
+#define GCH_MMAP_CONTROL	(1ULL << 44)
+
+/*
+ * Span classes: a size class and whether its objects may hold pointers.
+ * spanclass = (sizeclass << 1) | noscan.  Class 0 (large) has no cache.
+ */
+#define GCH_SPANCLASS(sizeclass, noscan)	(((sizeclass) << 1) | !!(noscan))
+#define GCH_NR_SPANCLASSES			(2 * GCH_MAX_SIZE_CLASSES)
+
+/**
+ * struct gch_cache - one CPU's cache of free objects of one span class
+ * @count: valid entries in @slots; the allocation fast path pops
+ *         slots[count - 1] and commits by storing count - 1.
+ * @pad:   zero.
+ * @slots: addresses of free, already allocated-to-the-cache objects.
+ *
+ * A CPU's caches lie back to back in one block of the control area:
+ * the block of CPU n starts at n * control.cpu_stride; the cache of span
+ * class sc at offset gch_cache_offset(sc) within it and holds
+ * gch_cache_capacity(sc) slots (libgcheap computes both from the shared
+ * size-class code; the kernel uses its own copy and never trusts values
+ * read back from this memory).
+ */
+struct gch_cache {
+	__u32 count;
+	__u32 pad;
+	__u64 slots[];
+};
+
+/* GC percent value that turns automatic collection off ("GOGC=off"). */
+#define GCH_GC_OFF		0xffffffffU
+
+/**
+ * struct gch_heap_config - argument of GCH_IOC_CONFIGURE
+ * @hdr:          common header; no flags defined.
+ * @arena_size:   in: arena size in bytes, a multiple of GCH_PAGE_SIZE, or 0
+ *                for the default (module parameter default_arena_size);
+ *                capped by max_arena_size.  Only before the arena is mapped.
+ *                out: the arena size.
+ * @gc_percent:   in: GOGC-style growth percent before a collection, 0 for
+ *                "keep", GCH_GC_OFF to disable.  out: the current value.
+ * @workers:      in: collector worker threads for this heap, 0 for "keep".
+ *                out: the current value.
+ * @control_size: out: bytes to map at GCH_MMAP_CONTROL.
+ * @cpu_stride:   out: bytes between two CPUs' blocks in the control area.
+ * @nr_cpus:      out: number of CPU blocks (the kernel's nr_cpu_ids).
+ * @arena_start:  out: user address of the arena, 0 while unmapped.
+ */
+struct gch_heap_config {
+	struct gch_ioc_hdr hdr;
+	__u64 arena_size;
+	__u32 gc_percent;
+	__u32 workers;
+	__u64 control_size;
+	__u32 cpu_stride;
+	__u32 nr_cpus;
+	__u64 arena_start;
+};
+
+#define GCH_CONFIG_SIZE_VER0	48
+
+/* gch_refill.hdr.flags */
+#define GCH_REFILL_BUFFER	(1U << 0)	/* fill @buf, not the CPU cache */
+
+/**
+ * struct gch_refill - argument of GCH_IOC_REFILL
+ * @hdr:       common header; flags GCH_REFILL_BUFFER.
+ * @spanclass: in: the span class to refill (not 0 or 1: large objects).
+ * @cpu:       out: the CPU whose cache was filled (without the flag).
+ * @count:     out: objects added to the cache or written to @buf.
+ * @max:       in: with GCH_REFILL_BUFFER, entries @buf holds (at most
+ *             4096); objects are written to buf[0 .. count - 1].
+ * @buf:       in: with GCH_REFILL_BUFFER, user address of a __u64 array.
+ *
+ * Without the flag the kernel fills the calling CPU's cache for
+ * @spanclass up to its capacity, with preemption disabled, so a thread
+ * preempted inside its rseq critical section on that CPU restarts it and
+ * never sees a half-written cache.  Objects handed out are zeroed.
+ */
+struct gch_refill {
+	struct gch_ioc_hdr hdr;
+	__u32 spanclass;
+	__u32 cpu;
+	__u32 count;
+	__u32 max;
+	__u64 buf;
+};
+
+#define GCH_REFILL_SIZE_VER0	32
+
+/* gch_alloc.hdr.flags */
+#define GCH_ALLOC_NOSCAN	(1U << 0)	/* never holds pointers */
+
+/**
+ * struct gch_alloc - argument of GCH_IOC_ALLOC_LARGE
+ * @hdr:  common header; flags GCH_ALLOC_NOSCAN.
+ * @size: in: object size in bytes, more than GCH_MAX_SMALL_SIZE.
+ * @addr: out: the object's address (page aligned, zeroed).
+ */
+struct gch_alloc {
+	struct gch_ioc_hdr hdr;
+	__u64 size;
+	__u64 addr;
+};
+
+#define GCH_ALLOC_SIZE_VER0	24
+
+/**
+ * struct gch_free - argument of GCH_IOC_FREE
+ * @hdr:  common header; no flags defined.
+ * @addr: in: the start of an allocated object.
+ *
+ * Errors: -EINVAL if @addr is not the start of an allocated object (a
+ * double free included).
+ */
+struct gch_free {
+	struct gch_ioc_hdr hdr;
+	__u64 addr;
+};
+
+#define GCH_FREE_SIZE_VER0	16
+
+/* gch_query.oflags */
+#define GCH_OBJ_NOSCAN		(1U << 0)
+#define GCH_OBJ_LARGE		(1U << 1)
+
+/**
+ * struct gch_query - argument of GCH_IOC_QUERY
+ * @hdr:       common header; no flags defined.
+ * @addr:      in: any address inside an allocated object.
+ * @base:      out: the object's first byte.
+ * @size:      out: the object's usable size (its class size).
+ * @sizeclass: out: its size class (0 for a large object).
+ * @oflags:    out: GCH_OBJ_* bits.
+ *
+ * Errors: -EINVAL if @addr is outside the arena, -ENOENT if it is inside
+ * the arena but not inside an allocated object.
+ */
+struct gch_query {
+	struct gch_ioc_hdr hdr;
+	__u64 addr;
+	__u64 base;
+	__u64 size;
+	__u32 sizeclass;
+	__u32 oflags;
+};
+
+#define GCH_QUERY_SIZE_VER0	40
+
+/**
+ * struct gch_class_stats - per size class counters
+ * @nmalloc: objects handed out (to caches or callers) since the heap began.
+ * @nfree:   objects freed since the heap began.
+ * @spans:   spans of this class now.
+ */
+struct gch_class_stats {
+	__u64 nmalloc;
+	__u64 nfree;
+	__u64 spans;
+};
+
+/**
+ * struct gch_stats - argument of GCH_IOC_STATS
+ * @hdr:           common header; no flags defined.
+ * @arena_size:    bytes of address space reserved.
+ * @mapped_bytes:  bytes backed by memory (spans and their pages).
+ * @inuse_bytes:   bytes in allocated objects (rounded to their class).
+ * @objects:       allocated objects, large ones included.
+ * @cached_objects: objects sitting in per-CPU caches, not yet used.
+ * @nmalloc:       objects allocated since the heap began.
+ * @nfree:         objects freed since the heap began.
+ * @spans_inuse:   spans holding objects.
+ * @large_objects: large objects allocated now.
+ * @metadata_bytes: kernel memory the heap uses for its bookkeeping.
+ * @nr_classes:    entries of @classes that are valid.
+ * @pad:           zero.
+ * @classes:       per size class counters; class 0 is large objects.
+ */
+struct gch_stats {
+	struct gch_ioc_hdr hdr;
+	__u64 arena_size;
+	__u64 mapped_bytes;
+	__u64 inuse_bytes;
+	__u64 objects;
+	__u64 cached_objects;
+	__u64 nmalloc;
+	__u64 nfree;
+	__u64 spans_inuse;
+	__u64 large_objects;
+	__u64 metadata_bytes;
+	__u32 nr_classes;
+	__u32 pad;
+	struct gch_class_stats classes[GCH_MAX_SIZE_CLASSES];
+};
+
+#define GCH_STATS_SIZE_VER0	(96 + 24 * GCH_MAX_SIZE_CLASSES)
+
+/**
+ * GCH_IOC_CONFIGURE - set and read heap parameters and the mapping sizes.
+ *
+ * Errors: -EINVAL (bad arena size or values), -EBUSY (arena size change
+ * after the arena is mapped), -ENOMEM (arena size above max_arena_size).
+ */
+#define GCH_IOC_CONFIGURE	_IOWR(GCH_IOC_MAGIC, 0x01, struct gch_heap_config)
+
+/**
+ * GCH_IOC_REFILL - refill the calling CPU's cache, or a buffer.
+ *
+ * Errors: -EINVAL (bad span class, size or flags), -ENXIO (arena or
+ * control area not mapped), -ENOMEM (the arena or memory is exhausted),
+ * -EFAULT.
+ */
+#define GCH_IOC_REFILL		_IOWR(GCH_IOC_MAGIC, 0x02, struct gch_refill)
+
+/**
+ * GCH_IOC_ALLOC_LARGE - allocate an object larger than GCH_MAX_SMALL_SIZE.
+ *
+ * Errors: -EINVAL (size too small or too big), -ENXIO (arena not mapped),
+ * -ENOMEM.
+ */
+#define GCH_IOC_ALLOC_LARGE	_IOWR(GCH_IOC_MAGIC, 0x03, struct gch_alloc)
+
+/** GCH_IOC_FREE - free an object explicitly. */
+#define GCH_IOC_FREE		_IOWR(GCH_IOC_MAGIC, 0x04, struct gch_free)
+
+/** GCH_IOC_QUERY - find the object an address points into. */
+#define GCH_IOC_QUERY		_IOWR(GCH_IOC_MAGIC, 0x05, struct gch_query)
+
+/** GCH_IOC_STATS - heap statistics. */
+#define GCH_IOC_STATS		_IOWR(GCH_IOC_MAGIC, 0x06, struct gch_stats)
 
 #endif /* _UAPI_LINUX_GCHEAP_H */

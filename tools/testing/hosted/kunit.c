@@ -76,11 +76,25 @@ void hosted_kunit_fail(struct kunit *test, bool abort, const char *file,
 	va_list ap;
 
 	test->failed = true;
+	test->skipped = false;
 	printf("    # %s: %s:%d: ", test->name, file, line);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	if (abort)
+		longjmp(test->abort, 1);
+}
+
+void hosted_kunit_skip(struct kunit *test, bool abort, const char *fmt, ...)
+{
+	va_list ap;
+
+	test->skipped = true;
+	test->failed = false;
+	va_start(ap, fmt);
+	vsnprintf(test->status_comment, sizeof(test->status_comment), fmt, ap);
+	va_end(ap);
 	if (abort)
 		longjmp(test->abort, 1);
 }
@@ -95,9 +109,13 @@ static void release_resources(struct kunit *test)
 	}
 }
 
-static bool run_case(struct kunit_suite *suite, struct kunit_case *c)
+enum case_status { CASE_PASS, CASE_FAIL, CASE_SKIP };
+
+static enum case_status run_case(struct kunit_suite *suite,
+				 struct kunit_case *c, int index)
 {
 	struct kunit test = { .name = c->name };
+	enum case_status status;
 
 	if (setjmp(test.abort) == 0) {
 		if (suite->init && suite->init(&test))
@@ -108,13 +126,20 @@ static bool run_case(struct kunit_suite *suite, struct kunit_case *c)
 	if (suite->exit)
 		suite->exit(&test);
 	release_resources(&test);
-	return !test.failed;
+	status = test.failed ? CASE_FAIL : test.skipped ? CASE_SKIP : CASE_PASS;
+	printf("    %sok %d %s", status == CASE_FAIL ? "not " : "", index,
+	       c->name);
+	if (status == CASE_SKIP)
+		printf(" # SKIP %s", test.status_comment);
+	printf("\n");
+	fflush(stdout);
+	return status;
 }
 
 static bool run_suite(struct kunit_suite *suite, int index)
 {
 	struct kunit_case *c;
-	int n = 0, i = 0;
+	int n = 0, i = 0, passed = 0;
 	bool ok = true;
 
 	for (c = suite->test_cases; c->run_case; c++)
@@ -126,17 +151,17 @@ static bool run_suite(struct kunit_suite *suite, int index)
 		ok = false;
 	} else {
 		for (c = suite->test_cases; c->run_case; c++) {
-			bool pass = run_case(suite, c);
+			enum case_status st = run_case(suite, c, ++i);
 
-			printf("    %sok %d %s\n", pass ? "" : "not ", ++i,
-			       c->name);
-			fflush(stdout);
-			ok &= pass;
+			ok &= st != CASE_FAIL;
+			passed += st == CASE_PASS;
 		}
 		if (suite->suite_exit)
 			suite->suite_exit(suite);
 	}
-	printf("%sok %d %s\n", ok ? "" : "not ", index, suite->name);
+	/* as KUnit: a suite whose every case was skipped is skipped */
+	printf("%sok %d %s%s\n", ok ? "" : "not ", index, suite->name,
+	       ok && !passed && n ? " # SKIP" : "");
 	return ok;
 }
 

@@ -8,7 +8,8 @@
  * A failed EXPECT marks the case failed and goes on; a failed ASSERT ends
  * the case (longjmp back to the runner).  Memory from kunit_kzalloc() is
  * freed when the case ends, so leaks show up under ASan only for memory
- * the code under test itself loses.
+ * the code under test itself loses.  kunit_skip() ends the case too, and
+ * reports it "ok N name # SKIP reason", as KUnit does.
  */
 #ifndef _HOSTED_KUNIT_TEST_H
 #define _HOSTED_KUNIT_TEST_H
@@ -21,11 +22,20 @@
 
 struct kunit_resource;
 
+#define KUNIT_STATUS_COMMENT_SIZE	256
+
+/*
+ * @failed and @skipped: the case's status, the last of kunit_skip() and a
+ * failure winning, as in KUnit.  @priv: free for the suite's init/exit.
+ */
 struct kunit {
 	const char *name;
 	bool failed;
+	bool skipped;
+	char status_comment[KUNIT_STATUS_COMMENT_SIZE];
 	jmp_buf abort;
 	struct kunit_resource *resources;
+	void *priv;
 };
 
 struct kunit_case {
@@ -61,6 +71,14 @@ void hosted_kunit_fail(struct kunit *test, bool abort, const char *file,
 		       int line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+void hosted_kunit_skip(struct kunit *test, bool abort, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define kunit_mark_skipped(test, fmt, ...)				\
+	hosted_kunit_skip(test, false, fmt, ##__VA_ARGS__)
+#define kunit_skip(test, fmt, ...)					\
+	hosted_kunit_skip(test, true, fmt, ##__VA_ARGS__)
+
 #define kunit_info(test, fmt, ...)	\
 	printf("    # %s: " fmt "\n", (test)->name, ##__VA_ARGS__)
 #define kunit_err(test, fmt, ...)	\
@@ -84,12 +102,12 @@ void hosted_kunit_fail(struct kunit *test, bool abort, const char *file,
 			##__VA_ARGS__);					\
 	} while (0)
 
-#define HOSTED_KUNIT_PTR(test, abort, l, op, r)				\
+#define HOSTED_KUNIT_PTR(test, abort, l, op, r, fmt, ...)		\
 	do {								\
 		const void *__l = (l), *__r = (r);			\
 		HOSTED_KUNIT_CHECK(test, abort, __l op __r,		\
-			"Expected %s " #op " %s, but %p vs %p",		\
-			#l, #r, __l, __r);				\
+			"Expected %s " #op " %s, but %p vs %p " fmt,	\
+			#l, #r, __l, __r, ##__VA_ARGS__);		\
 	} while (0)
 
 #define KUNIT_FAIL(test, fmt, ...)					\
@@ -138,13 +156,22 @@ void hosted_kunit_fail(struct kunit *test, bool abort, const char *file,
 #define KUNIT_ASSERT_GT(t, l, r)	KUNIT_ASSERT_GT_MSG(t, l, r, "")
 #define KUNIT_ASSERT_GE(t, l, r)	KUNIT_ASSERT_GE_MSG(t, l, r, "")
 
-#define KUNIT_EXPECT_PTR_EQ(t, l, r)	HOSTED_KUNIT_PTR(t, false, l, ==, r)
-#define KUNIT_EXPECT_PTR_NE(t, l, r)	HOSTED_KUNIT_PTR(t, false, l, !=, r)
-#define KUNIT_EXPECT_NULL(t, p)		HOSTED_KUNIT_PTR(t, false, p, ==, NULL)
-#define KUNIT_EXPECT_NOT_NULL(t, p)	HOSTED_KUNIT_PTR(t, false, p, !=, NULL)
-#define KUNIT_ASSERT_PTR_EQ(t, l, r)	HOSTED_KUNIT_PTR(t, true, l, ==, r)
-#define KUNIT_ASSERT_PTR_NE(t, l, r)	HOSTED_KUNIT_PTR(t, true, l, !=, r)
-#define KUNIT_ASSERT_NULL(t, p)		HOSTED_KUNIT_PTR(t, true, p, ==, NULL)
-#define KUNIT_ASSERT_NOT_NULL(t, p)	HOSTED_KUNIT_PTR(t, true, p, !=, NULL)
+#define KUNIT_EXPECT_PTR_EQ_MSG(t, l, r, ...) HOSTED_KUNIT_PTR(t, false, l, ==, r, __VA_ARGS__)
+#define KUNIT_EXPECT_PTR_NE_MSG(t, l, r, ...) HOSTED_KUNIT_PTR(t, false, l, !=, r, __VA_ARGS__)
+#define KUNIT_EXPECT_NULL_MSG(t, p, ...)      HOSTED_KUNIT_PTR(t, false, p, ==, NULL, __VA_ARGS__)
+#define KUNIT_EXPECT_NOT_NULL_MSG(t, p, ...)  HOSTED_KUNIT_PTR(t, false, p, !=, NULL, __VA_ARGS__)
+#define KUNIT_ASSERT_PTR_EQ_MSG(t, l, r, ...) HOSTED_KUNIT_PTR(t, true, l, ==, r, __VA_ARGS__)
+#define KUNIT_ASSERT_PTR_NE_MSG(t, l, r, ...) HOSTED_KUNIT_PTR(t, true, l, !=, r, __VA_ARGS__)
+#define KUNIT_ASSERT_NULL_MSG(t, p, ...)      HOSTED_KUNIT_PTR(t, true, p, ==, NULL, __VA_ARGS__)
+#define KUNIT_ASSERT_NOT_NULL_MSG(t, p, ...)  HOSTED_KUNIT_PTR(t, true, p, !=, NULL, __VA_ARGS__)
+
+#define KUNIT_EXPECT_PTR_EQ(t, l, r)	KUNIT_EXPECT_PTR_EQ_MSG(t, l, r, "")
+#define KUNIT_EXPECT_PTR_NE(t, l, r)	KUNIT_EXPECT_PTR_NE_MSG(t, l, r, "")
+#define KUNIT_EXPECT_NULL(t, p)		KUNIT_EXPECT_NULL_MSG(t, p, "")
+#define KUNIT_EXPECT_NOT_NULL(t, p)	KUNIT_EXPECT_NOT_NULL_MSG(t, p, "")
+#define KUNIT_ASSERT_PTR_EQ(t, l, r)	KUNIT_ASSERT_PTR_EQ_MSG(t, l, r, "")
+#define KUNIT_ASSERT_PTR_NE(t, l, r)	KUNIT_ASSERT_PTR_NE_MSG(t, l, r, "")
+#define KUNIT_ASSERT_NULL(t, p)		KUNIT_ASSERT_NULL_MSG(t, p, "")
+#define KUNIT_ASSERT_NOT_NULL(t, p)	KUNIT_ASSERT_NOT_NULL_MSG(t, p, "")
 
 #endif /* _HOSTED_KUNIT_TEST_H */

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The heap's mappings: the arena, where objects live, and the control
+ * area, where the per-CPU caches live; and the memory behind spans.
+ *
+ * Memory: every span is backed by order-0 pages the module allocates
+ * (zeroed, charged to the caller's memory cgroup) and maps contiguously
+ * in the kernel with vmap(), so the collector reads objects through the
+ * module's own mapping and never needs copy_from_user().  User page tables
+ * get the same pages on fault with vm_insert_page(): they are ordinary
+ * refcounted pages, so they count in the process's RSS and are released
+ * when the last mapping of them goes.
+ *
+ * Zapping: each heap has its own inode on a small pseudo filesystem, and
+ * its file's f_mapping points there.  When a span's pages are freed,
+ * unmap_mapping_range() on that address space removes them from the
+ * owner's page tables, whatever the architecture or kernel version
+ * (zap_vma_ptes() only handles VM_PFNMAP mappings).
+ *
+ * Races: the fault handler looks a page up and inserts it while holding
+ * the heap lock, and freeing takes the same lock before zapping, so a
+ * page is never inserted after the zap that should have removed it.
+ */
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/overflow.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/version.h>
+
+#include "internal.h"
+
+#define GCHEAP_FS_MAGIC		0x47434850	/* "GCHP" */
+
+/* Pages of one span: the kernel mapping and the pages behind it. */
+struct gch_backing {
+	void *kaddr;
+	unsigned int nr;
+	struct page *pages[];
+};
+
+static struct vfsmount *gch_fs_mnt;
+static int gch_fs_cnt;
+
+static int gch_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, GCHEAP_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type gch_fs_type = {
+	.name = "gcheap",
+	.owner = THIS_MODULE,
+	.init_fs_context = gch_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/**
+ * gch_arena_fs_init() - give a heap its own address space for its mappings
+ * @heap: the new heap.
+ *
+ * Return: 0 or a negative errno.
+ */
+int gch_arena_fs_init(struct gch_heap *heap)
+{
+	struct inode *inode;
+	int err;
+
+	err = simple_pin_fs(&gch_fs_type, &gch_fs_mnt, &gch_fs_cnt);
+	if (err)
+		return err;
+	inode = alloc_anon_inode(gch_fs_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		simple_release_fs(&gch_fs_mnt, &gch_fs_cnt);
+		return PTR_ERR(inode);
+	}
+	heap->inode = inode;
+	return 0;
+}
+
+/**
+ * gch_arena_fs_exit() - drop the heap's inode
+ * @heap: a heap whose mappings are all gone.
+ */
+void gch_arena_fs_exit(struct gch_heap *heap)
+{
+	iput(heap->inode);
+	heap->inode = NULL;
+	simple_release_fs(&gch_fs_mnt, &gch_fs_cnt);
+}
+
+static struct gch_heap *core_to_heap(struct gch_heap_core *core)
+{
+	return container_of(core, struct gch_heap, core);
+}
+
+static void gch_backing_free(struct gch_backing *b)
+{
+	unsigned int i;
+
+	if (b->kaddr)
+		vunmap(b->kaddr);
+	for (i = 0; i < b->nr; i++)
+		if (b->pages[i])
+			put_page(b->pages[i]);
+	kvfree(b);
+}
+
+static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
+{
+	unsigned int i, nr = s->npages << (GCH_PAGE_SHIFT - PAGE_SHIFT);
+	struct gch_backing *b;
+
+	b = kvzalloc(struct_size(b, pages, nr), GFP_KERNEL_ACCOUNT);
+	if (!b)
+		return -ENOMEM;
+	b->nr = nr;
+	for (i = 0; i < nr; i++) {
+		b->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!b->pages[i] || fatal_signal_pending(current))
+			goto fail;
+		if ((i & 255) == 255)
+			cond_resched();
+	}
+	b->kaddr = vmap(b->pages, nr, VM_MAP, PAGE_KERNEL);
+	if (!b->kaddr)
+		goto fail;
+	s->backing = b;
+	return 0;
+fail:
+	gch_backing_free(b);
+	return -ENOMEM;
+}
+
+static void gch_span_release(struct gch_heap_core *core, struct gch_span *s)
+{
+	struct gch_heap *heap = core_to_heap(core);
+	struct gch_backing *b = s->backing;
+
+	if (!b)
+		return;
+	/* take the pages out of the owner's page tables, then free them */
+	if (heap->inode)
+		unmap_mapping_range(heap->inode->i_mapping,
+				    GCH_MMAP_ARENA +
+				    ((loff_t)s->start << GCH_PAGE_SHIFT),
+				    (loff_t)s->npages << GCH_PAGE_SHIFT, 1);
+	s->backing = NULL;
+	gch_backing_free(b);
+}
+
+static void gch_span_zero(struct gch_heap_core *core, struct gch_span *s,
+			  u64 off, u64 len)
+{
+	struct gch_backing *b = s->backing;
+
+	memset(b->kaddr + (off - ((u64)s->start << GCH_PAGE_SHIFT)), 0, len);
+}
+
+const struct gch_heap_ops gch_span_backing_ops = {
+	.populate = gch_span_populate,
+	.release = gch_span_release,
+	.zero = gch_span_zero,
+};
+
+/**
+ * gch_span_kaddr() - the kernel address of a span's first byte
+ * @s: an in-use span.
+ *
+ * Return: the address, valid while the span is in use.
+ */
+void *gch_span_kaddr(const struct gch_span *s)
+{
+	const struct gch_backing *b = s->backing;
+
+	return b->kaddr;
+}
+
+static vm_fault_t gch_insert(struct vm_area_struct *vma, unsigned long addr,
+			     struct page *page)
+{
+	int err = vm_insert_page(vma, addr, page);
+
+	/* -EBUSY: another thread's fault mapped it first */
+	if (!err || err == -EBUSY)
+		return VM_FAULT_NOPAGE;
+	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+}
+
+static vm_fault_t gch_arena_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gch_heap *heap = vma->vm_private_data;
+	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) - GCH_MMAP_ARENA;
+	struct gch_backing *b;
+	struct gch_span *s;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	mutex_lock(&heap->lock);
+	/* only pages of allocated spans exist: anything else is SIGBUS */
+	s = gch_heap_span_of(&heap->core, off);
+	if (s && s->backing) {
+		b = s->backing;
+		ret = gch_insert(vma, vmf->address & PAGE_MASK,
+				 b->pages[(off - ((u64)s->start << GCH_PAGE_SHIFT)) >>
+					  PAGE_SHIFT]);
+	}
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+static vm_fault_t gch_control_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gch_heap *heap = vma->vm_private_data;
+	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) - GCH_MMAP_CONTROL;
+	u32 stride = gch_cache_layout.stride;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+	void *block;
+
+	mutex_lock(&heap->lock);
+	block = gch_control_block(heap, off / stride);
+	if (block)
+		ret = gch_insert(vma, vmf->address & PAGE_MASK,
+				 vmalloc_to_page(block + off % stride));
+	else
+		ret = VM_FAULT_OOM;
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/* An unmapped arena or control area is gone for good (see gch_map_state). */
+static void gch_arena_close(struct vm_area_struct *vma)
+{
+	struct gch_heap *heap = vma->vm_private_data;
+
+	mutex_lock(&heap->lock);
+	heap->arena_state = GCH_MAP_GONE;
+	mutex_unlock(&heap->lock);
+}
+
+static void gch_control_close(struct vm_area_struct *vma)
+{
+	struct gch_heap *heap = vma->vm_private_data;
+
+	mutex_lock(&heap->lock);
+	heap->control_state = GCH_MAP_GONE;
+	mutex_unlock(&heap->lock);
+}
+
+/*
+ * The mappings keep their shape: the heap knows the arena by its address,
+ * so it cannot move, shrink, split or change protection.
+ */
+static int gch_vma_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int gch_vma_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static int gch_vma_mprotect(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, unsigned long newflags)
+{
+	return -EACCES;
+}
+
+static const struct vm_operations_struct gch_arena_vm_ops = {
+	.close = gch_arena_close,
+	.may_split = gch_vma_may_split,
+	.mremap = gch_vma_mremap,
+	.mprotect = gch_vma_mprotect,
+	.fault = gch_arena_fault,
+};
+
+static const struct vm_operations_struct gch_control_vm_ops = {
+	.close = gch_control_close,
+	.may_split = gch_vma_may_split,
+	.mremap = gch_vma_mremap,
+	.mprotect = gch_vma_mprotect,
+	.fault = gch_control_fault,
+};
+
+static void gch_vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
+{
+	int err;
+
+	if (heap->arena_state != GCH_MAP_NONE)
+		return -EBUSY;
+	if (vma->vm_end - vma->vm_start != heap->arena_size)
+		return -EINVAL;
+	err = gch_heap_init(&heap->core, &gch_size_classes,
+			    heap->arena_size >> GCH_PAGE_SHIFT,
+			    &gch_span_backing_ops);
+	if (err)
+		return err;
+	heap->arena_start = vma->vm_start;
+	heap->arena_state = GCH_MAP_LIVE;
+	vma->vm_ops = &gch_arena_vm_ops;
+	return 0;
+}
+
+static int gch_mmap_control(struct gch_heap *heap, struct vm_area_struct *vma)
+{
+	int err;
+
+	if (heap->control_state != GCH_MAP_NONE)
+		return -EBUSY;
+	if (vma->vm_end - vma->vm_start != gch_control_size())
+		return -EINVAL;
+	err = gch_control_init(heap);
+	if (err)
+		return err;
+	heap->control_state = GCH_MAP_LIVE;
+	vma->vm_ops = &gch_control_vm_ops;
+	return 0;
+}
+
+/**
+ * gch_mmap() - map a heap's arena or control area
+ * @file: an open /dev/gcheap.
+ * @vma:  the new mapping: MAP_SHARED, at offset GCH_MMAP_ARENA or
+ *        GCH_MMAP_CONTROL, exactly as large as GCH_IOC_CONFIGURE says.
+ *
+ * Return: 0, -EPERM (not the heap's owner), -EINVAL (private mapping,
+ * unknown offset, wrong size), -EBUSY (mapped already, or unmapped),
+ * -ENOMEM.
+ */
+int gch_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct gch_heap *heap = file->private_data;
+	unsigned long pgoff = vma->vm_pgoff;
+	int err;
+
+	if (gch_heap_check_owner(heap))
+		return -EPERM;
+	/* a private mapping would copy our pages on write: no sharing */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	mutex_lock(&heap->lock);
+	if (pgoff == GCH_MMAP_ARENA >> PAGE_SHIFT)
+		err = gch_mmap_arena(heap, vma);
+	else if (pgoff == GCH_MMAP_CONTROL >> PAGE_SHIFT)
+		err = gch_mmap_control(heap, vma);
+	else
+		err = -EINVAL;
+	if (!err) {
+		vma->vm_private_data = heap;
+		/*
+		 * MIXEDMAP: vm_insert_page() from the fault handler.
+		 * DONTCOPY: fork does not inherit the heap.  DONTEXPAND: no
+		 * growing with mremap.  DONTDUMP: a core dump would fault in
+		 * (and fail on) every unallocated page of the arena.
+		 */
+		gch_vma_set_flags(vma, VM_MIXEDMAP | VM_DONTCOPY |
+				  VM_DONTEXPAND | VM_DONTDUMP);
+	}
+	mutex_unlock(&heap->lock);
+	return err;
+}

@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The heap: spans of objects on per-class central lists, and large
+ * objects, on top of the page heap (pageheap.c).  The roles are the Go
+ * runtime's mcentral and the allocating half of mheap; see heap.h.
+ *
+ * A small span lives on its class's @partial list while it has a free
+ * object and on @full otherwise; it is released (its backing dropped, its
+ * pages given back) the moment its last object is freed, so every span on
+ * a central list holds at least one object.  Free objects are found in the
+ * span's allocation bitmap from @freeindex up: objects are handed out in
+ * address order, and a freed one lowers @freeindex so it is found again.
+ *
+ * Memory handed out is zero: a new span is populated with zeroed memory,
+ * and once an object of a span has been freed (@needzero) every object
+ * taken from that span is zeroed through ops->zero first.  That is coarser
+ * than a bit per object, but it costs nothing until a span is reused, and
+ * a span that empties is released rather than reused.
+ *
+ * Large objects each have a span of their own, on @large.  Their span,
+ * like a small one, carries an allocation and a mark bitmap (of one bit)
+ * so that mark and sweep need not tell them apart.
+ *
+ * Counters (struct gch_heap_core, struct gch_central) are exact at every
+ * return; gch_heap_check() recomputes them from the spans.  The caller
+ * serialises every call; the core may sleep.
+ */
+#include "bitmap.h"
+#include "heap.h"
+
+static u64 span_base(const struct gch_span *s)
+{
+	return (u64)s->start << GCH_PAGE_SHIFT;
+}
+
+static u64 arena_bytes(const struct gch_heap_core *h)
+{
+	return (u64)h->pages.npages << GCH_PAGE_SHIFT;
+}
+
+static size_t bitmaps_bytes(const struct gch_span *s)
+{
+	return 2 * gch_bitmap_bytes(s->nobjs);
+}
+
+/* Page-heap calls, keeping the heap's metadata count in step. */
+static struct gch_span *heap_pages_alloc(struct gch_heap_core *h, u32 npages)
+{
+	u64 before = h->pages.metadata_bytes;
+	struct gch_span *s = gch_pageheap_alloc(&h->pages, npages);
+
+	h->metadata_bytes += h->pages.metadata_bytes - before;
+	return s;
+}
+
+static void heap_pages_free(struct gch_heap_core *h, struct gch_span *s)
+{
+	u64 before = h->pages.metadata_bytes;
+
+	gch_pageheap_free(&h->pages, s);
+	h->metadata_bytes -= before - h->pages.metadata_bytes;
+}
+
+static int heap_alloc_bitmaps(struct gch_heap_core *h, struct gch_span *s)
+{
+	unsigned long *map = gch_zalloc(bitmaps_bytes(s));
+
+	if (!map)
+		return -ENOMEM;
+	s->allocbits = map;
+	s->markbits = map + BITS_TO_LONGS(s->nobjs);
+	h->metadata_bytes += bitmaps_bytes(s);
+	return 0;
+}
+
+static void heap_free_bitmaps(struct gch_heap_core *h, struct gch_span *s)
+{
+	gch_kvfree(s->allocbits);
+	h->metadata_bytes -= bitmaps_bytes(s);
+	s->allocbits = NULL;
+	s->markbits = NULL;
+}
+
+/*
+ * A span of @npages pages put to use: fields set, bitmaps allocated,
+ * backing populated.  On failure everything is undone.
+ */
+static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
+			 u8 spanclass, u16 nobjs, u32 elemsize,
+			 struct gch_span **sp)
+{
+	struct gch_span *s;
+	int err;
+
+	s = heap_pages_alloc(h, npages);
+	if (!s)
+		return -ENOMEM;
+	s->state = state;
+	s->spanclass = spanclass;
+	s->nobjs = nobjs;
+	s->elemsize = elemsize;
+	err = heap_alloc_bitmaps(h, s);
+	if (!err) {
+		err = h->ops->populate(h, s);
+		if (err) {
+			err = err < 0 ? err : -ENOMEM;
+			heap_free_bitmaps(h, s);
+		}
+	}
+	if (err) {
+		heap_pages_free(h, s);
+		return err;
+	}
+	h->mapped_pages += npages;
+	*sp = s;
+	return 0;
+}
+
+/* Drop an in-use span entirely: lists, backing, bitmaps, pages. */
+static void heap_release_span(struct gch_heap_core *h, struct gch_span *s)
+{
+	list_del_init(&s->link);
+	h->mapped_pages -= s->npages;
+	h->ops->release(h, s);
+	heap_free_bitmaps(h, s);
+	heap_pages_free(h, s);
+}
+
+static bool heap_classes_ok(const struct gch_sizeclass_table *t)
+{
+	u32 c;
+
+	if (t->nr_classes < 2 || t->nr_classes > GCH_MAX_SIZE_CLASSES)
+		return false;
+	for (c = 1; c < t->nr_classes; c++) {
+		if (!t->npages[c] || !t->nobjs[c] ||
+		    t->size[c] < GCH_MIN_ALIGN || t->size[c] % GCH_MIN_ALIGN ||
+		    t->size[c] > GCH_MAX_SMALL_SIZE ||
+		    (u64)t->nobjs[c] * t->size[c] >
+		    (u64)t->npages[c] << GCH_PAGE_SHIFT)
+			return false;
+	}
+	return true;
+}
+
+/**
+ * gch_heap_init() - set up an empty heap
+ * @h:       the heap; its previous contents are ignored.
+ * @classes: the size-class table, which must outlive the heap.
+ * @npages:  arena size in heap pages, at least 1.
+ * @ops:     the embedder's callbacks, all three set; must outlive the heap.
+ *
+ * On failure @h is left in a state gch_heap_destroy() accepts (and does
+ * nothing with), so callers may destroy unconditionally.
+ *
+ * Return: 0, -EINVAL for a bad table, size or ops, -ENOMEM.
+ */
+int gch_heap_init(struct gch_heap_core *h,
+		  const struct gch_sizeclass_table *classes, u32 npages,
+		  const struct gch_heap_ops *ops)
+{
+	unsigned int i;
+	int err;
+
+	/* struct gch_span keeps these in u8 and u16 */
+	BUILD_BUG_ON(GCH_NR_SPANCLASSES > 256);
+	BUILD_BUG_ON(GCH_MAX_SMALL_SIZE / GCH_MIN_ALIGN > 0xffff);
+	BUILD_BUG_ON(GCH_MAX_LARGE_SIZE > 0xffffffffULL);
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < GCH_NR_SPANCLASSES; i++) {
+		INIT_LIST_HEAD(&h->central[i].partial);
+		INIT_LIST_HEAD(&h->central[i].full);
+	}
+	INIT_LIST_HEAD(&h->large);
+	if (!classes || !heap_classes_ok(classes) || !npages || !ops ||
+	    !ops->populate || !ops->release || !ops->zero)
+		return -EINVAL;
+	h->classes = classes;
+	h->ops = ops;
+	err = gch_pageheap_init(&h->pages, npages);
+	/* the page heap's top-level map is metadata too */
+	h->metadata_bytes = h->pages.metadata_bytes;
+	return err;
+}
+
+/**
+ * gch_heap_destroy() - release every span and free all core memory
+ * @h: the heap (after gch_heap_init(), successful or not).
+ *
+ * Calls ops->release for every in-use span.  The heap must be
+ * initialised again before any other use.
+ */
+void gch_heap_destroy(struct gch_heap_core *h)
+{
+	struct gch_span *s, *n;
+	unsigned int i;
+
+	for (i = 0; i < GCH_NR_SPANCLASSES; i++) {
+		list_for_each_entry_safe(s, n, &h->central[i].partial, link)
+			heap_release_span(h, s);
+		list_for_each_entry_safe(s, n, &h->central[i].full, link)
+			heap_release_span(h, s);
+		h->central[i].nspans = 0;
+	}
+	list_for_each_entry_safe(s, n, &h->large, link)
+		heap_release_span(h, s);
+	gch_pageheap_destroy(&h->pages);
+	h->nlarge = 0;
+	h->inuse_bytes = 0;
+	h->objects = 0;
+	h->metadata_bytes = 0;
+}
+
+/**
+ * gch_heap_alloc_small() - hand out free objects of one span class
+ * @h:         the heap.
+ * @spanclass: GCH_SPANCLASS(sizeclass, noscan), sizeclass from 1 up to
+ *             the table's last class.
+ * @offs:      where to write the objects' arena offsets.
+ * @max:       entries @offs holds, at least 1.
+ *
+ * Takes objects from the class's partial spans, then from new spans, and
+ * marks them allocated.  Every object handed out is zeroed.  Stops early,
+ * with what it has, if a new span cannot be had.
+ *
+ * Return: the number of objects written (at least 1), -EINVAL for a bad
+ * span class or @max 0, -ENOMEM if not even one object could be had (the
+ * arena is full, or memory for its span is not available).
+ */
+int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
+			 u64 *offs, unsigned int max)
+{
+	unsigned int sc = spanclass >> 1, n = 0, i;
+	const struct gch_sizeclass_table *t = h->classes;
+	struct gch_central *c;
+	struct gch_span *s;
+	int err;
+	u64 off;
+
+	if (!sc || sc >= t->nr_classes || !offs || !max)
+		return -EINVAL;
+	max = min_t(unsigned int, max, INT_MAX);	/* the count is an int */
+	c = &h->central[spanclass];
+	while (n < max) {
+		if (list_empty(&c->partial)) {
+			err = heap_new_span(h, t->npages[sc], GCH_SPAN_SMALL,
+					    spanclass, t->nobjs[sc],
+					    t->size[sc], &s);
+			if (err)
+				return n ? (int)n : err;
+			c->nspans++;
+			list_add(&s->link, &c->partial);
+		}
+		s = list_first_entry(&c->partial, struct gch_span, link);
+		while (n < max && s->nalloc < s->nobjs) {
+			i = gch_bitmap_find_next_zero(s->allocbits, s->nobjs,
+						      s->freeindex);
+			/* nalloc says there is one: the span is corrupt */
+			if (WARN_ON(i >= s->nobjs))
+				return n ? (int)n : -EUCLEAN;
+			gch_bitmap_set(s->allocbits, i);
+			s->freeindex = i + 1;
+			s->nalloc++;
+			off = span_base(s) + (u64)i * s->elemsize;
+			if (s->needzero)
+				h->ops->zero(h, s, off, s->elemsize);
+			offs[n++] = off;
+			c->nmalloc++;
+			h->objects++;
+			h->inuse_bytes += s->elemsize;
+		}
+		if (s->nalloc == s->nobjs)
+			list_move(&s->link, &c->full);
+	}
+	return n;
+}
+
+/**
+ * gch_heap_alloc_large() - allocate an object with a span of its own
+ * @h:      the heap.
+ * @size:   bytes, more than GCH_MAX_SMALL_SIZE and at most
+ *          GCH_MAX_LARGE_SIZE; rounded up to whole heap pages.
+ * @noscan: the object never holds pointers.
+ * @off:    where to write its arena offset (page aligned).
+ *
+ * The object is zeroed (its span is freshly populated).
+ *
+ * Return: 0, -EINVAL for a size out of range, -ENOMEM if no run of pages
+ * that long is free (the arena may be too small or too fragmented) or
+ * memory runs out.
+ */
+int gch_heap_alloc_large(struct gch_heap_core *h, u64 size, bool noscan,
+			 u64 *off)
+{
+	struct gch_span *s;
+	u32 npages;
+	int err;
+
+	if (size <= GCH_MAX_SMALL_SIZE || size > GCH_MAX_LARGE_SIZE || !off)
+		return -EINVAL;
+	/* no overflow: size is below 4 GiB */
+	npages = (size + GCH_PAGE_SIZE - 1) >> GCH_PAGE_SHIFT;
+	err = heap_new_span(h, npages, GCH_SPAN_LARGE,
+			    GCH_SPANCLASS(0, noscan), 1,
+			    npages << GCH_PAGE_SHIFT, &s);
+	if (err)
+		return err;
+	gch_bitmap_set(s->allocbits, 0);
+	s->nalloc = 1;
+	s->freeindex = 1;
+	list_add_tail(&s->link, &h->large);
+	h->nlarge++;
+	h->large_nmalloc++;
+	h->objects++;
+	h->inuse_bytes += s->elemsize;
+	*off = span_base(s);
+	return 0;
+}
+
+/*
+ * The index of the allocated object that starts exactly at @off, or -1.
+ * @s holds @off and is in use.
+ */
+static int heap_object_at(const struct gch_span *s, u64 off)
+{
+	/* a span is below 4 GiB (GCH_MAX_LARGE_SIZE): 32-bit division */
+	u32 rel = off - span_base(s), i;
+
+	if (rel % s->elemsize)
+		return -1;
+	i = rel / s->elemsize;
+	if (i >= s->nobjs || !gch_bitmap_test(s->allocbits, i))
+		return -1;
+	return i;
+}
+
+static bool span_holds_objects(const struct gch_span *s)
+{
+	return s && (s->state == GCH_SPAN_SMALL || s->state == GCH_SPAN_LARGE);
+}
+
+/**
+ * gch_heap_free() - free one object
+ * @h:   the heap.
+ * @off: the arena offset of the object's first byte.
+ *
+ * A small span whose last object goes is released at once: its backing
+ * dropped through ops->release, its pages back to the page heap.  So is a
+ * large object's span, always.
+ *
+ * Return: 0, or -EINVAL if @off is not the start of an allocated object
+ * (outside the arena, in no span, inside an object, in a span's tail,
+ * an object already free).
+ */
+int gch_heap_free(struct gch_heap_core *h, u64 off)
+{
+	struct gch_span *s = gch_heap_span_of(h, off);
+	struct gch_central *c;
+	int i;
+
+	if (!span_holds_objects(s))
+		return -EINVAL;
+	i = heap_object_at(s, off);
+	if (i < 0)
+		return -EINVAL;
+	gch_bitmap_clear(s->allocbits, i);
+	h->objects--;
+	h->inuse_bytes -= s->elemsize;
+	if (s->state == GCH_SPAN_LARGE) {
+		h->nlarge--;
+		h->large_nfree++;
+		heap_release_span(h, s);
+		return 0;
+	}
+	c = &h->central[s->spanclass];
+	c->nfree++;
+	s->needzero = 1;
+	if (i < s->freeindex)
+		s->freeindex = i;
+	if (s->nalloc-- == s->nobjs)
+		/* behind the spans being allocated from */
+		list_move_tail(&s->link, &c->partial);
+	if (!s->nalloc) {
+		c->nspans--;
+		heap_release_span(h, s);
+	}
+	return 0;
+}
+
+/**
+ * gch_heap_lookup() - find the object an arena offset points into
+ * @h:    the heap.
+ * @off:  any arena offset.
+ * @info: filled in when the object is found; may be NULL.
+ *
+ * Interior offsets are resolved: any byte of an allocated object finds it.
+ *
+ * Return: 0, -EINVAL if @off is outside the arena, -ENOENT if it is inside
+ * but not inside an allocated object (a free run, the untouched top, a
+ * span's tail past its last object, a free slot).
+ */
+int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
+		    struct gch_objinfo *info)
+{
+	const struct gch_span *s;
+	u32 i;
+
+	if (off >= arena_bytes(h))
+		return -EINVAL;
+	s = gch_pageheap_lookup(&h->pages, off >> GCH_PAGE_SHIFT);
+	if (!span_holds_objects(s))
+		return -ENOENT;
+	i = (u32)(off - span_base(s)) / s->elemsize;
+	if (i >= s->nobjs || !gch_bitmap_test(s->allocbits, i))
+		return -ENOENT;
+	if (info) {
+		info->base = span_base(s) + (u64)i * s->elemsize;
+		info->size = s->elemsize;
+		info->sizeclass = s->spanclass >> 1;
+		info->noscan = s->spanclass & 1;
+		info->span = (struct gch_span *)s;
+		info->index = i;
+	}
+	return 0;
+}
+
+/**
+ * gch_heap_span_of() - the in-use span holding an arena offset
+ * @h:   the heap.
+ * @off: any arena offset.
+ *
+ * Return: the span, or NULL (outside the arena, free, untouched).
+ */
+struct gch_span *gch_heap_span_of(const struct gch_heap_core *h, u64 off)
+{
+	if (off >= arena_bytes(h))
+		return NULL;
+	return gch_pageheap_lookup(&h->pages, off >> GCH_PAGE_SHIFT);
+}
+
+struct heap_totals {
+	u64 objects, inuse_bytes, mapped_pages, metadata_bytes, spans;
+};
+
+static const char *heap_check_span(const struct gch_heap_core *h,
+				   const struct gch_span *s,
+				   struct heap_totals *sum)
+{
+	u32 p;
+
+	if (s->freerun || !s->nalloc || s->nalloc > s->nobjs)
+		return "span on a heap list free, empty or overfull";
+	if (!s->allocbits || s->markbits != s->allocbits +
+	    BITS_TO_LONGS(s->nobjs))
+		return "span bitmaps missing";
+	if (gch_bitmap_weight(s->allocbits, s->nobjs) != s->nalloc)
+		return "nalloc disagrees with the alloc bits";
+	if (s->nobjs % BITS_PER_LONG &&
+	    s->allocbits[s->nobjs / BITS_PER_LONG] >> (s->nobjs % BITS_PER_LONG))
+		return "alloc bit set past the last object";
+	if (s->freeindex > s->nobjs ||
+	    gch_bitmap_find_next_zero(s->allocbits, s->nobjs, 0) < s->freeindex)
+		return "free object below freeindex";
+	if ((u64)s->nobjs * s->elemsize > (u64)s->npages << GCH_PAGE_SHIFT)
+		return "objects overflow the span";
+	for (p = s->start; p < s->start + s->npages; p++)
+		if (gch_pageheap_lookup(&h->pages, p) != s)
+			return "span table does not point to the span";
+	sum->objects += s->nalloc;
+	sum->inuse_bytes += (u64)s->nalloc * s->elemsize;
+	sum->mapped_pages += s->npages;
+	sum->metadata_bytes += bitmaps_bytes(s);
+	sum->spans++;
+	return NULL;
+}
+
+static const char *heap_check_class(const struct gch_heap_core *h,
+				    unsigned int spanclass,
+				    struct heap_totals *sum)
+{
+	const struct gch_central *c = &h->central[spanclass];
+	const struct gch_sizeclass_table *t = h->classes;
+	unsigned int sc = spanclass >> 1;
+	const struct gch_span *s;
+	const char *bad;
+	u64 before = sum->spans, objects = sum->objects;
+	int full;
+
+	for (full = 0; full < 2; full++) {
+		list_for_each_entry(s, full ? &c->full : &c->partial, link) {
+			if (!sc || sc >= t->nr_classes)
+				return "span in the central list of no class";
+			if (s->state != GCH_SPAN_SMALL ||
+			    s->spanclass != spanclass ||
+			    s->npages != t->npages[sc] ||
+			    s->nobjs != t->nobjs[sc] ||
+			    s->elemsize != t->size[sc])
+				return "span does not match its class";
+			if (full != (s->nalloc == s->nobjs))
+				return "span on the wrong central list";
+			bad = heap_check_span(h, s, sum);
+			if (bad)
+				return bad;
+		}
+	}
+	if (c->nspans != sum->spans - before)
+		return "central nspans wrong";
+	if (c->nmalloc - c->nfree != sum->objects - objects)
+		return "central nmalloc - nfree differs from objects";
+	return NULL;
+}
+
+static const char *heap_check(const struct gch_heap_core *h)
+{
+	struct heap_totals sum = { 0 };
+	const struct gch_span *s;
+	const char *bad;
+	unsigned int i;
+	u64 nlarge = 0;
+
+	bad = gch_pageheap_check(&h->pages, NULL) ? "page heap" : NULL;
+	for (i = 0; !bad && i < GCH_NR_SPANCLASSES; i++)
+		bad = heap_check_class(h, i, &sum);
+	if (bad)
+		return bad;
+	list_for_each_entry(s, &h->large, link) {
+		if (s->state != GCH_SPAN_LARGE || s->spanclass > 1 ||
+		    s->nobjs != 1 || s->elemsize != s->npages << GCH_PAGE_SHIFT)
+			return "bad large span";
+		bad = heap_check_span(h, s, &sum);
+		if (bad)
+			return bad;
+		nlarge++;
+	}
+	if (nlarge != h->nlarge ||
+	    h->large_nmalloc - h->large_nfree != h->nlarge)
+		return "large counters wrong";
+	if (sum.objects != h->objects)
+		return "objects wrong";
+	if (sum.inuse_bytes != h->inuse_bytes)
+		return "inuse_bytes wrong";
+	if (sum.mapped_pages != h->mapped_pages ||
+	    h->mapped_pages != h->pages.used - h->pages.free_pages)
+		return "mapped_pages wrong";
+	if (sum.metadata_bytes + h->pages.metadata_bytes != h->metadata_bytes)
+		return "metadata_bytes wrong";
+	return NULL;
+}
+
+/**
+ * gch_heap_check() - verify the heap's invariants and counters
+ * @h:   the heap.
+ * @why: if not NULL, set to a description of the first violation found
+ *       (those of the page heap are reported as "page heap"), or NULL.
+ *
+ * For tests and debugging, O(npages + spans * nobjs): runs
+ * gch_pageheap_check(), checks each span on the central and large lists
+ * against its class, its bitmaps and the span table, and recomputes every
+ * counter of struct gch_heap_core and struct gch_central from the spans.
+ * Every in-use span of the page heap must be on one of the heap's lists.
+ *
+ * Return: 0 if all hold, else -EUCLEAN.
+ */
+int gch_heap_check(const struct gch_heap_core *h, const char **why)
+{
+	const char *bad = heap_check(h);
+
+	if (why)
+		*why = bad;
+	return bad ? -EUCLEAN : 0;
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The portable heap: page heap, spans, per-class central lists, bitmaps.
+ *
+ * This is the allocation half of the collector core, in the roles of the
+ * Go runtime's mheap (runs of pages, coalesced when freed), mspan (a run
+ * of pages holding objects of one span class) and mcentral (per span
+ * class, the spans that still have free objects).  It deals only in arena
+ * offsets (bytes from the start of the arena) and page indices; the
+ * embedder (gcheap.ko, libgcheap never, the hosted tests) owns the memory
+ * behind them through struct gch_heap_ops, and serialises every call with
+ * its own lock.
+ */
+#ifndef _GCHEAP_CORE_HEAP_H
+#define _GCHEAP_CORE_HEAP_H
+
+#include "port.h"
+#include "sizeclass.h"
+
+/* Free runs shorter than this are kept on exact-length lists. */
+#define GCH_PH_SMALL_RUNS	128
+
+/*
+ * Largest large object: its span size must fit struct gch_span.elemsize
+ * (u32).  Larger requests are -EINVAL, like sizes whose rounding to
+ * whole pages would overflow.
+ */
+#define GCH_MAX_LARGE_SIZE	(0xffffffffULL & ~(u64)(GCH_PAGE_SIZE - 1))
+
+enum gch_span_state {
+	GCH_SPAN_FREE = 0,	/* a free run of pages in the page heap */
+	GCH_SPAN_SMALL,		/* objects of one small span class */
+	GCH_SPAN_LARGE,		/* one large object */
+};
+
+/**
+ * struct gch_span - a run of heap pages
+ * @start:     first heap page (index of GCH_PAGE_SIZE pages in the arena).
+ * @npages:    number of heap pages.
+ * @state:     enum gch_span_state.
+ * @spanclass: GCH_SPANCLASS(sizeclass, noscan); sizeclass 0 for large.
+ * @needzero:  objects freed in this span may hold old data: zero before
+ *             handing one out again.
+ * @freerun:   owned by the page heap: set while the span is a free run on
+ *             its free lists, clear while it is in use.  A span fresh from
+ *             gch_pageheap_alloc() is in use but still has @state
+ *             GCH_SPAN_FREE until its caller sets it, so only this field
+ *             tells the two apart.
+ * @nobjs:     objects the span holds (1 for a large span).
+ * @nalloc:    objects allocated now (alloc bits set).
+ * @freeindex: no free object below this index (a search hint).
+ * @elemsize:  object size in bytes (npages * GCH_PAGE_SIZE for large).
+ * @link:      on a page-heap free list, a central list or the large list.
+ * @allocbits: one bit per object, set while it is allocated.
+ * @markbits:  one bit per object, for the collector.  Both bitmaps are
+ *             one allocation (@markbits follows @allocbits), for large
+ *             spans too (one bit each), so mark and sweep treat every
+ *             span alike.
+ * @backing:   the embedder's (kernel pages and their mapping).
+ */
+struct gch_span {
+	u32 start;
+	u32 npages;
+	u8 state;
+	u8 spanclass;
+	u8 needzero;
+	u8 freerun;
+	u16 nobjs;
+	u16 nalloc;
+	u16 freeindex;
+	u32 elemsize;
+	struct list_head link;
+	unsigned long *allocbits;
+	unsigned long *markbits;
+	void *backing;
+};
+
+struct gch_heap_core;
+
+/**
+ * struct gch_heap_ops - what the embedder does for the core
+ * @populate: back the pages of a span being put to use with zeroed memory.
+ *            Every field of the span is set when it is called.  Return 0
+ *            or -ENOMEM (the span then goes back to the free runs, without
+ *            a call to @release: undo any partial work before failing).
+ * @release:  drop the backing of a span going back to the free runs (or
+ *            of every span, at destroy).  Never fails.
+ * @zero:     zero @len bytes at arena offset @off (a recycled object).
+ *
+ * The core may sleep (its allocations are GFP_KERNEL) and so may these.
+ */
+struct gch_heap_ops {
+	int (*populate)(struct gch_heap_core *h, struct gch_span *s);
+	void (*release)(struct gch_heap_core *h, struct gch_span *s);
+	void (*zero)(struct gch_heap_core *h, struct gch_span *s, u64 off,
+		     u64 len);
+};
+
+/**
+ * struct gch_pageheap - runs of heap pages: allocated, free, untouched
+ * @npages:      arena size in heap pages.
+ * @used:        the top: pages [@used, @npages) are in no span and no free
+ *               run, and are cut off by bumping @used.  A free run that
+ *               would end at @used lowers it instead, so the page below
+ *               @used, if any, is always in use.
+ * @free_pages:  pages in free runs below @used.
+ * @free_small:  free runs of exactly n pages, n < GCH_PH_SMALL_RUNS.
+ * @free_large:  free runs of GCH_PH_SMALL_RUNS pages or more.
+ * @map:         two-level span table: map[page / GCH_PH_MAP_CHUNK] is an
+ *               array of GCH_PH_MAP_CHUNK span pointers, allocated on first
+ *               use.  Every page of an in-use span points to it; a free run
+ *               is recorded at its first and last page (for coalescing);
+ *               all other entries are NULL.  Chunks are never freed before
+ *               gch_pageheap_destroy(), so those covering [0, @used) exist.
+ * @map_chunks:  entries of @map.
+ * @metadata_bytes: bytes allocated for the map, its chunks and the span
+ *               structs the page heap holds (in use and free runs).
+ */
+struct gch_pageheap {
+	u32 npages;
+	u32 used;
+	u32 free_pages;
+	struct list_head free_small[GCH_PH_SMALL_RUNS];
+	struct list_head free_large;
+	struct gch_span ***map;
+	u32 map_chunks;
+	u64 metadata_bytes;
+};
+
+#define GCH_PH_MAP_CHUNK	512
+
+/**
+ * struct gch_central - the spans of one span class
+ * @partial: spans with at least one free object.
+ * @full:    spans with none.
+ * @nspans:  spans of this class.
+ * @nmalloc: objects handed out since the heap began.
+ * @nfree:   objects freed since the heap began.
+ */
+struct gch_central {
+	struct list_head partial;
+	struct list_head full;
+	u32 nspans;
+	u64 nmalloc;
+	u64 nfree;
+};
+
+/**
+ * struct gch_heap_core - a heap's allocation state
+ * @classes:        the size-class table (not owned).
+ * @ops:            the embedder's callbacks.
+ * @pages:          the page heap.
+ * @central:        per span class.
+ * @large:          in-use large spans.
+ * @nlarge:         large objects allocated now.
+ * @large_nmalloc:  large objects allocated since the heap began.
+ * @large_nfree:    large objects freed since the heap began.
+ * @inuse_bytes:    bytes in allocated objects (class size, or span size).
+ * @objects:        allocated objects now.
+ * @mapped_pages:   heap pages populated (in-use spans).
+ * @metadata_bytes: memory the core allocated for its own bookkeeping:
+ *                  span structs, bitmaps, the span table.
+ *
+ * Classes 0 and 1 of @central (large objects) stay empty: large spans are
+ * on @large.
+ */
+struct gch_heap_core {
+	const struct gch_sizeclass_table *classes;
+	const struct gch_heap_ops *ops;
+	struct gch_pageheap pages;
+	struct gch_central central[GCH_NR_SPANCLASSES];
+	struct list_head large;
+	u64 nlarge;
+	u64 large_nmalloc;
+	u64 large_nfree;
+	u64 inuse_bytes;
+	u64 objects;
+	u64 mapped_pages;
+	u64 metadata_bytes;
+};
+
+/**
+ * struct gch_objinfo - what gch_heap_lookup() finds
+ * @base:      arena offset of the object's first byte.
+ * @size:      its size (class size, or the large span's size).
+ * @sizeclass: its size class, 0 for large.
+ * @noscan:    allocated pointer-free.
+ * @span:      the span holding it.
+ * @index:     its index in the span.
+ */
+struct gch_objinfo {
+	u64 base;
+	u64 size;
+	u32 sizeclass;
+	bool noscan;
+	struct gch_span *span;
+	u32 index;
+};
+
+int gch_heap_init(struct gch_heap_core *h,
+		  const struct gch_sizeclass_table *classes, u32 npages,
+		  const struct gch_heap_ops *ops);
+void gch_heap_destroy(struct gch_heap_core *h);
+int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
+			 u64 *offs, unsigned int max);
+int gch_heap_alloc_large(struct gch_heap_core *h, u64 size, bool noscan,
+			 u64 *off);
+int gch_heap_free(struct gch_heap_core *h, u64 off);
+int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
+		    struct gch_objinfo *info);
+struct gch_span *gch_heap_span_of(const struct gch_heap_core *h, u64 off);
+int gch_heap_check(const struct gch_heap_core *h, const char **why);
+
+int gch_pageheap_init(struct gch_pageheap *ph, u32 npages);
+void gch_pageheap_destroy(struct gch_pageheap *ph);
+struct gch_span *gch_pageheap_alloc(struct gch_pageheap *ph, u32 npages);
+void gch_pageheap_free(struct gch_pageheap *ph, struct gch_span *s);
+struct gch_span *gch_pageheap_lookup(const struct gch_pageheap *ph, u32 page);
+int gch_pageheap_check(const struct gch_pageheap *ph, const char **why);
+
+#endif /* _GCHEAP_CORE_HEAP_H */

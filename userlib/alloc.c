@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The malloc family.
+ *
+ * Small sizes (up to GCH_MAX_SMALL_SIZE) are rounded to a size class and
+ * popped from this CPU's cache (percpu.h), or from the thread's cache when
+ * the per-CPU path is not in use (tcache.c).  Larger ones get a span of
+ * their own from GCH_IOC_ALLOC_LARGE.  Every object comes zeroed from the
+ * kernel.  Scanned and pointer-free objects use different span classes:
+ * GCH_SPANCLASS(sizeclass, noscan).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <linux/gcheap.h>
+
+#include "gcheap.h"
+#include "internal.h"
+#include "percpu.h"
+
+/**
+ * gch_alloc_direct() - one object of a span class, straight from the kernel
+ * @spanclass: a span class of a small size class.
+ *
+ * Return: the object, or NULL with errno.
+ */
+void *gch_alloc_direct(unsigned int spanclass)
+{
+	struct gch_refill r;
+	u64 obj = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.hdr.size = sizeof(r);
+	r.hdr.flags = GCH_REFILL_BUFFER;
+	r.spanclass = spanclass;
+	r.max = 1;
+	r.buf = (u64)(uintptr_t)&obj;
+	if (ioctl(gch_lib.fd, GCH_IOC_REFILL, &r))
+		return NULL;
+	if (r.count != 1 || !obj) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)(uintptr_t)obj;
+}
+
+/**
+ * gch_alloc_large() - an object with a span of its own
+ * @size:   bytes, more than GCH_MAX_SMALL_SIZE.
+ * @noscan: the object holds no pointers.
+ *
+ * Return: the object (page aligned, zeroed), or NULL with errno ENOMEM
+ * (also for sizes the kernel cannot serve at all).
+ */
+void *gch_alloc_large(size_t size, int noscan)
+{
+	struct gch_alloc a;
+
+	memset(&a, 0, sizeof(a));
+	a.hdr.size = sizeof(a);
+	a.hdr.flags = noscan ? GCH_ALLOC_NOSCAN : 0;
+	a.size = size;
+	if (ioctl(gch_lib.fd, GCH_IOC_ALLOC_LARGE, &a)) {
+		if (errno == EINVAL)	/* too large for any span */
+			errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)(uintptr_t)a.addr;
+}
+
+static inline __attribute__((always_inline)) void *
+gch_alloc(size_t size, int noscan)
+{
+	unsigned int sc;
+	u64 obj;
+	u32 cpu;
+
+	if (__builtin_expect(!gch_lib_usable(), 0))
+		return NULL;
+	if (__builtin_expect(size > GCH_MAX_SMALL_SIZE, 0))
+		return gch_alloc_large(size, noscan);
+	sc = GCH_SPANCLASS(gch_size_to_class(&gch_lib.classes, size), noscan);
+	if (__builtin_expect(gch_lib.percpu, 1)) {
+		cpu = gch_rseq_cpu();
+		if (__builtin_expect(cpu < gch_lib.nr_cpus, 1) &&
+		    gch_percpu_pop(gch_percpu_cache(cpu, sc),
+				   gch_lib.layout.capacity[sc], cpu,
+				   &obj) == GCH_POP_OK)
+			return (void *)(uintptr_t)obj;
+		return gch_percpu_alloc_slow(sc);
+	}
+	return gch_tcache_alloc(sc);
+}
+
+GCH_API void *gch_malloc(size_t size)
+{
+	return gch_alloc(size, 0);
+}
+
+GCH_API void *gch_malloc_atomic(size_t size)
+{
+	return gch_alloc(size, 1);
+}
+
+GCH_API void *gch_calloc(size_t nmemb, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(nmemb, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return gch_alloc(total, 0);
+}
+
+GCH_API void *gch_realloc(void *ptr, size_t size)
+{
+	struct gch_query q;
+	void *p;
+
+	if (!ptr)
+		return gch_malloc(size);
+	if (!size) {
+		gch_free(ptr);
+		return NULL;
+	}
+	if (gch_query_object(ptr, &q))
+		return NULL;
+	if (q.base != (u64)(uintptr_t)ptr) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size <= q.size)
+		return ptr;
+	p = gch_alloc(size, q.oflags & GCH_OBJ_NOSCAN);
+	if (!p)
+		return NULL;
+	memcpy(p, ptr, q.size);
+	gch_free(ptr);
+	return p;
+}
+
+GCH_API char *gch_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = gch_alloc(n, 1);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
