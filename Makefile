@@ -30,7 +30,7 @@ VERSION := 0.1
 SONAME := libgcheap.so.0
 
 .PHONY: all help deps module lib selftests tools hosted-test stage lint \
-	run check clean distclean
+	run check bench clean
 
 all: module lib selftests tools
 
@@ -42,6 +42,7 @@ help:
 	@echo 'make hosted-test    core tests in userspace under ASan + UBSan'
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
+	@echo 'make bench          allocation rate: gcheap, bdwgc, glibc malloc in one VM'
 	@echo 'make deps           install the Debian packages (root or sudo)'
 	@echo 'make clean          remove build/ (cached kernels stay)'
 
@@ -107,6 +108,14 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 
 TOOLS := $(BUILD)/tools/gcheap-info
 
+# --- benchmarks (make bench; never part of make check) ----------------------
+
+BENCHES := $(BUILD)/bench/alloc
+
+$(BUILD)/bench/alloc: bench/alloc/alloc.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -lgcheap $$(pkg-config --libs bdw-gc) -lpthread
+
 tools: $(TOOLS)
 
 $(BUILD)/tools/gcheap-info: tools/gcheap-info/gcheap-info.c $(LIBS)
@@ -132,11 +141,12 @@ hosted-test: $(BUILD)/hosted/core_test
 
 # Everything a test VM needs for kernel $(KERNEL): the module built for it,
 # the library, selftests, tools and the in-VM test script.
-stage: lib selftests tools
+stage: lib selftests tools $(BENCHES)
 	@set -e; ko=$$(tools/build-module --kernel $(KERNEL) | tail -n 1); \
 	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
-	cp $(SELFTESTS) $(TOOLS) $$dir/bin/; cp selftests/run-in-vm.sh $$dir/; \
+	cp $(SELFTESTS) $(TOOLS) $(BENCHES) $$dir/bin/; \
+	cp selftests/run-in-vm.sh $$dir/; cp bench/alloc/run-in-vm.sh $$dir/bench-alloc.sh; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 
 # --- style ------------------------------------------------------------------
@@ -153,6 +163,16 @@ run: deps
 
 check: deps
 	@tools/testing/check
+
+# Allocation rate, gcheap vs bdwgc vs glibc malloc, in one VM boot.
+# BENCH_REPS runs of each configuration (default 3), BENCH_MIB allocated
+# per thread and run (default 32).
+BENCH_REPS ?= 3
+BENCH_MIB ?= 32
+bench: deps
+	@$(MAKE) --no-print-directory stage KERNEL=6.1
+	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --mem 3072 --timeout 1800 \
+		--log $(BUILD)/bench-alloc.log -- ./bench-alloc.sh $(BENCH_REPS) $(BENCH_MIB)
 
 clean:
 	rm -rf $(BUILD)

@@ -31,7 +31,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include <linux/version.h>
 
 #include "internal.h"
 
@@ -191,24 +190,35 @@ static vm_fault_t gch_insert(struct vm_area_struct *vma, unsigned long addr,
 	return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 }
 
+/*
+ * The page behind arena offset @off: only pages of allocated spans exist,
+ * anything else is a bus error.  Called with the heap locked.
+ */
+static struct page *gch_arena_page(struct gch_heap *heap, u64 off)
+{
+	struct gch_backing *b;
+	struct gch_span *s;
+
+	lockdep_assert_held(&heap->lock);
+	s = gch_heap_span_of(&heap->core, off);
+	if (!s || !s->backing)
+		return NULL;
+	b = s->backing;
+	return b->pages[(off - ((u64)s->start << GCH_PAGE_SHIFT)) >> PAGE_SHIFT];
+}
+
 static vm_fault_t gch_arena_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct gch_heap *heap = vma->vm_private_data;
 	u64 off = ((u64)vmf->pgoff << PAGE_SHIFT) - GCH_MMAP_ARENA;
-	struct gch_backing *b;
-	struct gch_span *s;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
+	struct page *page;
 
 	mutex_lock(&heap->lock);
-	/* only pages of allocated spans exist: anything else is SIGBUS */
-	s = gch_heap_span_of(&heap->core, off);
-	if (s && s->backing) {
-		b = s->backing;
-		ret = gch_insert(vma, vmf->address & PAGE_MASK,
-				 b->pages[(off - ((u64)s->start << GCH_PAGE_SHIFT)) >>
-					  PAGE_SHIFT]);
-	}
+	page = gch_arena_page(heap, off);
+	if (page)
+		ret = gch_insert(vma, vmf->address & PAGE_MASK, page);
 	mutex_unlock(&heap->lock);
 	return ret;
 }
@@ -290,8 +300,8 @@ static const struct vm_operations_struct gch_control_vm_ops = {
 
 static void gch_vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	vm_flags_set(vma, flags);
+#ifdef GCH_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);	/* 6.3+: vm_flags is read-only */
 #else
 	vma->vm_flags |= flags;
 #endif
@@ -375,3 +385,7 @@ int gch_mmap(struct file *file, struct vm_area_struct *vma)
 	mutex_unlock(&heap->lock);
 	return err;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "tests/arena_test.c"
+#endif

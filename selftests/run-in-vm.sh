@@ -66,6 +66,11 @@ selftests() {
 		[ "$t" = bin/gcheap_module_test ] && continue
 		run "${t##*/}" "$t"
 	done
+	# the allocation tests again without glibc's rseq registration: the
+	# library must fall back to per-thread caches (__rseq_size == 0)
+	[ -x bin/gcheap_alloc_test ] &&
+		run gcheap_alloc_test-norseq \
+			env GLIBC_TUNABLES=glibc.pthread.rseq=0 bin/gcheap_alloc_test
 	[ -x bin/gcheap_module_test ] && run gcheap_module_test bin/gcheap_module_test
 	# nothing may be left behind: the module must unload cleanly
 	if rmmod gcheap; then

@@ -127,11 +127,18 @@ static int gch_env_no_rseq(void)
 	return s && *s && strcmp(s, "0");
 }
 
-/* The fork child handler: the child has no arena nor control area. */
+/*
+ * The fork child handler: the child has no arena nor control area, and
+ * its copy of the descriptor would only keep the parent's heap (all its
+ * memory) alive for as long as the child runs.
+ */
 static void gch_atfork_child(void)
 {
-	if (gch_lib.state == GCH_LIB_READY)
-		gch_lib.state = GCH_LIB_FORKED;
+	if (gch_lib.state != GCH_LIB_READY)
+		return;
+	gch_lib.state = GCH_LIB_FORKED;
+	close(gch_lib.fd);
+	gch_lib.fd = -1;
 }
 
 /*

@@ -8,7 +8,10 @@
  * from may be another, empty one; it then refills that one.  After a few
  * rounds without an object (heavy migration, other threads draining the
  * cache between refill and pop) it takes one object straight from the
- * kernel into a buffer, so an allocation always ends.
+ * kernel into a buffer, so an allocation always ends.  A thread whose rseq
+ * area is not registered (cpu_id < 0: registration failed, or glibc
+ * unregistered it at thread exit, where destructors may still allocate)
+ * would abort forever: it uses its per-thread caches instead.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,6 +24,8 @@
 
 /* Refill-and-pop rounds before falling back to a direct allocation. */
 #define GCH_PERCPU_ROUNDS	4
+/* Aborted critical sections in a row before using the thread's cache. */
+#define GCH_PERCPU_MAX_ABORTS	1000
 
 /* Refill the cache of whichever CPU runs the ioctl. */
 static int gch_percpu_refill(unsigned int spanclass)
@@ -42,7 +47,7 @@ static int gch_percpu_refill(unsigned int spanclass)
 void *gch_percpu_alloc_slow(unsigned int spanclass)
 {
 	u32 cap = gch_lib.layout.capacity[spanclass];
-	unsigned int rounds = 0;
+	unsigned int rounds = 0, aborts = 0;
 	u64 obj;
 	u32 cpu;
 	int ret;
@@ -55,8 +60,18 @@ void *gch_percpu_alloc_slow(unsigned int spanclass)
 				     cpu, &obj);
 		if (ret == GCH_POP_OK)
 			return (void *)(uintptr_t)obj;
-		if (ret == GCH_POP_ABORT)
+		if (ret == GCH_POP_ABORT) {
+			/*
+			 * cpu_id is negative when this thread's rseq area is
+			 * not (or no longer) registered: the critical section
+			 * can never commit, so use the thread's own caches.
+			 */
+			if ((s32)__atomic_load_n(&gch_rseq_area()->cpu_id,
+						 __ATOMIC_RELAXED) < 0 ||
+			    ++aborts > GCH_PERCPU_MAX_ABORTS)
+				return gch_tcache_alloc(spanclass);
 			continue;
+		}
 		if (rounds++ == GCH_PERCPU_ROUNDS)
 			return gch_alloc_direct(spanclass);
 		if (gch_percpu_refill(spanclass))

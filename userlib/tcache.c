@@ -2,20 +2,22 @@
 /*
  * Per-thread caches: the fallback when the per-CPU caches cannot be used
  * (glibc did not register rseq, e.g. GLIBC_TUNABLES=glibc.pthread.rseq=0;
- * GCHEAP_NO_RSEQ; a CPU number beyond the control area).
+ * GCHEAP_NO_RSEQ; a CPU number beyond the control area; a thread whose
+ * rseq area is unregistered).
  *
  * A thread's caches have the layout of a CPU's block of the control area
  * and are refilled with GCH_REFILL_BUFFER straight into their slots.  The
  * block itself is an object of the heap (scanned), allocated on the
- * thread's first use and pointed to from thread-local storage: it stays
- * reachable while the thread lives, and the collector, scanning it, sees
- * the cached objects as referenced, so they are never freed under the
- * cache.  Popped slots are cleared so they retain nothing.  At thread
- * exit a pthread key destructor frees the cached objects and the block
- * (GCH_IOC_FREE).
+ * thread's first use; all blocks are linked into a list that starts in
+ * static data, and each is also pointed to from its thread's TLS.  So the
+ * blocks stay reachable while their threads live, and the collector,
+ * scanning them, sees the cached objects as referenced: they are never
+ * freed under a cache.  Popped slots are cleared so they retain nothing.
+ * At thread exit a pthread key destructor frees the cached objects and
+ * the block (GCH_IOC_FREE).
  *
- * Only the owning thread touches its block, except gch_stats(), which
- * reads counts of all live blocks (relaxed atomics) under the list lock;
+ * Only the owning thread touches its caches, except gch_stats(), which
+ * reads the counts of all blocks (relaxed atomics) under the list lock;
  * a block leaves the list before it is freed.
  */
 #include <errno.h>
@@ -28,64 +30,71 @@
 #include "internal.h"
 
 /**
- * struct gch_tcache - a thread's cache bookkeeping (thread-local)
- * @block: the caches, a heap object with a CPU block's layout; NULL
- *         until the thread's first use.
- * @next:  in the list of all threads' caches.
- * @pprev: the pointer to this entry in that list.
+ * struct gch_tblock_links - a block's place in the list of all blocks,
+ * stored in the block, after its caches
+ * @next: the next block, or NULL.
+ * @prev: the previous block, or NULL for the first.
  */
-struct gch_tcache {
-	char *block;
-	struct gch_tcache *next;
-	struct gch_tcache **pprev;
+struct gch_tblock_links {
+	char *next;
+	char *prev;
 };
 
-static __thread struct gch_tcache gch_tc
-	__attribute__((tls_model("initial-exec")));
+/* The calling thread's block; NULL until its first use. */
+static __thread char *gch_tc_block __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t gch_tc_key;
 static pthread_mutex_t gch_tc_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gch_tcache *gch_tc_list;
+static char *gch_tc_list;	/* in static data: a root of every block */
 static u64 gch_tc_blocks;
+static u32 gch_tc_links_off;	/* where the links lie in a block */
 
-static struct gch_cache *gch_tcache_of(const struct gch_tcache *tc,
-				       unsigned int spanclass)
+static struct gch_tblock_links *gch_tblock_links(char *block)
 {
-	return (struct gch_cache *)(tc->block +
-				    gch_lib.layout.offset[spanclass]);
+	return (struct gch_tblock_links *)(block + gch_tc_links_off);
+}
+
+static struct gch_cache *gch_tcache_of(char *block, unsigned int spanclass)
+{
+	return (struct gch_cache *)(block + gch_lib.layout.offset[spanclass]);
 }
 
 /* Free the cached objects and the block of a thread that is exiting. */
 static void gch_tcache_destroy(void *arg)
 {
-	struct gch_tcache *tc = arg;
+	struct gch_tblock_links *l;
+	char *block = arg;
 	struct gch_cache *c;
 	unsigned int sc;
 	u32 i, n;
 
 	/* a forked child's copy of the heap is not ours to touch */
 	if (__atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE) != GCH_LIB_READY ||
-	    !tc->block)
+	    !block)
 		return;
 	pthread_mutex_lock(&gch_tc_lock);
-	*tc->pprev = tc->next;
-	if (tc->next)
-		tc->next->pprev = tc->pprev;
+	l = gch_tblock_links(block);
+	if (l->prev)
+		gch_tblock_links(l->prev)->next = l->next;
+	else
+		gch_tc_list = l->next;
+	if (l->next)
+		gch_tblock_links(l->next)->prev = l->prev;
 	gch_tc_blocks--;
 	pthread_mutex_unlock(&gch_tc_lock);
+	gch_tc_block = NULL;
 
 	for (sc = 0; sc < GCH_NR_SPANCLASSES; sc++) {
 		if (!gch_lib.layout.capacity[sc])
 			continue;
-		c = gch_tcache_of(tc, sc);
+		c = gch_tcache_of(block, sc);
 		n = c->count;
 		if (n > gch_lib.layout.capacity[sc])
 			n = gch_lib.layout.capacity[sc];
 		for (i = 0; i < n; i++)
 			gch_free_object(c->slots[i]);
 	}
-	gch_free_object((u64)(uintptr_t)tc->block);
-	tc->block = NULL;
+	gch_free_object((u64)(uintptr_t)block);
 }
 
 /**
@@ -95,8 +104,19 @@ static void gch_tcache_destroy(void *arg)
  */
 int gch_tcache_setup(void)
 {
-	int err = pthread_key_create(&gch_tc_key, gch_tcache_destroy);
+	unsigned int sc;
+	u32 end = 0;
+	int err;
 
+	/* the links follow the last cache */
+	for (sc = 0; sc < GCH_NR_SPANCLASSES; sc++)
+		if (gch_lib.layout.capacity[sc] &&
+		    gch_lib.layout.offset[sc] + sizeof(struct gch_cache) +
+		    gch_lib.layout.capacity[sc] * sizeof(__u64) > end)
+			end = gch_lib.layout.offset[sc] + sizeof(struct gch_cache) +
+			      gch_lib.layout.capacity[sc] * sizeof(__u64);
+	gch_tc_links_off = round_up(end, (u32)sizeof(void *));
+	err = pthread_key_create(&gch_tc_key, gch_tcache_destroy);
 	if (err) {
 		errno = err;
 		return -1;
@@ -105,34 +125,37 @@ int gch_tcache_setup(void)
 }
 
 /* Give the calling thread its block of caches. */
-static int gch_tcache_create(struct gch_tcache *tc)
+static char *gch_tcache_create(void)
 {
-	u32 stride = gch_lib.layout.stride;
+	size_t size = gch_tc_links_off + sizeof(struct gch_tblock_links);
+	struct gch_tblock_links *l;
+	char *block;
 	int err;
 
-	if (stride <= GCH_MAX_SMALL_SIZE)
-		tc->block = gch_alloc_direct(GCH_SPANCLASS(
-			gch_size_to_class(&gch_lib.classes, stride), 0));
+	if (size <= GCH_MAX_SMALL_SIZE)
+		block = gch_alloc_direct(GCH_SPANCLASS(
+			gch_size_to_class(&gch_lib.classes, size), 0));
 	else
-		tc->block = gch_alloc_large(stride, 0);
-	if (!tc->block)
-		return -1;
-	err = pthread_setspecific(gch_tc_key, tc);
+		block = gch_alloc_large(size, 0);
+	if (!block)
+		return NULL;
+	err = pthread_setspecific(gch_tc_key, block);
 	if (err) {
-		gch_free_object((u64)(uintptr_t)tc->block);
-		tc->block = NULL;
+		gch_free_object((u64)(uintptr_t)block);
 		errno = err;
-		return -1;
+		return NULL;
 	}
 	pthread_mutex_lock(&gch_tc_lock);
-	tc->next = gch_tc_list;
-	tc->pprev = &gch_tc_list;
+	l = gch_tblock_links(block);
+	l->next = gch_tc_list;
+	l->prev = NULL;
 	if (gch_tc_list)
-		gch_tc_list->pprev = &tc->next;
-	gch_tc_list = tc;
+		gch_tblock_links(gch_tc_list)->prev = block;
+	gch_tc_list = block;
 	gch_tc_blocks++;
 	pthread_mutex_unlock(&gch_tc_lock);
-	return 0;
+	gch_tc_block = block;
+	return block;
 }
 
 /* Fill an empty cache from the kernel, straight into its slots. */
@@ -164,14 +187,17 @@ static int gch_tcache_refill(struct gch_cache *c, unsigned int spanclass)
  */
 void *gch_tcache_alloc(unsigned int spanclass)
 {
-	struct gch_tcache *tc = &gch_tc;
+	char *block = gch_tc_block;
 	struct gch_cache *c;
 	u64 obj;
 	u32 n;
 
-	if (__builtin_expect(!tc->block, 0) && gch_tcache_create(tc))
-		return NULL;
-	c = gch_tcache_of(tc, spanclass);
+	if (__builtin_expect(!block, 0)) {
+		block = gch_tcache_create();
+		if (!block)
+			return NULL;
+	}
+	c = gch_tcache_of(block, spanclass);
 	n = c->count;
 	if (__builtin_expect(n - 1 >= gch_lib.layout.capacity[spanclass], 0)) {
 		/* empty (or scribbled over: what it held is lost) */
@@ -193,17 +219,17 @@ void *gch_tcache_alloc(unsigned int spanclass)
  */
 void gch_tcache_count(u64 *objects, u64 *blocks)
 {
-	const struct gch_tcache *tc;
 	unsigned int sc;
 	u64 total = 0;
+	char *block;
 	u32 n;
 
 	pthread_mutex_lock(&gch_tc_lock);
-	for (tc = gch_tc_list; tc; tc = tc->next) {
+	for (block = gch_tc_list; block; block = gch_tblock_links(block)->next) {
 		for (sc = 0; sc < GCH_NR_SPANCLASSES; sc++) {
 			if (!gch_lib.layout.capacity[sc])
 				continue;
-			n = __atomic_load_n(&gch_tcache_of(tc, sc)->count,
+			n = __atomic_load_n(&gch_tcache_of(block, sc)->count,
 					    __ATOMIC_RELAXED);
 			if (n <= gch_lib.layout.capacity[sc])
 				total += n;

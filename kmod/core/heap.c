@@ -301,8 +301,8 @@ int gch_heap_alloc_large(struct gch_heap_core *h, u64 size, bool noscan,
 		return -EINVAL;
 	/* no overflow: size is below 4 GiB */
 	npages = (size + GCH_PAGE_SIZE - 1) >> GCH_PAGE_SHIFT;
-	err = heap_new_span(h, npages, GCH_SPAN_LARGE,
-			    GCH_SPANCLASS(0, noscan), 1,
+	/* GCH_SPANCLASS(0, noscan), spelt so that sparse does not see x|!y */
+	err = heap_new_span(h, npages, GCH_SPAN_LARGE, noscan ? 1 : 0, 1,
 			    npages << GCH_PAGE_SHIFT, &s);
 	if (err)
 		return err;

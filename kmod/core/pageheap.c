@@ -31,7 +31,7 @@
  * The only allocations are a span struct when a run is split or the top
  * grows, and span-table chunks when the top grows into a new chunk; both
  * happen before anything changes, so a failed allocation leaves the page
- * heap as it was.
+ * heap as it was (but for chunks already made, which are kept).
  *
  * The caller serialises every call.
  */
@@ -223,8 +223,9 @@ void gch_pageheap_destroy(struct gch_pageheap *ph)
  * GCH_SPAN_FREE included: the caller fills them in.
  *
  * Return: a new span, or NULL when no run of @npages pages is left or
- * memory for the span struct or the span table runs out (then nothing has
- * changed).
+ * memory for the span struct or the span table runs out.  Then nothing
+ * has changed but that span-table chunks made on the way are kept (and
+ * counted in @metadata_bytes) for the next try.
  */
 struct gch_span *gch_pageheap_alloc(struct gch_pageheap *ph, u32 npages)
 {

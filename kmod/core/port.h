@@ -104,16 +104,20 @@ typedef __s64 s64;
  * pointer comparison warns otherwise), so hosted -Werror builds catch what
  * a kernel build would.
  */
-#define __gch_cmp(op, x, y) ({						\
+#define min(x, y) ({						\
 	__typeof__(x) __x = (x);					\
 	__typeof__(y) __y = (y);					\
 	(void)(&__x == &__y);						\
-	__x op __y ? __x : __y;						\
+	__x < __y ? __x : __y;						\
 })
-#define min(x, y)		__gch_cmp(<, x, y)
-#define max(x, y)		__gch_cmp(>, x, y)
-#define min_t(type, x, y)	__gch_cmp(<, (type)(x), (type)(y))
-#define max_t(type, x, y)	__gch_cmp(>, (type)(x), (type)(y))
+#define max(x, y) ({						\
+	__typeof__(x) __x = (x);					\
+	__typeof__(y) __y = (y);					\
+	(void)(&__x == &__y);						\
+	__x > __y ? __x : __y;						\
+})
+#define min_t(type, x, y)	min((type)(x), (type)(y))
+#define max_t(type, x, y)	max((type)(x), (type)(y))
 
 #define container_of(ptr, type, member)					\
 	((type *)((char *)(ptr) - offsetof(type, member)))

@@ -131,7 +131,7 @@ struct gch_version {
  * Span classes: a size class and whether its objects may hold pointers.
  * spanclass = (sizeclass << 1) | noscan.  Class 0 (large) has no cache.
  */
-#define GCH_SPANCLASS(sizeclass, noscan)	(((sizeclass) << 1) | !!(noscan))
+#define GCH_SPANCLASS(sizeclass, noscan)	(((sizeclass) << 1) | ((noscan) ? 1 : 0))
 #define GCH_NR_SPANCLASSES			(2 * GCH_MAX_SIZE_CLASSES)
 
 /**
