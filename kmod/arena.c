@@ -216,7 +216,8 @@ static vm_fault_t gch_arena_fault(struct vm_fault *vmf)
 	struct page *page;
 
 	mutex_lock(&heap->lock);
-	page = gch_arena_page(heap, off);
+	/* only the owner's own mapping is served (see gch_vma_open) */
+	page = vma == heap->arena_vma ? gch_arena_page(heap, off) : NULL;
 	if (page)
 		ret = gch_insert(vma, vmf->address & PAGE_MASK, page);
 	mutex_unlock(&heap->lock);
@@ -233,14 +234,39 @@ static vm_fault_t gch_control_fault(struct vm_fault *vmf)
 	void *block;
 
 	mutex_lock(&heap->lock);
-	block = gch_control_block(heap, off / stride);
-	if (block)
-		ret = gch_insert(vma, vmf->address & PAGE_MASK,
-				 vmalloc_to_page(block + off % stride));
-	else
-		ret = VM_FAULT_OOM;
+	if (vma == heap->control_vma) {
+		block = gch_control_block(heap, off / stride);
+		ret = block ? gch_insert(vma, vmf->address & PAGE_MASK,
+					 vmalloc_to_page(block + off % stride)) :
+			      VM_FAULT_OOM;
+	}
 	mutex_unlock(&heap->lock);
 	return ret;
+}
+
+static void gch_vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
+{
+#ifdef GCH_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);	/* 6.3+: vm_flags is read-only */
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/*
+ * A copy of one of our mappings: a fork child's (if MADV_DOFORK undid
+ * VM_DONTCOPY), or mremap's temporary copy before it is refused.  Only
+ * the VMA that mmap() created is the heap's: copies are never served by
+ * the fault handlers, and a fork copy starts empty (VM_WIPEONFORK is
+ * checked on the copy after ->open and before its page tables are
+ * copied), so a child never sees the parent's objects.
+ */
+static void gch_vma_open(struct vm_area_struct *vma)
+{
+	struct gch_heap *heap = vma->vm_private_data;
+
+	if (vma->vm_mm != heap->mm)
+		gch_vma_set_flags(vma, VM_WIPEONFORK);
 }
 
 /* An unmapped arena or control area is gone for good (see gch_map_state). */
@@ -249,7 +275,10 @@ static void gch_arena_close(struct vm_area_struct *vma)
 	struct gch_heap *heap = vma->vm_private_data;
 
 	mutex_lock(&heap->lock);
-	heap->arena_state = GCH_MAP_GONE;
+	if (vma == heap->arena_vma) {
+		heap->arena_vma = NULL;
+		heap->arena_state = GCH_MAP_GONE;
+	}
 	mutex_unlock(&heap->lock);
 }
 
@@ -258,7 +287,10 @@ static void gch_control_close(struct vm_area_struct *vma)
 	struct gch_heap *heap = vma->vm_private_data;
 
 	mutex_lock(&heap->lock);
-	heap->control_state = GCH_MAP_GONE;
+	if (vma == heap->control_vma) {
+		heap->control_vma = NULL;
+		heap->control_state = GCH_MAP_GONE;
+	}
 	mutex_unlock(&heap->lock);
 }
 
@@ -283,6 +315,7 @@ static int gch_vma_mprotect(struct vm_area_struct *vma, unsigned long start,
 }
 
 static const struct vm_operations_struct gch_arena_vm_ops = {
+	.open = gch_vma_open,
 	.close = gch_arena_close,
 	.may_split = gch_vma_may_split,
 	.mremap = gch_vma_mremap,
@@ -291,21 +324,13 @@ static const struct vm_operations_struct gch_arena_vm_ops = {
 };
 
 static const struct vm_operations_struct gch_control_vm_ops = {
+	.open = gch_vma_open,
 	.close = gch_control_close,
 	.may_split = gch_vma_may_split,
 	.mremap = gch_vma_mremap,
 	.mprotect = gch_vma_mprotect,
 	.fault = gch_control_fault,
 };
-
-static void gch_vma_set_flags(struct vm_area_struct *vma, unsigned long flags)
-{
-#ifdef GCH_HAVE_VM_FLAGS_SET
-	vm_flags_set(vma, flags);	/* 6.3+: vm_flags is read-only */
-#else
-	vma->vm_flags |= flags;
-#endif
-}
 
 static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
 {
@@ -321,6 +346,7 @@ static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
 	if (err)
 		return err;
 	heap->arena_start = vma->vm_start;
+	heap->arena_vma = vma;
 	heap->arena_state = GCH_MAP_LIVE;
 	vma->vm_ops = &gch_arena_vm_ops;
 	return 0;
@@ -337,6 +363,7 @@ static int gch_mmap_control(struct gch_heap *heap, struct vm_area_struct *vma)
 	err = gch_control_init(heap);
 	if (err)
 		return err;
+	heap->control_vma = vma;
 	heap->control_state = GCH_MAP_LIVE;
 	vma->vm_ops = &gch_control_vm_ops;
 	return 0;

@@ -46,6 +46,8 @@ extern struct gch_cache_layout gch_cache_layout;
  * @workers:        collector threads for this heap; 0 for one per
  *                  online CPU.
  * @arena_start:    user address of the arena; 0 until it is mapped.
+ * @arena_vma:      the arena's mapping, as mmap() made it; NULL when gone.
+ * @control_vma:    the control area's mapping; NULL when gone.
  * @arena_state:    enum gch_map_state of the arena.
  * @control_state:  enum gch_map_state of the control area.
  * @core:           the portable heap (pages, spans, classes).
@@ -64,6 +66,8 @@ struct gch_heap {
 	u32 gc_percent;
 	u32 workers;
 	unsigned long arena_start;
+	struct vm_area_struct *arena_vma;
+	struct vm_area_struct *control_vma;
 	u8 arena_state;
 	u8 control_state;
 	struct gch_heap_core core;
