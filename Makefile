@@ -106,7 +106,7 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
 		-o $@ $< kmod/core/sizeclass.c -L$(BUILD)/lib -lgcheap -lpthread
 
-TOOLS := $(BUILD)/tools/gcheap-info
+TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo
 
 # --- benchmarks (make bench; never part of make check) ----------------------
 
@@ -118,9 +118,10 @@ $(BUILD)/bench/alloc: bench/alloc/alloc.c $(LIBS)
 
 tools: $(TOOLS)
 
-$(BUILD)/tools/gcheap-info: tools/gcheap-info/gcheap-info.c $(LIBS)
+# each tool is tools/<name>/<name>.c
+$(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -lgcheap
+	$(CC) $(ALL_CFLAGS) -o $@ tools/$*/$*.c -L$(BUILD)/lib -lgcheap -lpthread
 
 # --- hosted core tests ------------------------------------------------------
 
@@ -159,7 +160,7 @@ lint:
 run: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
 	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 -- \
-		sh -c 'insmod gcheap.ko && dmesg | grep "gcheap:" && ls -l /dev/gcheap && gcheap-info'
+		'insmod gcheap.ko && dmesg | grep "gcheap:" && ls -l /dev/gcheap && gcheap-info && gcheap-demo'
 
 check: deps
 	@tools/testing/check
