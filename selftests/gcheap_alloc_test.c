@@ -470,58 +470,47 @@ TEST_F(lib, size_and_base)
 	EXPECT_EQ(NULL, gch_base(big + 10));
 }
 
+/* gch_free() must refuse @ptr with EINVAL. */
+#define EXPECT_FREE_EINVAL(ptr) do {					\
+		errno = 0;						\
+		EXPECT_EQ(-1, gch_free(ptr));				\
+		EXPECT_EQ(EINVAL, errno) TH_LOG("gch_free(%s)", #ptr);	\
+	} while (0)
+
 TEST_F(lib, free_invalid)
 {
 	char stack[32], *p, *big, *libc;
 
 	EXPECT_EQ(0, gch_free(NULL));
 	/* before the heap exists */
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(stack));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(stack);
 
 	p = gch_malloc(48);
 	ASSERT_NE(NULL, p);
 	strcpy(p, "still here");
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(stack));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(stack);
 	libc = malloc(48);
 	ASSERT_NE(NULL, libc);
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(libc));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(libc);
 	free(libc);
-	errno = 0;
-	EXPECT_EQ(-1, gch_free((void *)16));
-	EXPECT_EQ(EINVAL, errno);
-	errno = 0;
-	EXPECT_EQ(-1, gch_free((void *)-16L));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL((void *)16);
+	EXPECT_FREE_EINVAL((void *)-16L);
 
 	/* an interior pointer frees nothing */
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(p + 16));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(p + 16);
 	EXPECT_STREQ("still here", p);
 	EXPECT_EQ(48, gch_size(p));
 
 	/* a double free is caught */
 	EXPECT_EQ(0, gch_free(p));
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(p));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(p);
 
 	big = gch_malloc(70000);
 	ASSERT_NE(NULL, big);
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(big + GCH_PAGE_SIZE));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(big + GCH_PAGE_SIZE);
 	EXPECT_EQ(big, gch_base(big));
 	EXPECT_EQ(0, gch_free(big));
-	errno = 0;
-	EXPECT_EQ(-1, gch_free(big));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_FREE_EINVAL(big);
 
 	/* still working */
 	p = gch_malloc(48);
