@@ -30,7 +30,7 @@ VERSION := 0.1
 SONAME := libgcheap.so.0
 
 .PHONY: all help deps module lib selftests tools hosted-test stage lint \
-	run check bench clean
+	run check bench clean hosted-tsan
 
 all: module lib selftests tools
 
@@ -40,6 +40,7 @@ help:
 	@echo 'make                module (KERNEL=6.1|6.12|debug or KDIR=...), library, tests, tools'
 	@echo 'make module KDIR=D  build gcheap.ko against the kernel build tree D'
 	@echo 'make hosted-test    core tests in userspace under ASan + UBSan'
+	@echo 'make hosted-tsan    the same under ThreadSanitizer'
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
 	@echo 'make bench          allocation rate: gcheap, bdwgc, glibc malloc in one VM'
@@ -136,6 +137,15 @@ $(BUILD)/hosted/core_test: $(HOSTED_SRCS) $(wildcard kmod/core/*.h tools/testing
 		-I$(CURDIR)/tools/testing/hosted/include -o $@ $(HOSTED_SRCS)
 
 hosted-test: $(BUILD)/hosted/core_test
+	$<
+
+# The same tests under ThreadSanitizer: the parallel mark and sweep.
+$(BUILD)/hosted/core_tsan: $(HOSTED_SRCS) $(wildcard kmod/core/*.h tools/testing/hosted/include/kunit/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O1 -g -fsanitize=thread $(CPPFLAGS_GCH) \
+		-I$(CURDIR)/tools/testing/hosted/include -o $@ $(HOSTED_SRCS) -lpthread
+
+hosted-tsan: $(BUILD)/hosted/core_tsan
 	$<
 
 # --- VM payload -------------------------------------------------------------

@@ -160,11 +160,6 @@ static void gch_span_zero(struct gch_heap_core *core, struct gch_span *s,
 	memset(b->kaddr + (off - ((u64)s->start << GCH_PAGE_SHIFT)), 0, len);
 }
 
-const struct gch_heap_ops gch_span_backing_ops = {
-	.populate = gch_span_populate,
-	.release = gch_span_release,
-	.zero = gch_span_zero,
-};
 
 /**
  * gch_span_kaddr() - the kernel address of a span's first byte
@@ -178,6 +173,19 @@ void *gch_span_kaddr(const struct gch_span *s)
 
 	return b->kaddr;
 }
+
+/* The collector reads objects through the span's kernel mapping. */
+static void *gch_span_map(struct gch_heap_core *core, struct gch_span *s)
+{
+	return gch_span_kaddr(s);
+}
+
+const struct gch_heap_ops gch_span_backing_ops = {
+	.populate = gch_span_populate,
+	.release = gch_span_release,
+	.zero = gch_span_zero,
+	.map = gch_span_map,
+};
 
 static vm_fault_t gch_insert(struct vm_area_struct *vma, unsigned long addr,
 			     struct page *page)

@@ -116,14 +116,30 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 	return 0;
 }
 
-/* Drop an in-use span entirely: lists, backing, bitmaps, pages. */
-static void heap_release_span(struct gch_heap_core *h, struct gch_span *s)
+/**
+ * gch_heap_drop_span() - forget an in-use span whose backing is released
+ * @h: the heap.
+ * @s: an in-use span on which ops->release has been called.
+ *
+ * Takes it off its list, frees its bitmaps and gives its pages back to
+ * the page heap, keeping @mapped_pages and @metadata_bytes exact; the
+ * object counters and central @nspans are the caller's.  @s must not be
+ * used afterwards.  For the sweeper, which calls ops->release outside its
+ * lock and this under it.
+ */
+void gch_heap_drop_span(struct gch_heap_core *h, struct gch_span *s)
 {
 	list_del_init(&s->link);
 	h->mapped_pages -= s->npages;
-	h->ops->release(h, s);
 	heap_free_bitmaps(h, s);
 	heap_pages_free(h, s);
+}
+
+/* Drop an in-use span entirely: lists, backing, bitmaps, pages. */
+static void heap_release_span(struct gch_heap_core *h, struct gch_span *s)
+{
+	h->ops->release(h, s);
+	gch_heap_drop_span(h, s);
 }
 
 static bool heap_classes_ok(const struct gch_sizeclass_table *t)

@@ -86,14 +86,22 @@ struct gch_heap_core;
  * @release:  drop the backing of a span going back to the free runs (or
  *            of every span, at destroy).  Never fails.
  * @zero:     zero @len bytes at arena offset @off (a recycled object).
+ * @map:      the address, readable by the core, of the first byte of an
+ *            in-use span's memory (the embedder's mapping of it; the
+ *            span's bytes follow contiguously).  Optional for the heap;
+ *            the collector (mark.c) needs it and calls it from several
+ *            workers at once, for any spans.
  *
  * The core may sleep (its allocations are GFP_KERNEL) and so may these.
+ * During a parallel sweep (sweep.c) @release is called by several workers
+ * at once, for different spans, and without any lock of the core held.
  */
 struct gch_heap_ops {
 	int (*populate)(struct gch_heap_core *h, struct gch_span *s);
 	void (*release)(struct gch_heap_core *h, struct gch_span *s);
 	void (*zero)(struct gch_heap_core *h, struct gch_span *s, u64 off,
 		     u64 len);
+	void *(*map)(struct gch_heap_core *h, struct gch_span *s);
 };
 
 /**
@@ -209,6 +217,7 @@ int gch_heap_free(struct gch_heap_core *h, u64 off);
 int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
 		    struct gch_objinfo *info);
 struct gch_span *gch_heap_span_of(const struct gch_heap_core *h, u64 off);
+void gch_heap_drop_span(struct gch_heap_core *h, struct gch_span *s);
 int gch_heap_check(const struct gch_heap_core *h, const char **why);
 
 int gch_pageheap_init(struct gch_pageheap *ph, u32 npages);

@@ -26,6 +26,15 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/types.h>
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
 
 /**
  * gch_zalloc() - allocate zeroed memory for the core's bookkeeping
@@ -53,16 +62,99 @@ static inline void gch_kvfree(const void *ptr)
 	kvfree(ptr);
 }
 
+/* One step of waiting for other workers: see gch_backoff() below. */
+static inline void gch_wait_step(unsigned int tier)
+{
+	if (tier == 1)
+		cond_resched();
+	else if (tier == 2)
+		usleep_range(20, 100);
+}
+
+/* The run of gch_run_workers() (below) for one worker. */
+struct gch_worker_thread {
+	void (*fn)(void *arg, unsigned int index);
+	void *arg;
+	unsigned int index;
+	struct completion *start;
+	bool *abort;
+	struct completion done;
+};
+
+static inline int gch_worker_thread_fn(void *data)
+{
+	struct gch_worker_thread *t = data;
+
+	wait_for_completion(t->start);
+	if (!READ_ONCE(*t->abort))
+		t->fn(t->arg, t->index);
+	complete(&t->done);
+	return 0;
+}
+
+/**
+ * gch_run_workers() - run @fn(@arg, i) for i in [0, @n) in @n threads, wait
+ * @n:   number of threads, at least 1.
+ * @fn:  the worker function; must not sleep forever.
+ * @arg: passed to @fn.
+ *
+ * For tests and simple embedders: every thread is created (kthreads here,
+ * pthreads in the hosted build) before any runs @fn, so either all @n run
+ * it or none does: callers such as gch_mark_work() need all of them.
+ *
+ * Return: 0 once all have returned, or a negative errno if the threads
+ * could not be had (then @fn ran in none).
+ */
+static inline int gch_run_workers(unsigned int n,
+				  void (*fn)(void *arg, unsigned int index),
+				  void *arg)
+{
+	struct gch_worker_thread *t;
+	struct completion start;
+	struct task_struct *task;
+	bool abort = false;
+	unsigned int i, made;
+	int err = 0;
+
+	t = kcalloc(n, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	init_completion(&start);
+	for (made = 0; made < n; made++) {
+		t[made].fn = fn;
+		t[made].arg = arg;
+		t[made].index = made;
+		t[made].start = &start;
+		t[made].abort = &abort;
+		init_completion(&t[made].done);
+		task = kthread_run(gch_worker_thread_fn, &t[made],
+				   "gcheap-w%u", made);
+		if (IS_ERR(task)) {
+			err = PTR_ERR(task);
+			WRITE_ONCE(abort, true);
+			break;
+		}
+	}
+	complete_all(&start);
+	for (i = 0; i < made; i++)
+		wait_for_completion(&t[i].done);
+	kfree(t);
+	return err;
+}
+
 #else /* hosted: userspace with a C11 compiler */
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/types.h>
 
 typedef __u8 u8;
@@ -140,6 +232,251 @@ static inline bool test_and_set_bit(long nr, unsigned long *addr)
 
 	return __atomic_fetch_or(addr + nr / BITS_PER_LONG, mask,
 				 __ATOMIC_SEQ_CST) & mask;
+}
+
+/* A plain read of one bit that may be set concurrently by another thread. */
+static inline bool test_bit(long nr, const unsigned long *addr)
+{
+	return (__atomic_load_n(addr + nr / BITS_PER_LONG, __ATOMIC_RELAXED) >>
+		(nr % BITS_PER_LONG)) & 1;
+}
+
+/*
+ * Atomics, with the kernel's names and orderings: plain reads and sets are
+ * relaxed (READ_ONCE/WRITE_ONCE), value-returning read-modify-writes are
+ * fully ordered, atomic_inc()/atomic_dec() and friends are relaxed.
+ */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* the kernel's typedef names, spelt as macros for checkpatch */
+struct gch_hosted_atomic {
+	int counter;
+};
+
+struct gch_hosted_atomic64 {
+	s64 counter;
+};
+
+#define atomic_t		struct gch_hosted_atomic
+#define atomic64_t		struct gch_hosted_atomic64
+
+#define ATOMIC_INIT(i)		{ (i) }
+#define ATOMIC64_INIT(i)	{ (i) }
+
+static inline int atomic_read(const atomic_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_set(atomic_t *v, int i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_inc(atomic_t *v)
+{
+	__atomic_fetch_add(&v->counter, 1, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_dec(atomic_t *v)
+{
+	__atomic_fetch_sub(&v->counter, 1, __ATOMIC_RELAXED);
+}
+
+static inline int atomic_add_return(int i, atomic_t *v)
+{
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
+static inline int atomic_inc_return(atomic_t *v)
+{
+	return atomic_add_return(1, v);
+}
+
+static inline int atomic_dec_return(atomic_t *v)
+{
+	return atomic_add_return(-1, v);
+}
+
+static inline int atomic_fetch_inc(atomic_t *v)
+{
+	return __atomic_fetch_add(&v->counter, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline int atomic_cmpxchg(atomic_t *v, int old, int new)
+{
+	__atomic_compare_exchange_n(&v->counter, &old, new, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return old;
+}
+
+static inline s64 atomic64_read(const atomic64_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline void atomic64_set(atomic64_t *v, s64 i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic64_add(s64 i, atomic64_t *v)
+{
+	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline s64 atomic64_add_return(s64 i, atomic64_t *v)
+{
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST);
+}
+
+static inline s64 atomic64_fetch_inc(atomic64_t *v)
+{
+	return __atomic_fetch_add(&v->counter, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A pause in a busy-wait loop. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* One step of waiting for other workers: see gch_backoff() below. */
+static inline void gch_wait_step(unsigned int tier)
+{
+	struct timespec ts = { .tv_nsec = 50 * 1000 };
+
+	if (tier == 1)
+		sched_yield();
+	else if (tier == 2)
+		nanosleep(&ts, NULL);
+}
+
+/*
+ * Locks, with the kernel's names.  Both are pthread mutexes here: what
+ * matters in the hosted build is that ASan and TSan see real locks.  In
+ * the kernel a spinlock_t never sleeps (nor may its holder), a struct
+ * mutex may.
+ */
+struct gch_hosted_spinlock {
+	pthread_mutex_t m;
+};
+
+#define spinlock_t		struct gch_hosted_spinlock
+
+struct mutex {
+	pthread_mutex_t m;
+};
+
+static inline void spin_lock_init(spinlock_t *l)
+{
+	pthread_mutex_init(&l->m, NULL);
+}
+
+static inline void spin_lock(spinlock_t *l)
+{
+	pthread_mutex_lock(&l->m);
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+	pthread_mutex_unlock(&l->m);
+}
+
+static inline void mutex_init(struct mutex *l)
+{
+	pthread_mutex_init(&l->m, NULL);
+}
+
+static inline void mutex_destroy(struct mutex *l)
+{
+	pthread_mutex_destroy(&l->m);
+}
+
+static inline void mutex_lock(struct mutex *l)
+{
+	pthread_mutex_lock(&l->m);
+}
+
+static inline void mutex_unlock(struct mutex *l)
+{
+	pthread_mutex_unlock(&l->m);
+}
+
+/*
+ * gch_run_workers(), hosted: pthreads, held at a gate until all exist so
+ * that, as in the kernel version, either every worker runs or none does.
+ */
+struct gch_worker_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int state;		/* 0 wait, 1 go, -1 abort */
+};
+
+struct gch_worker_thread {
+	void (*fn)(void *arg, unsigned int index);
+	void *arg;
+	unsigned int index;
+	pthread_t tid;
+	struct gch_worker_gate *gate;
+};
+
+static inline void *gch_worker_thread_fn(void *data)
+{
+	struct gch_worker_thread *t = data;
+	int state;
+
+	pthread_mutex_lock(&t->gate->lock);
+	while (!t->gate->state)
+		pthread_cond_wait(&t->gate->cond, &t->gate->lock);
+	state = t->gate->state;
+	pthread_mutex_unlock(&t->gate->lock);
+	if (state > 0)
+		t->fn(t->arg, t->index);
+	return NULL;
+}
+
+static inline int gch_run_workers(unsigned int n,
+				  void (*fn)(void *arg, unsigned int index),
+				  void *arg)
+{
+	struct gch_worker_gate gate = { .state = 0 };
+	struct gch_worker_thread *g;
+	unsigned int i, made;
+	int err = 0;
+
+	g = calloc(n, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	pthread_mutex_init(&gate.lock, NULL);
+	pthread_cond_init(&gate.cond, NULL);
+	for (made = 0; made < n; made++) {
+		g[made].fn = fn;
+		g[made].arg = arg;
+		g[made].index = made;
+		g[made].gate = &gate;
+		err = -pthread_create(&g[made].tid, NULL,
+				      gch_worker_thread_fn, &g[made]);
+		if (err)
+			break;
+	}
+	pthread_mutex_lock(&gate.lock);
+	gate.state = err ? -1 : 1;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.lock);
+	for (i = 0; i < made; i++)
+		pthread_join(g[i].tid, NULL);
+	pthread_cond_destroy(&gate.cond);
+	pthread_mutex_destroy(&gate.lock);
+	free(g);
+	return err;
 }
 
 /*
@@ -260,5 +597,33 @@ static inline void gch_kvfree(const void *ptr)
 }
 
 #endif /* __KERNEL__ */
+
+/*
+ * Backoff for workers waiting on each other (the mark's termination):
+ * spin with cpu_relax() for GCH_SPIN_ROUNDS calls, then yield the CPU for
+ * GCH_YIELD_ROUNDS more, then sleep a few tens of microseconds per call,
+ * the Go collector's procyield / osyield / usleep ladder.  Spinning is
+ * what a worker should do when work is about to appear; sleeping bounds
+ * the CPU wasted when it does not (more workers than CPUs, a slow VM).
+ * @round counts the caller's calls; it starts at 0 and is reset when the
+ * wait ends.
+ */
+#define GCH_SPIN_ROUNDS		16
+#define GCH_YIELD_ROUNDS	16
+#define GCH_SPIN_RELAX		32	/* cpu_relax() per spinning round */
+
+static inline void gch_backoff(unsigned int *round)
+{
+	unsigned int i, r = *round;
+
+	if (r < GCH_SPIN_ROUNDS) {
+		for (i = 0; i < GCH_SPIN_RELAX; i++)
+			cpu_relax();
+	} else {
+		gch_wait_step(r < GCH_SPIN_ROUNDS + GCH_YIELD_ROUNDS ? 1 : 2);
+	}
+	if (r < U32_MAX)
+		*round = r + 1;
+}
 
 #endif /* _GCHEAP_CORE_PORT_H */

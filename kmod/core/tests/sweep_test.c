@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The parallel sweep (sweep.c), after a parallel mark: exactly the
+ * unreachable objects are freed (against a sequential reference search),
+ * emptied spans and dead large objects go back to the page heap, full
+ * spans that free objects become partial and are reused zeroed, counters
+ * stay exact (gch_heap_check()), with 1, 2, 4 and 8 workers, and without
+ * the span snapshot (sequential fallback).  A KUnit suite in gcheap.ko and
+ * a hosted test (ASan/UBSan, and TSan).
+ *
+ * The fake embedder is the one of mark_test.c: a zeroed buffer per span.
+ */
+#include <kunit/test.h>
+
+#include "../bitmap.h"
+#include "../mark.h"
+
+#ifdef __KERNEL__
+#define ST_GRAPH_OBJS		400
+#else
+#define ST_GRAPH_OBJS		20000
+#endif
+
+#define ST_BASE			0x7f3400000000ULL
+#define ST_ARENA_PAGES		32768
+#define ST_MAX_WORKERS		8
+#define ST_SPANCLASS(sc, noscan)	(((sc) << 1) | ((noscan) ? 1 : 0))
+
+struct st_fixture {
+	struct gch_heap_core h;
+	struct gch_sizeclass_table classes;
+	struct kunit *test;
+	bool live;
+	atomic_t populates;
+	atomic_t releases;
+	struct gch_mark *m;
+	struct gch_sweep *sw;
+	u64 *objs;
+	u32 nobjs;
+	u32 cap;
+	u8 *ref;
+	u64 *queue;
+	u64 rng;
+};
+
+static int st_populate(struct gch_heap_core *h, struct gch_span *s)
+{
+	struct st_fixture *f = container_of(h, struct st_fixture, h);
+
+	s->backing = gch_zalloc((size_t)s->npages << GCH_PAGE_SHIFT);
+	if (!s->backing)
+		return -ENOMEM;
+	atomic_inc(&f->populates);
+	return 0;
+}
+
+/* Called by several sweep workers at once: touches only its span. */
+static void st_release(struct gch_heap_core *h, struct gch_span *s)
+{
+	struct st_fixture *f = container_of(h, struct st_fixture, h);
+
+	gch_kvfree(s->backing);
+	s->backing = NULL;
+	atomic_inc(&f->releases);
+}
+
+static void st_zero(struct gch_heap_core *h, struct gch_span *s, u64 off,
+		    u64 len)
+{
+	(void)h;
+	memset((u8 *)s->backing + (off - ((u64)s->start << GCH_PAGE_SHIFT)), 0,
+	       len);
+}
+
+static void *st_map(struct gch_heap_core *h, struct gch_span *s)
+{
+	(void)h;
+	return s->backing;
+}
+
+static const struct gch_heap_ops st_ops = {
+	.populate = st_populate,
+	.release = st_release,
+	.zero = st_zero,
+	.map = st_map,
+};
+
+static int st_case_init(struct kunit *test)
+{
+	struct st_fixture *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	f->test = test;
+	test->priv = f;
+	return gch_sizeclass_init(&f->classes);
+}
+
+static void st_teardown(struct st_fixture *f)
+{
+	gch_mark_destroy(f->m);
+	gch_sweep_destroy(f->sw);
+	f->m = NULL;
+	f->sw = NULL;
+	if (f->live)
+		gch_heap_destroy(&f->h);
+	f->live = false;
+	gch_kvfree(f->objs);
+	gch_kvfree(f->ref);
+	gch_kvfree(f->queue);
+	f->objs = NULL;
+	f->ref = NULL;
+	f->queue = NULL;
+	f->nobjs = 0;
+}
+
+static void st_case_exit(struct kunit *test)
+{
+	struct st_fixture *f = test->priv;
+
+#ifndef __KERNEL__
+	gch_hosted_fail_alloc_after = 0;
+#endif
+	if (f)
+		st_teardown(f);
+}
+
+/* A fresh heap (any previous one of the case destroyed). */
+static struct st_fixture *st_new(struct kunit *test, u32 cap, u64 seed)
+{
+	struct st_fixture *f = test->priv;
+
+	st_teardown(f);
+	atomic_set(&f->populates, 0);
+	atomic_set(&f->releases, 0);
+	f->rng = seed;
+	KUNIT_ASSERT_EQ(test, gch_heap_init(&f->h, &f->classes, ST_ARENA_PAGES,
+					    &st_ops), 0);
+	f->live = true;
+	f->m = gch_mark_create(&f->h, ST_MAX_WORKERS);
+	f->sw = gch_sweep_create(&f->h, ST_MAX_WORKERS);
+	KUNIT_ASSERT_NOT_NULL(test, f->m);
+	KUNIT_ASSERT_NOT_NULL(test, f->sw);
+	f->cap = cap;
+	f->objs = gch_zalloc(cap * sizeof(f->objs[0]));
+	f->ref = gch_zalloc(cap);
+	f->queue = gch_zalloc(cap * sizeof(f->queue[0]));
+	KUNIT_ASSERT_NOT_NULL(test, f->objs);
+	KUNIT_ASSERT_NOT_NULL(test, f->ref);
+	KUNIT_ASSERT_NOT_NULL(test, f->queue);
+	return f;
+}
+
+static u64 st_rand(struct st_fixture *f)
+{
+	f->rng ^= f->rng >> 12;
+	f->rng ^= f->rng << 25;
+	f->rng ^= f->rng >> 27;
+	return f->rng * 0x2545f4914f6cdd1dULL;
+}
+
+static u32 st_below(struct st_fixture *f, u32 n)
+{
+	return (u32)((st_rand(f) >> 32) % n);
+}
+
+static u64 *st_word(struct st_fixture *f, u64 off)
+{
+	struct gch_span *s = gch_heap_span_of(&f->h, off);
+
+	if (WARN_ON(!s))
+		return NULL;
+	return (u64 *)((u8 *)s->backing +
+		       (off - ((u64)s->start << GCH_PAGE_SHIFT)));
+}
+
+static u64 st_size(struct st_fixture *f, u64 off)
+{
+	struct gch_objinfo info;
+
+	return gch_heap_lookup(&f->h, off, &info) ? 0 : info.size;
+}
+
+/* Is an object allocated that starts at @off? */
+static bool st_allocated(struct st_fixture *f, u64 off)
+{
+	struct gch_objinfo info;
+
+	return !gch_heap_lookup(&f->h, off, &info) && info.base == off;
+}
+
+static u64 st_alloc(struct kunit *test, struct st_fixture *f, u32 sc,
+		    bool noscan)
+{
+	u64 off;
+
+	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->h,
+						   ST_SPANCLASS(sc, noscan),
+						   &off, 1), 1);
+	f->objs[f->nobjs++] = off;
+	return off;
+}
+
+static u64 st_alloc_large(struct kunit *test, struct st_fixture *f, u64 size,
+			  bool noscan)
+{
+	u64 off;
+
+	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, size, noscan, &off),
+			0);
+	f->objs[f->nobjs++] = off;
+	return off;
+}
+
+static void st_check(struct kunit *test, struct st_fixture *f)
+{
+	const char *why = NULL;
+	u64 spans = f->h.nlarge;
+	unsigned int c;
+
+	KUNIT_ASSERT_EQ_MSG(test, gch_heap_check(&f->h, &why), 0, "%s", why);
+	for (c = 0; c < GCH_NR_SPANCLASSES; c++)
+		spans += f->h.central[c].nspans;
+	KUNIT_EXPECT_EQ(test, (u64)(atomic_read(&f->populates) -
+				    atomic_read(&f->releases)), spans);
+}
+
+/* No mark bit set anywhere. */
+static void st_expect_marks_clear(struct kunit *test, struct st_fixture *f)
+{
+	struct gch_span *s;
+	unsigned int c, set = 0;
+
+	for (c = 0; c < GCH_NR_SPANCLASSES; c++) {
+		list_for_each_entry(s, &f->h.central[c].partial, link)
+			set += gch_bitmap_weight(s->markbits, s->nobjs);
+		list_for_each_entry(s, &f->h.central[c].full, link)
+			set += gch_bitmap_weight(s->markbits, s->nobjs);
+	}
+	list_for_each_entry(s, &f->h.large, link)
+		set += gch_bitmap_weight(s->markbits, s->nobjs);
+	KUNIT_EXPECT_EQ(test, set, 0U);
+}
+
+/* Reference: mark @off's object (sequential, plain bits) and queue it. */
+static void st_ref_mark(struct st_fixture *f, u64 off, u32 *tail)
+{
+	struct gch_objinfo info;
+
+	if (gch_heap_lookup(&f->h, off, &info) ||
+	    gch_bitmap_test(info.span->markbits, info.index))
+		return;
+	gch_bitmap_set(info.span->markbits, info.index);
+	if (!WARN_ON(*tail >= f->cap))
+		f->queue[(*tail)++] = info.base;
+}
+
+/* Reference search from arena offsets @roots into f->ref[]; marks clear. */
+static u32 st_reference(struct st_fixture *f, const u64 *roots, u32 nroots)
+{
+	struct gch_objinfo info;
+	u32 head = 0, tail = 0, i, n = 0;
+	u64 j, *p;
+
+	for (i = 0; i < nroots; i++)
+		st_ref_mark(f, roots[i], &tail);
+	while (head < tail) {
+		if (gch_heap_lookup(&f->h, f->queue[head++], &info) ||
+		    info.noscan)
+			continue;
+		p = st_word(f, info.base);
+		for (j = 0; j < info.size / 8; j++)
+			st_ref_mark(f, p[j] - ST_BASE, &tail);
+	}
+	for (i = 0; i < f->nobjs; i++) {
+		f->ref[i] = 0;
+		if (!gch_heap_lookup(&f->h, f->objs[i], &info) &&
+		    gch_bitmap_test(info.span->markbits, info.index)) {
+			f->ref[i] = 1;
+			n++;
+			gch_bitmap_clear(info.span->markbits, info.index);
+		}
+	}
+	return n;
+}
+
+static void st_mark_fn(void *arg, unsigned int i)
+{
+	gch_mark_work(arg, i);
+}
+
+static void st_sweep_fn(void *arg, unsigned int i)
+{
+	gch_sweep_work(arg, i);
+}
+
+/* A collection with @nworkers, roots given as arena offsets. */
+static void st_collect(struct kunit *test, struct st_fixture *f,
+		       const u64 *roots, u32 nroots, unsigned int nworkers,
+		       struct gch_sweep_stats *st)
+{
+	struct gch_root root = { .kind = GCH_ROOT_OFFSETS, .words = roots,
+				 .n = nroots };
+
+	KUNIT_ASSERT_EQ(test, gch_mark_begin(f->m, ST_BASE, &root, 1,
+					     nworkers), 0);
+	KUNIT_ASSERT_EQ(test, gch_run_workers(nworkers, st_mark_fn, f->m), 0);
+	gch_mark_end(f->m, NULL);
+	KUNIT_ASSERT_EQ(test, gch_sweep_begin(f->sw, nworkers), 0);
+	KUNIT_ASSERT_EQ(test, gch_run_workers(nworkers, st_sweep_fn, f->sw), 0);
+	gch_sweep_end(f->sw, st);
+}
+
+/* Random objects and random pointers, as in mark_test.c. */
+static void st_random_heap(struct kunit *test, struct st_fixture *f, u32 n)
+{
+	u64 off, size, t, *p;
+	u32 i, k, nptr, sc;
+	bool noscan;
+
+	for (i = 0; i < n; i++) {
+		noscan = st_below(f, 5) == 0;
+		if (st_below(f, 200) == 0) {
+			st_alloc_large(test, f, GCH_MAX_SMALL_SIZE + 16 +
+				       st_below(f, 200 << 10), noscan);
+			continue;
+		}
+		sc = 1 + (st_below(f, 4) ? st_below(f, 12) :
+			  st_below(f, f->classes.nr_classes - 1));
+		st_alloc(test, f, sc, noscan);
+	}
+	for (i = 0; i < f->nobjs; i++) {
+		off = f->objs[i];
+		size = st_size(f, off);
+		p = st_word(f, off);
+		p[st_below(f, size / 8)] = st_below(f, 1000);
+		nptr = st_below(f, 4);
+		for (k = 0; k < nptr; k++) {
+			t = f->objs[st_below(f, f->nobjs)];
+			p[st_below(f, size / 8)] = ST_BASE + t +
+				st_below(f, st_size(f, t));
+		}
+	}
+}
+
+/* After a collection: exactly the reference's objects are allocated. */
+static void st_expect_survivors(struct kunit *test, struct st_fixture *f,
+				unsigned int nworkers)
+{
+	u32 i, wrong = 0;
+
+	for (i = 0; i < f->nobjs; i++)
+		if (st_allocated(f, f->objs[i]) != !!f->ref[i])
+			wrong++;
+	KUNIT_EXPECT_EQ_MSG(test, wrong, 0U, "%u workers", nworkers);
+}
+
+static const unsigned int st_workers[] = { 1, 2, 4, 8 };
+
+static void sweep_random_heaps(struct kunit *test)
+{
+	u64 objects, inuse, mapped, roots[24], offs[8];
+	struct gch_sweep_stats st, st2;
+	const struct gch_sweep_stats *ws;
+	struct st_fixture *f;
+	unsigned int w, i, released;
+	u32 nref;
+	int n, k;
+
+	for (w = 0; w < ARRAY_SIZE(st_workers); w++) {
+		f = st_new(test, ST_GRAPH_OBJS + 64, 0x1234567ULL + w);
+		st_random_heap(test, f, ST_GRAPH_OBJS);
+		for (i = 0; i < ARRAY_SIZE(roots); i++)
+			roots[i] = f->objs[st_below(f, f->nobjs)] + 1;
+		/* at least one large object dies */
+		st_alloc_large(test, f, 3 * GCH_MAX_SMALL_SIZE, false);
+		nref = st_reference(f, roots, ARRAY_SIZE(roots));
+		KUNIT_EXPECT_GT(test, nref, 0U);
+		KUNIT_EXPECT_LT(test, nref, f->nobjs);
+		objects = f->h.objects;
+		inuse = f->h.inuse_bytes;
+		mapped = f->h.mapped_pages;
+		released = atomic_read(&f->releases);
+		st_collect(test, f, roots, ARRAY_SIZE(roots), st_workers[w],
+			   &st);
+		st_check(test, f);
+		st_expect_marks_clear(test, f);
+		st_expect_survivors(test, f, st_workers[w]);
+		KUNIT_EXPECT_EQ(test, f->h.objects, (u64)nref);
+		KUNIT_EXPECT_EQ(test, st.objects_freed, objects - nref);
+		KUNIT_EXPECT_EQ(test, st.bytes_freed, inuse - f->h.inuse_bytes);
+		KUNIT_EXPECT_EQ(test, st.pages_released,
+				mapped - f->h.mapped_pages);
+		KUNIT_EXPECT_EQ(test, st.spans_released,
+				(u64)(atomic_read(&f->releases) - released));
+		KUNIT_EXPECT_GT(test, st.spans_released, 0ULL);
+		KUNIT_EXPECT_GE(test, st.spans_swept, st.spans_released);
+		KUNIT_EXPECT_GT(test, st.large_freed, 0ULL);
+		/* per-worker stats add up */
+		for (i = 0, k = 0; i < st_workers[w]; i++) {
+			ws = gch_sweep_worker_stats(f->sw, i);
+			k += ws->objects_freed;
+		}
+		KUNIT_EXPECT_EQ(test, (u64)k, st.objects_freed);
+
+		/* freed objects come back zeroed */
+		for (i = 1; i < 13; i++) {
+			n = gch_heap_alloc_small(&f->h, ST_SPANCLASS(i, false),
+						 offs, ARRAY_SIZE(offs));
+			KUNIT_ASSERT_GT(test, n, 0);
+			for (k = 0; k < n; k++)
+				KUNIT_EXPECT_EQ(test, st_word(f, offs[k])[0],
+						0ULL);
+		}
+		st_check(test, f);
+
+		/* a second collection frees just the new, unrooted ones */
+		objects = f->h.objects;
+		st_collect(test, f, roots, ARRAY_SIZE(roots), st_workers[w],
+			   &st2);
+		st_check(test, f);
+		KUNIT_EXPECT_EQ(test, f->h.objects, (u64)nref);
+		KUNIT_EXPECT_EQ(test, st2.objects_freed, objects - nref);
+		st_expect_survivors(test, f, st_workers[w]);
+	}
+}
+
+/* Nothing is reachable: every span goes back, the page heap is empty. */
+static void sweep_everything_dead(struct kunit *test)
+{
+	struct st_fixture *f;
+	struct gch_sweep_stats st;
+	unsigned int w;
+
+	for (w = 0; w < ARRAY_SIZE(st_workers); w++) {
+		f = st_new(test, ST_GRAPH_OBJS / 4 + 64, 77 + w);
+		st_random_heap(test, f, ST_GRAPH_OBJS / 4);
+		st_collect(test, f, NULL, 0, st_workers[w], &st);
+		st_check(test, f);
+		KUNIT_EXPECT_EQ(test, st.objects_freed, (u64)f->nobjs);
+		KUNIT_EXPECT_EQ(test, f->h.objects, 0ULL);
+		KUNIT_EXPECT_EQ(test, f->h.inuse_bytes, 0ULL);
+		KUNIT_EXPECT_EQ(test, f->h.mapped_pages, 0ULL);
+		KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+		KUNIT_EXPECT_EQ(test, st.spans_released,
+				(u64)atomic_read(&f->populates));
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->releases),
+				atomic_read(&f->populates));
+	}
+}
+
+/*
+ * One class, three full spans: in the first every other object survives
+ * (full -> partial, reused from its first free slot, zeroed), in the
+ * second none (released), in the third all (stays full).
+ */
+static void sweep_span_lists(struct kunit *test)
+{
+	struct st_fixture *f = st_new(test, 3 * 512 + 8, 5);
+	unsigned int sc = 3, per = f->classes.nobjs[sc], i, nroots = 0;
+	struct gch_central *c = &f->h.central[ST_SPANCLASS(sc, false)];
+	struct gch_span *s0, *s1, *s2, *s;
+	struct gch_sweep_stats st;
+	u64 *roots, off;
+
+	KUNIT_ASSERT_LE(test, 3 * per, 3U * 512);
+	roots = kunit_kzalloc(test, 3 * per * sizeof(u64), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, roots);
+	for (i = 0; i < 3 * per; i++) {
+		off = st_alloc(test, f, sc, false);
+		st_word(f, off)[0] = 0xdeadbeef;	/* not a pointer */
+	}
+	s0 = gch_heap_span_of(&f->h, f->objs[0]);
+	s1 = gch_heap_span_of(&f->h, f->objs[per]);
+	s2 = gch_heap_span_of(&f->h, f->objs[2 * per]);
+	KUNIT_ASSERT_TRUE(test, s0 != s1 && s1 != s2 && s0 != s2);
+	for (i = 1; i < per; i += 2)
+		roots[nroots++] = f->objs[i];
+	for (i = 2 * per; i < 3 * per; i++)
+		roots[nroots++] = f->objs[i];
+	KUNIT_EXPECT_TRUE(test, list_empty(&c->partial));
+	st_collect(test, f, roots, nroots, 2, &st);
+	st_check(test, f);
+	KUNIT_EXPECT_EQ(test, st.objects_freed, (u64)(per - per / 2 + per));
+	KUNIT_EXPECT_EQ(test, st.spans_released, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.pages_released,
+			(u64)f->classes.npages[sc]);
+	KUNIT_EXPECT_EQ(test, c->nspans, 2U);
+	KUNIT_EXPECT_TRUE(test, list_is_singular(&c->partial));
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->partial,
+						   struct gch_span, link), s0);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->full,
+						   struct gch_span, link), s2);
+	KUNIT_EXPECT_EQ(test, s0->nalloc, per / 2);
+	KUNIT_EXPECT_EQ(test, s0->freeindex, 0);
+	KUNIT_EXPECT_EQ(test, s0->needzero, 1);
+	KUNIT_EXPECT_EQ(test, s2->needzero, 0);
+	/* the next object is s0's first, zeroed */
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->h,
+						   ST_SPANCLASS(sc, false),
+						   &off, 1), 1);
+	KUNIT_EXPECT_EQ(test, off, f->objs[0]);
+	KUNIT_EXPECT_EQ(test, st_word(f, off)[0], 0ULL);
+	s = gch_heap_span_of(&f->h, off);
+	KUNIT_EXPECT_PTR_EQ(test, s, s0);
+	st_check(test, f);
+}
+
+/* Large objects: the marked stay, the others' spans go back. */
+static void sweep_large_objects(struct kunit *test)
+{
+	struct st_fixture *f = st_new(test, 16, 9);
+	struct gch_sweep_stats st;
+	u64 l[6], roots[3], nlarge_freed;
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		l[i] = st_alloc_large(test, f, (i + 5) * GCH_PAGE_SIZE, i % 2);
+	roots[0] = l[0] + 12345;
+	roots[1] = l[3];
+	roots[2] = l[4] + 6 * GCH_PAGE_SIZE;	/* last page of 9 */
+	nlarge_freed = f->h.large_nfree;
+	st_collect(test, f, roots, 3, 4, &st);
+	st_check(test, f);
+	KUNIT_EXPECT_EQ(test, st.objects_freed, 3ULL);
+	KUNIT_EXPECT_EQ(test, st.large_freed, 3ULL);
+	KUNIT_EXPECT_EQ(test, st.spans_released, 3ULL);
+	KUNIT_EXPECT_EQ(test, st.pages_released, 6ULL + 7 + 10);
+	KUNIT_EXPECT_EQ(test, st.bytes_freed, (6ULL + 7 + 10) * GCH_PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, f->h.nlarge, 3ULL);
+	KUNIT_EXPECT_EQ(test, f->h.large_nfree - nlarge_freed, 3ULL);
+	KUNIT_EXPECT_TRUE(test, st_allocated(f, l[0]));
+	KUNIT_EXPECT_FALSE(test, st_allocated(f, l[1]));
+	KUNIT_EXPECT_FALSE(test, st_allocated(f, l[2]));
+	KUNIT_EXPECT_TRUE(test, st_allocated(f, l[3]));
+	KUNIT_EXPECT_TRUE(test, st_allocated(f, l[4]));
+	KUNIT_EXPECT_FALSE(test, st_allocated(f, l[5]));
+	st_expect_marks_clear(test, f);
+}
+
+/*
+ * Without memory for the snapshot the sweep still happens, in
+ * gch_sweep_end(), and gives the same heap.
+ */
+static void sweep_without_snapshot(struct kunit *test)
+{
+#ifdef __KERNEL__
+	kunit_skip(test, "failure injection is hosted only");
+#else
+	struct gch_sweep_stats st;
+	struct st_fixture *f;
+	u64 roots[16], objects;
+	unsigned int i;
+	u32 nref;
+
+	f = st_new(test, ST_GRAPH_OBJS / 4 + 64, 4242);
+	st_random_heap(test, f, ST_GRAPH_OBJS / 4);
+	for (i = 0; i < ARRAY_SIZE(roots); i++)
+		roots[i] = f->objs[st_below(f, f->nobjs)];
+	nref = st_reference(f, roots, ARRAY_SIZE(roots));
+	objects = f->h.objects;
+	{
+		struct gch_root root = { .kind = GCH_ROOT_OFFSETS,
+					 .words = roots,
+					 .n = ARRAY_SIZE(roots) };
+
+		KUNIT_ASSERT_EQ(test, gch_mark_begin(f->m, ST_BASE, &root, 1,
+						     4), 0);
+		KUNIT_ASSERT_EQ(test, gch_run_workers(4, st_mark_fn, f->m), 0);
+		gch_mark_end(f->m, NULL);
+	}
+	/* the snapshot is the sweep's first allocation */
+	gch_hosted_fail_alloc_after = 1;
+	KUNIT_ASSERT_EQ(test, gch_sweep_begin(f->sw, 4), 0);
+	gch_hosted_fail_alloc_after = 0;
+	KUNIT_ASSERT_EQ(test, gch_run_workers(4, st_sweep_fn, f->sw), 0);
+	gch_sweep_end(f->sw, &st);
+	st_check(test, f);
+	st_expect_marks_clear(test, f);
+	st_expect_survivors(test, f, 4);
+	KUNIT_EXPECT_EQ(test, st.objects_freed, objects - nref);
+	/* worker 0 did it all, in gch_sweep_end() */
+	KUNIT_EXPECT_EQ(test, gch_sweep_worker_stats(f->sw, 0)->objects_freed,
+			st.objects_freed);
+#endif
+}
+
+static void sweep_bad_arguments(struct kunit *test)
+{
+	struct st_fixture *f = st_new(test, 4, 1);
+	struct gch_sweep_stats st;
+
+	KUNIT_EXPECT_NULL(test, gch_sweep_create(NULL, 1));
+	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->h, 0));
+	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->h,
+						 GCH_MARK_MAX_WORKERS + 1));
+	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, ST_MAX_WORKERS + 1),
+			-EINVAL);
+	KUNIT_EXPECT_NULL(test, gch_sweep_worker_stats(f->sw, ST_MAX_WORKERS));
+	/* an empty heap sweeps to nothing */
+	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 1), 0);
+	gch_sweep_work(f->sw, 0);
+	gch_sweep_end(f->sw, &st);
+	KUNIT_EXPECT_EQ(test, st.spans_swept, 0ULL);
+	st_check(test, f);
+}
+
+static struct kunit_case sweep_cases[] = {
+	KUNIT_CASE(sweep_random_heaps),
+	KUNIT_CASE(sweep_everything_dead),
+	KUNIT_CASE(sweep_span_lists),
+	KUNIT_CASE(sweep_large_objects),
+	KUNIT_CASE(sweep_without_snapshot),
+	KUNIT_CASE(sweep_bad_arguments),
+	{}
+};
+
+static struct kunit_suite sweep_suite = {
+	.name = "gcheap_sweep",
+	.init = st_case_init,
+	.exit = st_case_exit,
+	.test_cases = sweep_cases,
+};
+
+kunit_test_suite(sweep_suite);
