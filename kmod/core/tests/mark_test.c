@@ -7,7 +7,7 @@
  * callback roots, overflow of the work buffers; 1, 2, 4 and 8 workers.  A
  * KUnit suite in gcheap.ko and a hosted test (ASan/UBSan, and TSan).
  *
- * The embedder is faked as in heap_test.c: each span gets a zeroed buffer
+ * The embedder is faked (fake_backing.h): each span gets a zeroed buffer
  * of its own (ops->map returns it).  Worker threads come from
  * gch_run_workers() (kthreads, or pthreads); they never call KUnit
  * macros, which belong to the test's own thread.
@@ -16,6 +16,7 @@
 
 #include "../bitmap.h"
 #include "../mark.h"
+#include "fake_backing.h"
 
 #ifdef __KERNEL__
 #define MT_GRAPH_OBJS		400
@@ -34,15 +35,12 @@
 #define MT_BASE			0x7f1200000000ULL	/* user address of offset 0 */
 #define MT_ARENA_PAGES		65536			/* 512 MiB of arena */
 #define MT_MAX_WORKERS		8
-#define MT_SPANCLASS(sc, noscan)	(((sc) << 1) | ((noscan) ? 1 : 0))
 
 struct mt_fixture {
-	struct gch_heap_core h;
+	struct fake_heap fh;
 	struct gch_sizeclass_table classes;
 	struct kunit *test;
 	bool live;
-	atomic_t populates;
-	atomic_t releases;
 	struct gch_mark *m;
 	u64 *objs;		/* every allocated object's offset */
 	u32 nobjs;
@@ -50,47 +48,6 @@ struct mt_fixture {
 	u8 *ref;		/* reference result, per objs[] entry */
 	u64 *queue;		/* for the reference search */
 	u64 rng;
-};
-
-static int mt_populate(struct gch_heap_core *h, struct gch_span *s)
-{
-	struct mt_fixture *f = container_of(h, struct mt_fixture, h);
-
-	s->backing = gch_zalloc((size_t)s->npages << GCH_PAGE_SHIFT);
-	if (!s->backing)
-		return -ENOMEM;
-	atomic_inc(&f->populates);
-	return 0;
-}
-
-static void mt_release(struct gch_heap_core *h, struct gch_span *s)
-{
-	struct mt_fixture *f = container_of(h, struct mt_fixture, h);
-
-	gch_kvfree(s->backing);
-	s->backing = NULL;
-	atomic_inc(&f->releases);
-}
-
-static void mt_zero(struct gch_heap_core *h, struct gch_span *s, u64 off,
-		    u64 len)
-{
-	(void)h;
-	memset((u8 *)s->backing + (off - ((u64)s->start << GCH_PAGE_SHIFT)), 0,
-	       len);
-}
-
-static void *mt_map(struct gch_heap_core *h, struct gch_span *s)
-{
-	(void)h;
-	return s->backing;
-}
-
-static const struct gch_heap_ops mt_ops = {
-	.populate = mt_populate,
-	.release = mt_release,
-	.zero = mt_zero,
-	.map = mt_map,
 };
 
 static int mt_case_init(struct kunit *test)
@@ -114,7 +71,7 @@ static void mt_case_exit(struct kunit *test)
 		return;
 	gch_mark_destroy(f->m);
 	if (f->live)
-		gch_heap_destroy(&f->h);
+		gch_heap_destroy(&f->fh.h);
 	gch_kvfree(f->objs);
 	gch_kvfree(f->ref);
 	gch_kvfree(f->queue);
@@ -124,10 +81,10 @@ static struct mt_fixture *mt_new(struct kunit *test, u32 cap)
 {
 	struct mt_fixture *f = test->priv;
 
-	KUNIT_ASSERT_EQ(test, gch_heap_init(&f->h, &f->classes, MT_ARENA_PAGES,
-					    &mt_ops), 0);
+	KUNIT_ASSERT_EQ(test, gch_heap_init(&f->fh.h, &f->classes, MT_ARENA_PAGES,
+					    &fake_backing_ops), 0);
 	f->live = true;
-	f->m = gch_mark_create(&f->h, MT_MAX_WORKERS);
+	f->m = gch_mark_create(&f->fh.h, MT_MAX_WORKERS);
 	KUNIT_ASSERT_NOT_NULL(test, f->m);
 	f->cap = cap;
 	f->objs = gch_zalloc(cap * sizeof(f->objs[0]));
@@ -156,7 +113,7 @@ static u32 mt_below(struct mt_fixture *f, u32 n)
 /* The object's memory, through the fake backing. */
 static u64 *mt_word(struct mt_fixture *f, u64 off)
 {
-	struct gch_span *s = gch_heap_span_of(&f->h, off);
+	struct gch_span *s = gch_heap_span_of(&f->fh.h, off);
 
 	if (WARN_ON(!s))
 		return NULL;
@@ -168,7 +125,7 @@ static u64 mt_size(struct mt_fixture *f, u64 off)
 {
 	struct gch_objinfo info;
 
-	if (gch_heap_lookup(&f->h, off, &info))
+	if (gch_heap_lookup(&f->fh.h, off, &info))
 		return 0;
 	return info.size;
 }
@@ -179,8 +136,8 @@ static u64 mt_alloc(struct kunit *test, struct mt_fixture *f, u32 sc,
 	u64 off;
 
 	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->h,
-						   MT_SPANCLASS(sc, noscan),
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->fh.h,
+						   GCH_SPANCLASS(sc, noscan),
 						   &off, 1), 1);
 	f->objs[f->nobjs++] = off;
 	return off;
@@ -192,7 +149,7 @@ static u64 mt_alloc_large(struct kunit *test, struct mt_fixture *f, u64 size,
 	u64 off;
 
 	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, size, noscan, &off),
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->fh.h, size, noscan, &off),
 			0);
 	f->objs[f->nobjs++] = off;
 	return off;
@@ -203,7 +160,7 @@ static void mt_free(struct kunit *test, struct mt_fixture *f, u64 off)
 {
 	u32 i;
 
-	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off), 0);
+	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->fh.h, off), 0);
 	for (i = 0; i < f->nobjs; i++) {
 		if (f->objs[i] == off) {
 			f->objs[i] = f->objs[--f->nobjs];
@@ -226,12 +183,12 @@ static void mt_clear_marks(struct mt_fixture *f)
 	unsigned int c;
 
 	for (c = 0; c < GCH_NR_SPANCLASSES; c++) {
-		list_for_each_entry(s, &f->h.central[c].partial, link)
+		list_for_each_entry(s, &f->fh.h.central[c].partial, link)
 			gch_bitmap_zero(s->markbits, s->nobjs);
-		list_for_each_entry(s, &f->h.central[c].full, link)
+		list_for_each_entry(s, &f->fh.h.central[c].full, link)
 			gch_bitmap_zero(s->markbits, s->nobjs);
 	}
-	list_for_each_entry(s, &f->h.large, link)
+	list_for_each_entry(s, &f->fh.h.large, link)
 		gch_bitmap_zero(s->markbits, s->nobjs);
 }
 
@@ -239,7 +196,7 @@ static bool mt_marked(struct mt_fixture *f, u64 off)
 {
 	struct gch_objinfo info;
 
-	if (gch_heap_lookup(&f->h, off, &info))
+	if (gch_heap_lookup(&f->fh.h, off, &info))
 		return false;
 	return gch_bitmap_test(info.span->markbits, info.index);
 }
@@ -249,7 +206,7 @@ static void mt_ref_mark(struct mt_fixture *f, u64 off, u32 *tail)
 {
 	struct gch_objinfo info;
 
-	if (gch_heap_lookup(&f->h, off, &info) ||
+	if (gch_heap_lookup(&f->fh.h, off, &info) ||
 	    gch_bitmap_test(info.span->markbits, info.index))
 		return;
 	gch_bitmap_set(info.span->markbits, info.index);
@@ -285,7 +242,7 @@ static u32 mt_reference(struct mt_fixture *f, const struct gch_root *roots,
 	for (i = 0; i < nextra; i++)
 		mt_ref_mark(f, extra[i] - MT_BASE, &tail);
 	while (head < tail) {
-		if (gch_heap_lookup(&f->h, f->queue[head++], &info) ||
+		if (gch_heap_lookup(&f->fh.h, f->queue[head++], &info) ||
 		    info.noscan)
 			continue;
 		p = mt_word(f, info.base);
@@ -335,7 +292,7 @@ static void mt_expect_ref(struct kunit *test, struct mt_fixture *f,
 	KUNIT_EXPECT_EQ_MSG(test, st->objects_marked, (u64)nref,
 			    "%u workers", nworkers);
 	for (c = 0; c < GCH_NR_SPANCLASSES; c++)
-		list_for_each_entry(s, &f->h.central[c].partial, link)
+		list_for_each_entry(s, &f->fh.h.central[c].partial, link)
 			for (k = 0; k < (unsigned int)BITS_TO_LONGS(s->nobjs); k++)
 				KUNIT_EXPECT_EQ(test, s->markbits[k] &
 						~s->allocbits[k], 0UL);
@@ -528,7 +485,7 @@ static void mark_ignored_roots(struct kunit *test)
 			break;
 	KUNIT_ASSERT_LT(test, sc, t->nr_classes);
 	tailobj = mt_alloc(test, f, sc, false);
-	s = gch_heap_span_of(&f->h, tailobj);
+	s = gch_heap_span_of(&f->fh.h, tailobj);
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	words[n++] = MT_BASE + ((u64)s->start << GCH_PAGE_SHIFT) +
 		     (u64)s->nobjs * s->elemsize;
@@ -545,12 +502,12 @@ static void mark_ignored_roots(struct kunit *test)
 	la = mt_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
 	lb = mt_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
 	mt_free(test, f, la);
-	KUNIT_EXPECT_TRUE(test, f->h.pages.used > lb >> GCH_PAGE_SHIFT);
+	KUNIT_EXPECT_TRUE(test, f->fh.h.pages.used > lb >> GCH_PAGE_SHIFT);
 	words[n++] = MT_BASE + la;
 	words[n++] = MT_BASE + la + 2 * GCH_PAGE_SIZE + 8;
 	words[n++] = MT_BASE + la + 5 * GCH_PAGE_SIZE - 8;
 	/* the untouched top, the arena's end, outside it */
-	words[n++] = MT_BASE + ((u64)f->h.pages.used << GCH_PAGE_SHIFT);
+	words[n++] = MT_BASE + ((u64)f->fh.h.pages.used << GCH_PAGE_SHIFT);
 	words[n++] = MT_BASE + arena - 8;
 	words[n++] = MT_BASE + arena;
 	words[n++] = MT_BASE - 8;
@@ -581,7 +538,7 @@ static void mark_deep_list(struct kunit *test)
 	int n;
 
 	while (f->nobjs < MT_DEEP_LIST) {
-		n = gch_heap_alloc_small(&f->h, MT_SPANCLASS(1, false),
+		n = gch_heap_alloc_small(&f->fh.h, GCH_SPANCLASS(1, false),
 					 f->objs + f->nobjs,
 					 MT_DEEP_LIST - f->nobjs);
 		KUNIT_ASSERT_GT(test, n, 0);
@@ -774,12 +731,12 @@ static void mark_root_items(struct kunit *test)
 static void mark_bad_arguments(struct kunit *test)
 {
 	struct mt_fixture *f = mt_new(test, 4);
-	struct gch_heap_ops nomap = mt_ops;
+	struct gch_heap_ops nomap = fake_backing_ops;
 	struct gch_root bad = { .kind = 7 };
 	struct gch_root nofn = { .kind = GCH_ROOT_FUNC };
 
-	KUNIT_EXPECT_NULL(test, gch_mark_create(&f->h, 0));
-	KUNIT_EXPECT_NULL(test, gch_mark_create(&f->h,
+	KUNIT_EXPECT_NULL(test, gch_mark_create(&f->fh.h, 0));
+	KUNIT_EXPECT_NULL(test, gch_mark_create(&f->fh.h,
 						GCH_MARK_MAX_WORKERS + 1));
 	KUNIT_EXPECT_NULL(test, gch_mark_create(NULL, 1));
 	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, MT_BASE, NULL, 0, 0),
@@ -795,10 +752,10 @@ static void mark_bad_arguments(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, gch_mark_worker_stats(f->m, MT_MAX_WORKERS));
 	/* a heap without ops->map cannot be marked */
 	nomap.map = NULL;
-	f->h.ops = &nomap;
+	f->fh.h.ops = &nomap;
 	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, MT_BASE, NULL, 0, 1),
 			-EINVAL);
-	f->h.ops = &mt_ops;
+	f->fh.h.ops = &fake_backing_ops;
 	/* an empty mark is fine */
 	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, MT_BASE, NULL, 0, 1), 0);
 	gch_mark_work(f->m, 0);

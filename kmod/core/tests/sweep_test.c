@@ -8,12 +8,13 @@
  * the span snapshot (sequential fallback).  A KUnit suite in gcheap.ko and
  * a hosted test (ASan/UBSan, and TSan).
  *
- * The fake embedder is the one of mark_test.c: a zeroed buffer per span.
+ * The fake embedder (fake_backing.h) gives each span a zeroed buffer.
  */
 #include <kunit/test.h>
 
 #include "../bitmap.h"
 #include "../mark.h"
+#include "fake_backing.h"
 
 #ifdef __KERNEL__
 #define ST_GRAPH_OBJS		400
@@ -24,15 +25,12 @@
 #define ST_BASE			0x7f3400000000ULL
 #define ST_ARENA_PAGES		32768
 #define ST_MAX_WORKERS		8
-#define ST_SPANCLASS(sc, noscan)	(((sc) << 1) | ((noscan) ? 1 : 0))
 
 struct st_fixture {
-	struct gch_heap_core h;
+	struct fake_heap fh;
 	struct gch_sizeclass_table classes;
 	struct kunit *test;
 	bool live;
-	atomic_t populates;
-	atomic_t releases;
 	struct gch_mark *m;
 	struct gch_sweep *sw;
 	u64 *objs;
@@ -41,48 +39,6 @@ struct st_fixture {
 	u8 *ref;
 	u64 *queue;
 	u64 rng;
-};
-
-static int st_populate(struct gch_heap_core *h, struct gch_span *s)
-{
-	struct st_fixture *f = container_of(h, struct st_fixture, h);
-
-	s->backing = gch_zalloc((size_t)s->npages << GCH_PAGE_SHIFT);
-	if (!s->backing)
-		return -ENOMEM;
-	atomic_inc(&f->populates);
-	return 0;
-}
-
-/* Called by several sweep workers at once: touches only its span. */
-static void st_release(struct gch_heap_core *h, struct gch_span *s)
-{
-	struct st_fixture *f = container_of(h, struct st_fixture, h);
-
-	gch_kvfree(s->backing);
-	s->backing = NULL;
-	atomic_inc(&f->releases);
-}
-
-static void st_zero(struct gch_heap_core *h, struct gch_span *s, u64 off,
-		    u64 len)
-{
-	(void)h;
-	memset((u8 *)s->backing + (off - ((u64)s->start << GCH_PAGE_SHIFT)), 0,
-	       len);
-}
-
-static void *st_map(struct gch_heap_core *h, struct gch_span *s)
-{
-	(void)h;
-	return s->backing;
-}
-
-static const struct gch_heap_ops st_ops = {
-	.populate = st_populate,
-	.release = st_release,
-	.zero = st_zero,
-	.map = st_map,
 };
 
 static int st_case_init(struct kunit *test)
@@ -104,7 +60,7 @@ static void st_teardown(struct st_fixture *f)
 	f->m = NULL;
 	f->sw = NULL;
 	if (f->live)
-		gch_heap_destroy(&f->h);
+		gch_heap_destroy(&f->fh.h);
 	f->live = false;
 	gch_kvfree(f->objs);
 	gch_kvfree(f->ref);
@@ -132,14 +88,14 @@ static struct st_fixture *st_new(struct kunit *test, u32 cap, u64 seed)
 	struct st_fixture *f = test->priv;
 
 	st_teardown(f);
-	atomic_set(&f->populates, 0);
-	atomic_set(&f->releases, 0);
+	atomic_set(&f->fh.populates, 0);
+	atomic_set(&f->fh.releases, 0);
 	f->rng = seed;
-	KUNIT_ASSERT_EQ(test, gch_heap_init(&f->h, &f->classes, ST_ARENA_PAGES,
-					    &st_ops), 0);
+	KUNIT_ASSERT_EQ(test, gch_heap_init(&f->fh.h, &f->classes, ST_ARENA_PAGES,
+					    &fake_backing_ops), 0);
 	f->live = true;
-	f->m = gch_mark_create(&f->h, ST_MAX_WORKERS);
-	f->sw = gch_sweep_create(&f->h, ST_MAX_WORKERS);
+	f->m = gch_mark_create(&f->fh.h, ST_MAX_WORKERS);
+	f->sw = gch_sweep_create(&f->fh.h, ST_MAX_WORKERS);
 	KUNIT_ASSERT_NOT_NULL(test, f->m);
 	KUNIT_ASSERT_NOT_NULL(test, f->sw);
 	f->cap = cap;
@@ -167,7 +123,7 @@ static u32 st_below(struct st_fixture *f, u32 n)
 
 static u64 *st_word(struct st_fixture *f, u64 off)
 {
-	struct gch_span *s = gch_heap_span_of(&f->h, off);
+	struct gch_span *s = gch_heap_span_of(&f->fh.h, off);
 
 	if (WARN_ON(!s))
 		return NULL;
@@ -179,7 +135,7 @@ static u64 st_size(struct st_fixture *f, u64 off)
 {
 	struct gch_objinfo info;
 
-	return gch_heap_lookup(&f->h, off, &info) ? 0 : info.size;
+	return gch_heap_lookup(&f->fh.h, off, &info) ? 0 : info.size;
 }
 
 /* Is an object allocated that starts at @off? */
@@ -187,7 +143,7 @@ static bool st_allocated(struct st_fixture *f, u64 off)
 {
 	struct gch_objinfo info;
 
-	return !gch_heap_lookup(&f->h, off, &info) && info.base == off;
+	return !gch_heap_lookup(&f->fh.h, off, &info) && info.base == off;
 }
 
 static u64 st_alloc(struct kunit *test, struct st_fixture *f, u32 sc,
@@ -196,8 +152,8 @@ static u64 st_alloc(struct kunit *test, struct st_fixture *f, u32 sc,
 	u64 off;
 
 	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->h,
-						   ST_SPANCLASS(sc, noscan),
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->fh.h,
+						   GCH_SPANCLASS(sc, noscan),
 						   &off, 1), 1);
 	f->objs[f->nobjs++] = off;
 	return off;
@@ -209,7 +165,7 @@ static u64 st_alloc_large(struct kunit *test, struct st_fixture *f, u64 size,
 	u64 off;
 
 	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, size, noscan, &off),
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->fh.h, size, noscan, &off),
 			0);
 	f->objs[f->nobjs++] = off;
 	return off;
@@ -218,14 +174,14 @@ static u64 st_alloc_large(struct kunit *test, struct st_fixture *f, u64 size,
 static void st_check(struct kunit *test, struct st_fixture *f)
 {
 	const char *why = NULL;
-	u64 spans = f->h.nlarge;
+	u64 spans = f->fh.h.nlarge;
 	unsigned int c;
 
-	KUNIT_ASSERT_EQ_MSG(test, gch_heap_check(&f->h, &why), 0, "%s", why);
+	KUNIT_ASSERT_EQ_MSG(test, gch_heap_check(&f->fh.h, &why), 0, "%s", why);
 	for (c = 0; c < GCH_NR_SPANCLASSES; c++)
-		spans += f->h.central[c].nspans;
-	KUNIT_EXPECT_EQ(test, (u64)(atomic_read(&f->populates) -
-				    atomic_read(&f->releases)), spans);
+		spans += f->fh.h.central[c].nspans;
+	KUNIT_EXPECT_EQ(test, (u64)(atomic_read(&f->fh.populates) -
+				    atomic_read(&f->fh.releases)), spans);
 }
 
 /* No mark bit set anywhere. */
@@ -235,12 +191,12 @@ static void st_expect_marks_clear(struct kunit *test, struct st_fixture *f)
 	unsigned int c, set = 0;
 
 	for (c = 0; c < GCH_NR_SPANCLASSES; c++) {
-		list_for_each_entry(s, &f->h.central[c].partial, link)
+		list_for_each_entry(s, &f->fh.h.central[c].partial, link)
 			set += gch_bitmap_weight(s->markbits, s->nobjs);
-		list_for_each_entry(s, &f->h.central[c].full, link)
+		list_for_each_entry(s, &f->fh.h.central[c].full, link)
 			set += gch_bitmap_weight(s->markbits, s->nobjs);
 	}
-	list_for_each_entry(s, &f->h.large, link)
+	list_for_each_entry(s, &f->fh.h.large, link)
 		set += gch_bitmap_weight(s->markbits, s->nobjs);
 	KUNIT_EXPECT_EQ(test, set, 0U);
 }
@@ -250,7 +206,7 @@ static void st_ref_mark(struct st_fixture *f, u64 off, u32 *tail)
 {
 	struct gch_objinfo info;
 
-	if (gch_heap_lookup(&f->h, off, &info) ||
+	if (gch_heap_lookup(&f->fh.h, off, &info) ||
 	    gch_bitmap_test(info.span->markbits, info.index))
 		return;
 	gch_bitmap_set(info.span->markbits, info.index);
@@ -268,7 +224,7 @@ static u32 st_reference(struct st_fixture *f, const u64 *roots, u32 nroots)
 	for (i = 0; i < nroots; i++)
 		st_ref_mark(f, roots[i], &tail);
 	while (head < tail) {
-		if (gch_heap_lookup(&f->h, f->queue[head++], &info) ||
+		if (gch_heap_lookup(&f->fh.h, f->queue[head++], &info) ||
 		    info.noscan)
 			continue;
 		p = st_word(f, info.base);
@@ -277,7 +233,7 @@ static u32 st_reference(struct st_fixture *f, const u64 *roots, u32 nroots)
 	}
 	for (i = 0; i < f->nobjs; i++) {
 		f->ref[i] = 0;
-		if (!gch_heap_lookup(&f->h, f->objs[i], &info) &&
+		if (!gch_heap_lookup(&f->fh.h, f->objs[i], &info) &&
 		    gch_bitmap_test(info.span->markbits, info.index)) {
 			f->ref[i] = 1;
 			n++;
@@ -380,22 +336,22 @@ static void sweep_random_heaps(struct kunit *test)
 		nref = st_reference(f, roots, ARRAY_SIZE(roots));
 		KUNIT_EXPECT_GT(test, nref, 0U);
 		KUNIT_EXPECT_LT(test, nref, f->nobjs);
-		objects = f->h.objects;
-		inuse = f->h.inuse_bytes;
-		mapped = f->h.mapped_pages;
-		released = atomic_read(&f->releases);
+		objects = f->fh.h.objects;
+		inuse = f->fh.h.inuse_bytes;
+		mapped = f->fh.h.mapped_pages;
+		released = atomic_read(&f->fh.releases);
 		st_collect(test, f, roots, ARRAY_SIZE(roots), st_workers[w],
 			   &st);
 		st_check(test, f);
 		st_expect_marks_clear(test, f);
 		st_expect_survivors(test, f, st_workers[w]);
-		KUNIT_EXPECT_EQ(test, f->h.objects, (u64)nref);
+		KUNIT_EXPECT_EQ(test, f->fh.h.objects, (u64)nref);
 		KUNIT_EXPECT_EQ(test, st.objects_freed, objects - nref);
-		KUNIT_EXPECT_EQ(test, st.bytes_freed, inuse - f->h.inuse_bytes);
+		KUNIT_EXPECT_EQ(test, st.bytes_freed, inuse - f->fh.h.inuse_bytes);
 		KUNIT_EXPECT_EQ(test, st.pages_released,
-				mapped - f->h.mapped_pages);
+				mapped - f->fh.h.mapped_pages);
 		KUNIT_EXPECT_EQ(test, st.spans_released,
-				(u64)(atomic_read(&f->releases) - released));
+				(u64)(atomic_read(&f->fh.releases) - released));
 		KUNIT_EXPECT_GT(test, st.spans_released, 0ULL);
 		KUNIT_EXPECT_GE(test, st.spans_swept, st.spans_released);
 		KUNIT_EXPECT_GT(test, st.large_freed, 0ULL);
@@ -408,7 +364,7 @@ static void sweep_random_heaps(struct kunit *test)
 
 		/* freed objects come back zeroed */
 		for (i = 1; i < 13; i++) {
-			n = gch_heap_alloc_small(&f->h, ST_SPANCLASS(i, false),
+			n = gch_heap_alloc_small(&f->fh.h, GCH_SPANCLASS(i, false),
 						 offs, ARRAY_SIZE(offs));
 			KUNIT_ASSERT_GT(test, n, 0);
 			for (k = 0; k < n; k++)
@@ -418,11 +374,11 @@ static void sweep_random_heaps(struct kunit *test)
 		st_check(test, f);
 
 		/* a second collection frees just the new, unrooted ones */
-		objects = f->h.objects;
+		objects = f->fh.h.objects;
 		st_collect(test, f, roots, ARRAY_SIZE(roots), st_workers[w],
 			   &st2);
 		st_check(test, f);
-		KUNIT_EXPECT_EQ(test, f->h.objects, (u64)nref);
+		KUNIT_EXPECT_EQ(test, f->fh.h.objects, (u64)nref);
 		KUNIT_EXPECT_EQ(test, st2.objects_freed, objects - nref);
 		st_expect_survivors(test, f, st_workers[w]);
 	}
@@ -441,14 +397,14 @@ static void sweep_everything_dead(struct kunit *test)
 		st_collect(test, f, NULL, 0, st_workers[w], &st);
 		st_check(test, f);
 		KUNIT_EXPECT_EQ(test, st.objects_freed, (u64)f->nobjs);
-		KUNIT_EXPECT_EQ(test, f->h.objects, 0ULL);
-		KUNIT_EXPECT_EQ(test, f->h.inuse_bytes, 0ULL);
-		KUNIT_EXPECT_EQ(test, f->h.mapped_pages, 0ULL);
-		KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+		KUNIT_EXPECT_EQ(test, f->fh.h.objects, 0ULL);
+		KUNIT_EXPECT_EQ(test, f->fh.h.inuse_bytes, 0ULL);
+		KUNIT_EXPECT_EQ(test, f->fh.h.mapped_pages, 0ULL);
+		KUNIT_EXPECT_EQ(test, f->fh.h.pages.used, 0U);
 		KUNIT_EXPECT_EQ(test, st.spans_released,
-				(u64)atomic_read(&f->populates));
-		KUNIT_EXPECT_EQ(test, atomic_read(&f->releases),
-				atomic_read(&f->populates));
+				(u64)atomic_read(&f->fh.populates));
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->fh.releases),
+				atomic_read(&f->fh.populates));
 	}
 }
 
@@ -461,7 +417,7 @@ static void sweep_span_lists(struct kunit *test)
 {
 	struct st_fixture *f = st_new(test, 3 * 512 + 8, 5);
 	unsigned int sc = 3, per = f->classes.nobjs[sc], i, nroots = 0;
-	struct gch_central *c = &f->h.central[ST_SPANCLASS(sc, false)];
+	struct gch_central *c = &f->fh.h.central[GCH_SPANCLASS(sc, false)];
 	struct gch_span *s0, *s1, *s2, *s;
 	struct gch_sweep_stats st;
 	u64 *roots, off;
@@ -473,9 +429,9 @@ static void sweep_span_lists(struct kunit *test)
 		off = st_alloc(test, f, sc, false);
 		st_word(f, off)[0] = 0xdeadbeef;	/* not a pointer */
 	}
-	s0 = gch_heap_span_of(&f->h, f->objs[0]);
-	s1 = gch_heap_span_of(&f->h, f->objs[per]);
-	s2 = gch_heap_span_of(&f->h, f->objs[2 * per]);
+	s0 = gch_heap_span_of(&f->fh.h, f->objs[0]);
+	s1 = gch_heap_span_of(&f->fh.h, f->objs[per]);
+	s2 = gch_heap_span_of(&f->fh.h, f->objs[2 * per]);
 	KUNIT_ASSERT_TRUE(test, s0 != s1 && s1 != s2 && s0 != s2);
 	for (i = 1; i < per; i += 2)
 		roots[nroots++] = f->objs[i];
@@ -499,12 +455,12 @@ static void sweep_span_lists(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s0->needzero, 1);
 	KUNIT_EXPECT_EQ(test, s2->needzero, 0);
 	/* the next object is s0's first, zeroed */
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->h,
-						   ST_SPANCLASS(sc, false),
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->fh.h,
+						   GCH_SPANCLASS(sc, false),
 						   &off, 1), 1);
 	KUNIT_EXPECT_EQ(test, off, f->objs[0]);
 	KUNIT_EXPECT_EQ(test, st_word(f, off)[0], 0ULL);
-	s = gch_heap_span_of(&f->h, off);
+	s = gch_heap_span_of(&f->fh.h, off);
 	KUNIT_EXPECT_PTR_EQ(test, s, s0);
 	st_check(test, f);
 }
@@ -522,7 +478,7 @@ static void sweep_large_objects(struct kunit *test)
 	roots[0] = l[0] + 12345;
 	roots[1] = l[3];
 	roots[2] = l[4] + 6 * GCH_PAGE_SIZE;	/* last page of 9 */
-	nlarge_freed = f->h.large_nfree;
+	nlarge_freed = f->fh.h.large_nfree;
 	st_collect(test, f, roots, 3, 4, &st);
 	st_check(test, f);
 	KUNIT_EXPECT_EQ(test, st.objects_freed, 3ULL);
@@ -530,8 +486,8 @@ static void sweep_large_objects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.spans_released, 3ULL);
 	KUNIT_EXPECT_EQ(test, st.pages_released, 6ULL + 7 + 10);
 	KUNIT_EXPECT_EQ(test, st.bytes_freed, (6ULL + 7 + 10) * GCH_PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, f->h.nlarge, 3ULL);
-	KUNIT_EXPECT_EQ(test, f->h.large_nfree - nlarge_freed, 3ULL);
+	KUNIT_EXPECT_EQ(test, f->fh.h.nlarge, 3ULL);
+	KUNIT_EXPECT_EQ(test, f->fh.h.large_nfree - nlarge_freed, 3ULL);
 	KUNIT_EXPECT_TRUE(test, st_allocated(f, l[0]));
 	KUNIT_EXPECT_FALSE(test, st_allocated(f, l[1]));
 	KUNIT_EXPECT_FALSE(test, st_allocated(f, l[2]));
@@ -561,7 +517,7 @@ static void sweep_without_snapshot(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(roots); i++)
 		roots[i] = f->objs[st_below(f, f->nobjs)];
 	nref = st_reference(f, roots, ARRAY_SIZE(roots));
-	objects = f->h.objects;
+	objects = f->fh.h.objects;
 	{
 		struct gch_root root = { .kind = GCH_ROOT_OFFSETS,
 					 .words = roots,
@@ -594,8 +550,8 @@ static void sweep_bad_arguments(struct kunit *test)
 	struct gch_sweep_stats st;
 
 	KUNIT_EXPECT_NULL(test, gch_sweep_create(NULL, 1));
-	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->h, 0));
-	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->h,
+	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->fh.h, 0));
+	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->fh.h,
 						 GCH_MARK_MAX_WORKERS + 1));
 	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, ST_MAX_WORKERS + 1),
