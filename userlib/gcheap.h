@@ -19,6 +19,9 @@
  *                    "off"; default 100.
  *   GCHEAP_NO_RSEQ   "1": use per-thread caches even where the per-CPU
  *                    (rseq) caches are available.
+ *   GCHEAP_TRACE     "1": print one line per collection on stderr (the
+ *                    collections this library runs: gch_collect() and
+ *                    those the heap's growth triggers).
  *
  * Invalid values get a one-line warning on stderr and the default.
  * gch_init() sets the same parameters from the program.
@@ -234,6 +237,10 @@ void *gch_base(const void *ptr);
  * @percpu:          1 if allocation uses the per-CPU caches (rseq), 0 if
  *                   only per-thread caches (no rseq registration, or
  *                   GCHEAP_NO_RSEQ).
+ * @num_gc:          collections so far.
+ * @pause_total_ns:  their pauses added up.
+ * @heap_goal:       bytes in allocated objects at which the next
+ *                   collection starts (0 with automatic collection off).
  */
 struct gch_heap_stats {
 	size_t arena_size;
@@ -253,6 +260,9 @@ struct gch_heap_stats {
 	unsigned int gc_percent;
 	unsigned int workers;
 	int percpu;
+	uint64_t num_gc;
+	uint64_t pause_total_ns;
+	uint64_t heap_goal;
 };
 
 /**
@@ -265,6 +275,134 @@ struct gch_heap_stats {
  * Return: 0, or -1 with errno ENODEV, EPERM or an error of ioctl(2).
  */
 int gch_stats(struct gch_heap_stats *stats);
+
+/**
+ * struct gch_collection - what one collection did
+ * @gc_number:       1 for the first collection of the heap, then 2, 3, ...
+ * @reason:          GCH_GC_REASON_USER (gch_collect()) or
+ *                   GCH_GC_REASON_GOAL (the heap passed its goal).
+ * @workers:         kernel worker threads that marked and swept.
+ * @threads:         other threads of the process that were stopped.
+ * @start_ns:        CLOCK_MONOTONIC time the collection started.
+ * @stw_ns:          time to stop the other threads.
+ * @roots_ns:        time to gather the roots (scanning them is in @mark_ns).
+ * @mark_ns:         time to mark.
+ * @sweep_ns:        time to sweep.
+ * @pause_ns:        how long the other threads were stopped, in total.
+ * @heap_before:     bytes in allocated objects before the collection.
+ * @heap_after:      bytes in allocated objects after it.
+ * @heap_goal:       the next collection starts when the heap passes this
+ *                   (0 with automatic collection off).
+ * @objects_marked:  objects found reachable.
+ * @objects_freed:   objects freed.
+ * @bytes_freed:     their bytes.
+ * @objects_scanned: objects scanned for pointers.
+ * @bytes_scanned:   bytes scanned for pointers.
+ * @root_words:      words of roots examined.
+ * @steals:          work buffers moved between workers.
+ * @spans_released:  spans given back to the page heap.
+ * @pages_released:  heap pages given back to the system.
+ */
+struct gch_collection {
+	uint64_t gc_number;
+	unsigned int reason;
+	unsigned int workers;
+	unsigned int threads;
+	uint64_t start_ns;
+	uint64_t stw_ns;
+	uint64_t roots_ns;
+	uint64_t mark_ns;
+	uint64_t sweep_ns;
+	uint64_t pause_ns;
+	uint64_t heap_before;
+	uint64_t heap_after;
+	uint64_t heap_goal;
+	uint64_t objects_marked;
+	uint64_t objects_freed;
+	uint64_t bytes_freed;
+	uint64_t objects_scanned;
+	uint64_t bytes_scanned;
+	uint64_t root_words;
+	uint64_t steals;
+	uint64_t spans_released;
+	uint64_t pages_released;
+};
+
+/* struct gch_collection.reason */
+#ifndef GCH_GC_REASON_USER
+#define GCH_GC_REASON_USER	1
+#define GCH_GC_REASON_GOAL	2
+#endif
+
+/**
+ * gch_collect() - collect garbage now
+ *
+ * Stops every other thread of the process (in the kernel, wherever they
+ * are; system calls they were blocked in restart), frees every object no
+ * longer reachable from a root and restarts them.  Roots are the
+ * registers, stacks and static TLS of every thread, the data and bss of
+ * the executable and of every loaded library (dlopen()ed ones included),
+ * and the ranges of gch_add_roots().  Memory of freed objects goes back to
+ * the system when whole heap pages become free.  Thread-safe: a second
+ * caller meanwhile runs a collection of its own after the first.
+ *
+ * Return: 0, or -1 with errno ETIMEDOUT (a thread could not be stopped,
+ * e.g. one in uninterruptible sleep), EINTR, EAGAIN, ENODEV, EPERM; after
+ * an error nothing was freed and every thread runs.
+ */
+int gch_collect(void);
+
+/**
+ * gch_last_collection() - what the last collection did
+ * @c: filled in on success.
+ *
+ * Return: 0, or -1 with errno ENOENT (no collection yet), ENODEV, EPERM.
+ */
+int gch_last_collection(struct gch_collection *c);
+
+/**
+ * gch_collections() - the most recent collections, oldest first
+ * @buf: where to store them.
+ * @max: entries of @buf (the module keeps the last 256).
+ *
+ * Return: the number stored, or -1 with errno ENODEV, EPERM.
+ */
+int gch_collections(struct gch_collection *buf, unsigned int max);
+
+/**
+ * gch_set_gc_percent() - set the GOGC-style pacing
+ * @percent: the heap may grow by this percent of the live heap before the
+ *           next collection; negative turns automatic collection off.
+ *
+ * Return: the previous value (-1 for off), or -2 with errno set
+ * (EINVAL for a percent above 1000000, ENODEV, EPERM).
+ */
+int gch_set_gc_percent(int percent);
+
+/**
+ * gch_add_roots() - scan [@start, @end) for pointers in every collection
+ * @start: first byte.
+ * @end:   one past the last byte; @start < @end.
+ *
+ * For memory the collector cannot find by itself: malloc()ed or mmap()ed
+ * memory that holds pointers to heap objects.  Parts not mapped readable
+ * at collection time are skipped.
+ *
+ * Return: 0, or -1 with errno EINVAL (empty or wrapping range), ENOSPC
+ * (too many ranges), ENODEV, EPERM.
+ */
+int gch_add_roots(void *start, void *end);
+
+/**
+ * gch_remove_roots() - stop scanning ranges added by gch_add_roots()
+ * @start: first byte.
+ * @end:   one past the last byte.
+ *
+ * Removes every range of gch_add_roots() that lies inside [@start, @end).
+ *
+ * Return: 0, or -1 with errno EINVAL, ENODEV, EPERM.
+ */
+int gch_remove_roots(void *start, void *end);
 
 #ifdef __cplusplus
 }

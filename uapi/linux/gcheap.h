@@ -36,11 +36,12 @@
  * struct changes incompatibly; the minor number when one is added.
  */
 #define GCH_ABI_MAJOR		0
-#define GCH_ABI_MINOR		2
+#define GCH_ABI_MINOR		3
 
 /* Feature bits reported by GCH_IOC_VERSION in gch_version.features. */
 #define GCH_FEAT_VERSION	(1ULL << 0)	/* GCH_IOC_VERSION itself */
 #define GCH_FEAT_HEAP		(1ULL << 1)	/* arena, caches, allocation */
+#define GCH_FEAT_COLLECT	(1ULL << 2)	/* COLLECT, ROOTS, GC_STATS */
 
 /*
  * Heap layout shared by the library and the module.
@@ -172,6 +173,12 @@ struct gch_cache {
  * @cpu_stride:   out: bytes between two CPUs' blocks in the control area.
  * @nr_cpus:      out: number of CPU blocks (the kernel's nr_cpu_ids).
  * @arena_start:  out: user address of the arena, 0 while unmapped.
+ * @tls_below:    in: bytes below each thread's thread pointer (the x86-64
+ *                FS base) that hold its static TLS, scanned as roots;
+ *                0 keeps.  At most GCH_TLS_MAX.  out: the current value.
+ * @tls_above:    in: bytes from the thread pointer up (the thread control
+ *                block, e.g. glibc's pthread_setspecific slots); 0 keeps.
+ *                out: the current value.
  */
 struct gch_heap_config {
 	struct gch_ioc_hdr hdr;
@@ -182,9 +189,12 @@ struct gch_heap_config {
 	__u32 cpu_stride;
 	__u32 nr_cpus;
 	__u64 arena_start;
+	__u32 tls_below;
+	__u32 tls_above;
 };
 
 #define GCH_CONFIG_SIZE_VER0	48
+#define GCH_TLS_MAX		(1U << 20)
 
 /* gch_refill.hdr.flags */
 #define GCH_REFILL_BUFFER	(1U << 0)	/* fill @buf, not the CPU cache */
@@ -203,6 +213,10 @@ struct gch_heap_config {
  * @spanclass up to its capacity, with preemption disabled, so a thread
  * preempted inside its rseq critical section on that CPU restarts it and
  * never sees a half-written cache.  Objects handed out are zeroed.
+ * @gc_due:    out: 1 if the heap has grown past its goal (GOGC pacing):
+ *             the caller should collect (GCH_IOC_COLLECT with
+ *             GCH_COLLECT_IF_DUE) soon.  0 otherwise.
+ * @pad:       zero.
  */
 struct gch_refill {
 	struct gch_ioc_hdr hdr;
@@ -211,6 +225,8 @@ struct gch_refill {
 	__u32 count;
 	__u32 max;
 	__u64 buf;
+	__u32 gc_due;
+	__u32 pad;
 };
 
 #define GCH_REFILL_SIZE_VER0	32
@@ -223,11 +239,15 @@ struct gch_refill {
  * @hdr:  common header; flags GCH_ALLOC_NOSCAN.
  * @size: in: object size in bytes, more than GCH_MAX_SMALL_SIZE.
  * @addr: out: the object's address (page aligned, zeroed).
+ * @gc_due: out: as in struct gch_refill.
+ * @pad:  zero.
  */
 struct gch_alloc {
 	struct gch_ioc_hdr hdr;
 	__u64 size;
 	__u64 addr;
+	__u32 gc_due;
+	__u32 pad;
 };
 
 #define GCH_ALLOC_SIZE_VER0	24
@@ -355,5 +375,205 @@ struct gch_stats {
 
 /** GCH_IOC_STATS - heap statistics. */
 #define GCH_IOC_STATS		_IOWR(GCH_IOC_MAGIC, 0x06, struct gch_stats)
+
+/*
+ * Collection.
+ *
+ * GCH_IOC_COLLECT runs a whole collection in the calling thread's process:
+ * it stops every other thread of the process on its way back to user mode,
+ * scans their registers and stacks, the registered root ranges and the
+ * per-CPU caches, marks in the module's worker threads, sweeps, and
+ * restarts the world before returning.  Interrupted system calls of the
+ * stopped threads restart.  Every object reachable from a root survives;
+ * every other object is freed.
+ */
+
+/* Why a collection ran (gch_gc_info.reason). */
+#define GCH_GC_REASON_USER	1	/* GCH_IOC_COLLECT without flags */
+#define GCH_GC_REASON_GOAL	2	/* the heap passed its goal */
+
+/* gch_collect.hdr.flags */
+#define GCH_COLLECT_IF_DUE	(1U << 0)	/* only if past the goal */
+
+/**
+ * struct gch_gc_info - what one collection did
+ * @gc_number:       1 for the heap's first collection, then 2, 3, ...
+ * @reason:          GCH_GC_REASON_*.
+ * @workers:         worker threads that marked and swept.
+ * @threads:         other threads of the process stopped (parked, or
+ *                   found stopped by a signal or a tracer).
+ * @pad:             zero.
+ * @start_ns:        CLOCK_MONOTONIC time the collection started.
+ * @stw_ns:          time to stop the world.
+ * @roots_ns:        time to gather the roots (thread registers, stack and
+ *                   root ranges) into work items; scanning them is part
+ *                   of @mark_ns.
+ * @mark_ns:         parallel mark, roots included.
+ * @sweep_ns:        parallel sweep.
+ * @pause_ns:        total time the other threads were held: from the
+ *                   start of the stop to the restart.
+ * @heap_before:     bytes in allocated objects before.
+ * @heap_after:      bytes in allocated objects after.
+ * @heap_goal:       the goal set after this collection (0 if GC off).
+ * @objects_marked:  objects found reachable.
+ * @objects_freed:   objects freed.
+ * @bytes_freed:     their bytes.
+ * @objects_scanned: objects (or 128 KiB pieces of large ones) scanned.
+ * @bytes_scanned:   bytes of objects scanned.
+ * @root_words:      words of roots examined.
+ * @steals:          work buffers one worker took from another.
+ * @spans_released:  spans given back to the page heap.
+ * @pages_released:  heap pages (GCH_PAGE_SIZE) given back to the system.
+ */
+struct gch_gc_info {
+	__u64 gc_number;
+	__u32 reason;
+	__u32 workers;
+	__u32 threads;
+	__u32 pad;
+	__u64 start_ns;
+	__u64 stw_ns;
+	__u64 roots_ns;
+	__u64 mark_ns;
+	__u64 sweep_ns;
+	__u64 pause_ns;
+	__u64 heap_before;
+	__u64 heap_after;
+	__u64 heap_goal;
+	__u64 objects_marked;
+	__u64 objects_freed;
+	__u64 bytes_freed;
+	__u64 objects_scanned;
+	__u64 bytes_scanned;
+	__u64 root_words;
+	__u64 steals;
+	__u64 spans_released;
+	__u64 pages_released;
+};
+
+/**
+ * struct gch_collect - argument of GCH_IOC_COLLECT
+ * @hdr:       common header; flags GCH_COLLECT_IF_DUE: collect only if
+ *             the heap has passed its goal (what a refill's gc_due
+ *             asks for; a collection by another thread meanwhile makes
+ *             it unnecessary).
+ * @collected: out: 1 if a collection ran, 0 if none was due.
+ * @pad:       zero.
+ * @info:      out: the collection, when @collected.
+ */
+struct gch_collect {
+	struct gch_ioc_hdr hdr;
+	__u32 collected;
+	__u32 pad;
+	struct gch_gc_info info;
+};
+
+#define GCH_COLLECT_SIZE_VER0	(16 + 168)
+
+/* gch_roots.op */
+#define GCH_ROOTS_ADD		1	/* register [addr, addr + len) */
+#define GCH_ROOTS_REMOVE	2	/* drop @tag's ranges inside it */
+#define GCH_ROOTS_CLEAR		3	/* drop every range of @tag */
+
+/* Most root ranges one heap holds. */
+#define GCH_ROOTS_MAX		4096
+
+/**
+ * struct gch_roots - argument of GCH_IOC_ROOTS
+ * @hdr:  common header; no flags defined.
+ * @op:   GCH_ROOTS_*.
+ * @tag:  a label chosen by the caller, so that one user of the heap can
+ *        replace its ranges without touching another's (libgcheap: 1 for
+ *        the data and bss of loaded objects, 2 for gch_add_roots()).
+ * @addr: first byte of the range (ADD, REMOVE).
+ * @len:  its length in bytes, not 0 (ADD, REMOVE).
+ * Root ranges are user memory of the owning process that the collector
+ * reads as possible pointers, 8 bytes at a time (the range is rounded
+ * inward to 8-byte alignment).  Parts that are not mapped readable when a
+ * collection runs, and the heap's own arena and control area, are skipped.
+ * Errors: -EINVAL (bad op, empty or wrapping range, not a user address),
+ * -ENOSPC (GCH_ROOTS_MAX ranges), -ENOMEM.
+ */
+struct gch_roots {
+	struct gch_ioc_hdr hdr;
+	__u32 op;
+	__u32 tag;
+	__u64 addr;
+	__u64 len;
+};
+
+#define GCH_ROOTS_SIZE_VER0	32
+
+/* Workers reported per collection in struct gch_gc_stats. */
+#define GCH_STATS_MAX_WORKERS	32
+
+/**
+ * struct gch_gc_worker - what one worker did in the last collection
+ * @objects_scanned: objects (or pieces) it scanned.
+ * @bytes_scanned:   their bytes.
+ * @root_words:      root words it examined.
+ * @steals:          work buffers it took that another worker had shared.
+ */
+struct gch_gc_worker {
+	__u64 objects_scanned;
+	__u64 bytes_scanned;
+	__u64 root_words;
+	__u64 steals;
+};
+
+/**
+ * struct gch_gc_stats - argument of GCH_IOC_GC_STATS
+ * @hdr:            common header; no flags defined.
+ * @num_gc:         out: collections so far.
+ * @pause_total_ns: out: sum of their pause_ns.
+ * @heap_goal:      out: collect when the heap passes this many bytes in
+ *                  allocated objects (0 when automatic collection is off).
+ * @heap_live:      out: bytes in allocated objects after the last
+ *                  collection.
+ * @gc_percent:     out: the GOGC-style percent, or GCH_GC_OFF.
+ * @nr_workers:     out: valid entries of @worker (workers of the last
+ *                  collection, at most GCH_STATS_MAX_WORKERS).
+ * @history:        in: user address of an array of struct gch_gc_info
+ *                  to receive the most recent collections (the module
+ *                  keeps the last 256), oldest first; 0 for none.
+ * @history_max:    in: entries the array holds.
+ * @history_count:  out: entries written.
+ * @last:           out: the last collection (zero before the first).
+ * @worker:         out: per worker, the last collection.
+ */
+struct gch_gc_stats {
+	struct gch_ioc_hdr hdr;
+	__u64 num_gc;
+	__u64 pause_total_ns;
+	__u64 heap_goal;
+	__u64 heap_live;
+	__u32 gc_percent;
+	__u32 nr_workers;
+	__u64 history;
+	__u32 history_max;
+	__u32 history_count;
+	struct gch_gc_info last;
+	struct gch_gc_worker worker[GCH_STATS_MAX_WORKERS];
+};
+
+#define GCH_GC_STATS_SIZE_VER0	(64 + 168 + 32 * GCH_STATS_MAX_WORKERS)
+
+/* The module keeps this many collections for GCH_IOC_GC_STATS history. */
+#define GCH_GC_HISTORY		256
+
+/**
+ * GCH_IOC_COLLECT - run a collection now.
+ * Errors: -EINTR (a fatal signal), -ETIMEDOUT (a thread did not stop
+ * within the module's stw_timeout_ms, e.g. one in uninterruptible sleep),
+ * -EAGAIN (threads kept being created), -ENXIO (arena not mapped),
+ * -ENOMEM.  On every error all threads run again and no object was freed.
+ */
+#define GCH_IOC_COLLECT		_IOWR(GCH_IOC_MAGIC, 0x07, struct gch_collect)
+
+/** GCH_IOC_ROOTS - add or remove root ranges. */
+#define GCH_IOC_ROOTS		_IOWR(GCH_IOC_MAGIC, 0x08, struct gch_roots)
+
+/** GCH_IOC_GC_STATS - collector statistics and recent collections. */
+#define GCH_IOC_GC_STATS	_IOWR(GCH_IOC_MAGIC, 0x09, struct gch_gc_stats)
 
 #endif /* _UAPI_LINUX_GCHEAP_H */
