@@ -60,7 +60,7 @@ module:
 
 # --- the library ----------------------------------------------------------
 
-LIB_SRCS := userlib/alloc.c userlib/device.c userlib/init.c userlib/percpu.c \
+LIB_SRCS := userlib/alloc.c userlib/collect.c userlib/device.c userlib/init.c userlib/percpu.c \
 	userlib/query.c userlib/sizeclass.c userlib/tcache.c userlib/version.c \
 	kmod/core/cache.c kmod/core/sizeclass.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/lib/obj/%.o)
@@ -107,15 +107,24 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
 		-o $@ $< kmod/core/sizeclass.c -L$(BUILD)/lib -lgcheap -lpthread
 
-TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo
+TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo $(BUILD)/tools/gcbench
 
 # --- benchmarks (make bench; never part of make check) ----------------------
 
-BENCHES := $(BUILD)/bench/alloc
+BENCHES := $(BUILD)/bench/alloc $(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
 
 $(BUILD)/bench/alloc: bench/alloc/alloc.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -lgcheap $$(pkg-config --libs bdw-gc) -lpthread
+
+# GCBench on the other allocators ($(BUILD)/tools/gcbench is the gcheap one)
+$(BUILD)/bench/gcbench-bdwgc: tools/gcbench/gcbench.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_BDWGC -o $@ $< $$(pkg-config --libs bdw-gc) -lpthread
+
+$(BUILD)/bench/gcbench-malloc: tools/gcbench/gcbench.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_MALLOC -o $@ $< -lpthread
 
 tools: $(TOOLS)
 
@@ -170,7 +179,8 @@ lint:
 run: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
 	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 -- \
-		'insmod gcheap.ko && dmesg | grep "gcheap:" && ls -l /dev/gcheap && gcheap-info && gcheap-demo'
+		'insmod gcheap.ko && dmesg | grep "gcheap:" && ls -l /dev/gcheap && gcheap-info && gcheap-demo && \
+		 echo && GCHEAP_TRACE=1 gcbench -d 14'
 
 check: deps
 	@tools/testing/check

@@ -340,6 +340,22 @@ static const struct vm_operations_struct gch_control_vm_ops = {
 	.fault = gch_control_fault,
 };
 
+/**
+ * gch_vma_is_ours() - is @vma an arena or control area of any heap?
+ * @vma: a mapping.
+ *
+ * The collector never reads these with copy_from_user(): their fault
+ * handlers take the heap lock it holds, and their objects are found
+ * through the heap itself.
+ *
+ * Return: true if it is.
+ */
+bool gch_vma_is_ours(const struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &gch_arena_vm_ops ||
+	       vma->vm_ops == &gch_control_vm_ops;
+}
+
 static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
 {
 	int err;

@@ -52,6 +52,7 @@ struct gch_heap *gch_heap_open(void)
 		goto fail;
 	}
 	mutex_init(&heap->lock);
+	mutex_init(&heap->collect_lock);
 	err = gch_arena_fs_init(heap);
 	if (err)
 		goto fail_free;
@@ -60,6 +61,7 @@ struct gch_heap *gch_heap_open(void)
 	heap->arena_size = round_down(READ_ONCE(gch_default_arena_size),
 				      GCH_PAGE_SIZE);
 	heap->gc_percent = 100;
+	gch_heap_set_goal(heap);
 	mmgrab(current->mm);
 	heap->mm = current->mm;
 	return heap;
@@ -78,11 +80,13 @@ fail:
  */
 void gch_heap_release(struct gch_heap *heap)
 {
+	gch_collector_destroy(heap);
 	if (heap->arena_state != GCH_MAP_NONE)
 		gch_heap_destroy(&heap->core);
 	gch_control_destroy(heap);
 	gch_arena_fs_exit(heap);
 	mmdrop(heap->mm);
+	mutex_destroy(&heap->collect_lock);
 	mutex_destroy(&heap->lock);
 	kfree(heap);
 	atomic_dec(&gch_nr_heaps);
@@ -110,8 +114,9 @@ int gch_heap_check_owner(const struct gch_heap *heap)
  * @cfg:  in: requested values (0 keeps); out: the values in force.
  *
  * Return: 0, -EINVAL (arena size not a multiple of GCH_PAGE_SIZE, or too
- * small), -ENOMEM (above max_arena_size), -EBUSY (arena size change after
- * the arena was mapped).
+ * small; gc_percent above GCH_GC_PERCENT_MAX and not GCH_GC_OFF; TLS
+ * extents above GCH_TLS_MAX), -ENOMEM (above max_arena_size), -EBUSY
+ * (arena size change after the arena was mapped).
  */
 int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
 {
@@ -130,17 +135,28 @@ int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
 		else
 			heap->arena_size = cfg->arena_size;
 	}
-	if (!err && cfg->workers > 1024)
+	if (!err && (cfg->workers > 1024 || cfg->tls_below > GCH_TLS_MAX ||
+		     cfg->tls_above > GCH_TLS_MAX ||
+		     (cfg->gc_percent > GCH_GC_PERCENT_MAX &&
+		      cfg->gc_percent != GCH_GC_OFF)))
 		err = -EINVAL;
 	if (!err) {
-		if (cfg->gc_percent)
+		if (cfg->gc_percent) {
 			heap->gc_percent = cfg->gc_percent;
+			gch_heap_set_goal(heap);
+		}
 		if (cfg->workers)
 			heap->workers = cfg->workers;
+		if (cfg->tls_below)
+			heap->tls_below = cfg->tls_below;
+		if (cfg->tls_above)
+			heap->tls_above = cfg->tls_above;
 	}
 	cfg->arena_size = heap->arena_size;
 	cfg->gc_percent = heap->gc_percent;
 	cfg->workers = heap->workers;
+	cfg->tls_below = heap->tls_below;
+	cfg->tls_above = heap->tls_above;
 	cfg->control_size = gch_control_size();
 	cfg->cpu_stride = gch_cache_layout.stride;
 	cfg->nr_cpus = nr_cpu_ids;
@@ -203,6 +219,7 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		goto unlock;
 	}
 	n = gch_heap_alloc_small(&heap->core, r->spanclass, offs, want);
+	r->gc_due = gch_heap_gc_due(heap);
 	if (n < 0 || to_buf)
 		goto unlock;
 	placed = gch_control_fill(heap, r->spanclass, offs, n, &cpu);
@@ -245,11 +262,12 @@ out:
  * @size:   bytes, more than GCH_MAX_SMALL_SIZE.
  * @noscan: the object never holds pointers.
  * @addr:   out: its user address.
+ * @gc_due: out: the heap passed its goal.
  *
  * Return: 0, -EINVAL, -ENXIO, -ENOMEM.
  */
 int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
-			     u64 *addr)
+			     u64 *addr, u32 *gc_due)
 {
 	u64 off;
 	int err;
@@ -263,6 +281,7 @@ int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 		err = gch_heap_alloc_large(&heap->core, size, noscan, &off);
 		if (!err)
 			*addr = heap->arena_start + off;
+		*gc_due = gch_heap_gc_due(heap);
 	}
 	mutex_unlock(&heap->lock);
 	return err;

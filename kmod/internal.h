@@ -7,10 +7,12 @@
 
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/ptrace.h>
 #include <linux/types.h>
 
 #include "core/cache.h"
 #include "core/heap.h"
+#include "core/mark.h"
 #include "core/sizeclass.h"
 
 struct file;
@@ -21,6 +23,16 @@ struct vm_area_struct;
 extern unsigned int gch_max_heaps;
 extern unsigned long gch_default_arena_size;
 extern unsigned long gch_max_arena_size;
+extern unsigned int gch_stw_timeout_ms;
+
+/* Most worker threads (module parameter workers). */
+#define GCH_MAX_WORKERS		64
+
+/* Smallest heap goal: below it no collection is due (like Go's 4 MiB). */
+#define GCH_MIN_HEAP_GOAL	(4ULL << 20)
+
+/* Largest gc_percent (other than GCH_GC_OFF). */
+#define GCH_GC_PERCENT_MAX	1000000U
 
 /* Built once at module load from the core's deterministic code. */
 extern struct gch_sizeclass_table gch_size_classes;
@@ -55,6 +67,22 @@ extern struct gch_cache_layout gch_cache_layout;
  *                  control area (vmalloc'd on first use) or NULL.
  * @cache_resets:   times a cache count read back from the control area
  *                  was out of range and the cache was emptied.
+ * @collect_lock:   one collection at a time; taken interruptibly, before
+ *                  @lock.
+ * @mark:           the core's mark state, made at the first collection.
+ * @sweep:          the core's sweep state, likewise.
+ * @tls_below:      static TLS bytes below each thread pointer (roots).
+ * @tls_above:      bytes from the thread pointer up (roots).
+ * @roots:          registered root ranges (GCH_IOC_ROOTS).
+ * @nr_roots:       entries of @roots in use.
+ * @heap_goal:      collect when core.inuse_bytes passes it; 0: never.
+ * @heap_live:      core.inuse_bytes after the last collection.
+ * @num_gc:         collections so far.
+ * @pause_total_ns: their pauses added up.
+ * @history:        the last GCH_GC_HISTORY collections, a ring indexed by
+ *                  gc_number % GCH_GC_HISTORY; allocated with @mark.
+ * @last_workers:   per worker, the last collection.
+ * @nr_last_workers: entries of @last_workers.
  */
 struct gch_heap {
 	u64 id;
@@ -73,6 +101,32 @@ struct gch_heap {
 	struct gch_heap_core core;
 	void **cpu_blocks;
 	u64 cache_resets;
+	struct mutex collect_lock;
+	struct gch_mark *mark;
+	struct gch_sweep *sweep;
+	u32 tls_below;
+	u32 tls_above;
+	struct gch_root_range *roots;
+	unsigned int nr_roots;
+	u64 heap_goal;
+	u64 heap_live;
+	u64 num_gc;
+	u64 pause_total_ns;
+	struct gch_gc_info *history;
+	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
+	unsigned int nr_last_workers;
+};
+
+/**
+ * struct gch_root_range - a registered root range, 8-byte aligned
+ * @start: first byte.
+ * @end:   one past the last.
+ * @tag:   the registrant's label (struct gch_roots).
+ */
+struct gch_root_range {
+	u64 start;
+	u64 end;
+	u32 tag;
 };
 
 /**
@@ -88,6 +142,84 @@ enum gch_map_state {
 	GCH_MAP_GONE,
 };
 
+/**
+ * enum gch_thread_state - a thread of a world being stopped (stw.c)
+ * @GCH_THREAD_QUEUED: the park is queued and has not run.
+ * @GCH_THREAD_PARKED: parked: @park_regs and @park_fsbase are set.
+ * @GCH_THREAD_GONE:   exiting: no roots.
+ * @GCH_THREAD_SELF:   the collector itself.
+ */
+enum gch_thread_state {
+	GCH_THREAD_QUEUED = 0,
+	GCH_THREAD_PARKED,
+	GCH_THREAD_GONE,
+	GCH_THREAD_SELF,
+};
+
+struct gch_world;
+
+/**
+ * struct gch_thread - one thread of the process during a collection
+ * @work:        the queued park.
+ * @world:       the world it belongs to.
+ * @task:        the thread (referenced).
+ * @node:        in the world's hash of threads.
+ * @link:        in the world's list of threads.
+ * @state:       enum gch_thread_state.
+ * @stopped:     QUEUED, but found stopped by a signal or tracer: @regs
+ *               and @fsbase were read where it stands.
+ * @exiting:     QUEUED, but exiting.
+ * @regs:        user registers (collector, or stopped thread).
+ * @fsbase:      user thread pointer (collector, or stopped thread).
+ * @park_regs:   user registers, written by the thread when it parks.
+ * @park_fsbase: its thread pointer, likewise.
+ */
+struct gch_thread {
+	struct callback_head work;
+	struct gch_world *world;
+	struct task_struct *task;
+	struct hlist_node node;
+	struct list_head link;
+	int state;
+	bool stopped;
+	bool exiting;
+	struct pt_regs regs;
+	unsigned long fsbase;
+	struct pt_regs park_regs;
+	unsigned long park_fsbase;
+};
+
+/* stw.c */
+int gch_world_stop(struct file *file, unsigned long timeout,
+		   struct gch_world **out);
+void gch_world_release(struct gch_world *w);
+struct list_head *gch_world_threads(struct gch_world *w);
+unsigned int gch_world_nr_stopped(struct gch_world *w);
+
+/* workers.c */
+int gch_pool_init(unsigned int nr);
+void gch_pool_exit(void);
+unsigned int gch_pool_size(void);
+void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
+		  void *arg, struct mm_struct *mm);
+
+/* roots.c */
+struct gch_rootset;
+int gch_roots_ctl(struct gch_heap *heap, const struct gch_roots *op);
+struct gch_rootset *gch_roots_build(struct gch_heap *heap,
+				    struct gch_world *w, unsigned int nworkers);
+const struct gch_root *gch_rootset_items(const struct gch_rootset *rs,
+					 unsigned int *n);
+void gch_roots_free(struct gch_rootset *rs);
+
+/* collect.c */
+int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
+		     struct gch_collect *c);
+int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st);
+bool gch_heap_gc_due(const struct gch_heap *heap);
+void gch_heap_set_goal(struct gch_heap *heap);
+void gch_collector_destroy(struct gch_heap *heap);
+
 /* heap.c */
 struct gch_heap *gch_heap_open(void);
 void gch_heap_release(struct gch_heap *heap);
@@ -96,7 +228,7 @@ int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg);
 int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		    u64 __user *ubuf);
 int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
-			     u64 *addr);
+			     u64 *addr, u32 *gc_due);
 int gch_heap_free_obj(struct gch_heap *heap, u64 addr);
 int gch_heap_query(struct gch_heap *heap, struct gch_query *q);
 void gch_heap_stats(struct gch_heap *heap, struct gch_stats *st);
@@ -106,6 +238,7 @@ extern const struct gch_heap_ops gch_span_backing_ops;
 int gch_arena_fs_init(struct gch_heap *heap);
 void gch_arena_fs_exit(struct gch_heap *heap);
 int gch_mmap(struct file *file, struct vm_area_struct *vma);
+bool gch_vma_is_ours(const struct vm_area_struct *vma);
 void *gch_span_kaddr(const struct gch_span *s);
 
 /* control.c: the per-CPU caches */

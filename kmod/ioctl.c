@@ -77,7 +77,7 @@ static long gch_ioc_version(struct gch_heap *heap, void __user *uarg)
 		return usize;
 	v.abi_major = GCH_ABI_MAJOR;
 	v.abi_minor = GCH_ABI_MINOR;
-	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP;
+	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP | GCH_FEAT_COLLECT;
 	v.page_shift = GCH_PAGE_SHIFT;
 	v.max_small_size = GCH_MAX_SMALL_SIZE;
 	v.nr_size_classes = gch_size_classes.nr_classes;
@@ -124,7 +124,8 @@ static long gch_ioc_alloc_large(struct gch_heap *heap, void __user *uarg)
 	if (usize < 0)
 		return usize;
 	err = gch_heap_alloc_large_obj(heap, a.size,
-				       a.hdr.flags & GCH_ALLOC_NOSCAN, &a.addr);
+				       a.hdr.flags & GCH_ALLOC_NOSCAN, &a.addr,
+				       &a.gc_due);
 	if (err)
 		return err;
 	err = gch_args_out(uarg, &a, sizeof(a), usize);
@@ -181,6 +182,52 @@ static long gch_ioc_stats(struct gch_heap *heap, void __user *uarg)
 	return err;
 }
 
+static long gch_ioc_collect(struct file *file, void __user *uarg)
+{
+	struct gch_collect c;
+	int usize, err;
+
+	usize = gch_args_in(&c, sizeof(c), GCH_COLLECT_SIZE_VER0,
+			    GCH_COLLECT_IF_DUE, uarg);
+	if (usize < 0)
+		return usize;
+	err = gch_heap_collect(file->private_data, file, c.hdr.flags, &c);
+	if (err)
+		return err;
+	return gch_args_out(uarg, &c, sizeof(c), usize);
+}
+
+static long gch_ioc_roots(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_roots r;
+	int usize;
+
+	usize = gch_args_in(&r, sizeof(r), GCH_ROOTS_SIZE_VER0, 0, uarg);
+	if (usize < 0)
+		return usize;
+	return gch_roots_ctl(heap, &r);
+}
+
+static long gch_ioc_gc_stats(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_gc_stats *st;
+	int usize, err;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	usize = gch_args_in(st, sizeof(*st), GCH_GC_STATS_SIZE_VER0, 0, uarg);
+	if (usize < 0) {
+		err = usize;
+	} else {
+		err = gch_heap_gc_stats(heap, st);
+		if (!err)
+			err = gch_args_out(uarg, st, sizeof(*st), usize);
+	}
+	kfree(st);
+	return err;
+}
+
 /**
  * gch_ioctl() - the device's ioctl entry point
  * @file: an open /dev/gcheap; its private data is the heap.
@@ -196,9 +243,12 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct gch_version) != GCH_VERSION_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_heap_config) != GCH_CONFIG_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_refill) != GCH_REFILL_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_alloc) != GCH_ALLOC_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_heap_config) != GCH_CONFIG_SIZE_VER0 + 8);
+	BUILD_BUG_ON(sizeof(struct gch_refill) != GCH_REFILL_SIZE_VER0 + 8);
+	BUILD_BUG_ON(sizeof(struct gch_alloc) != GCH_ALLOC_SIZE_VER0 + 8);
+	BUILD_BUG_ON(sizeof(struct gch_collect) != GCH_COLLECT_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_roots) != GCH_ROOTS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_gc_stats) != GCH_GC_STATS_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_free) != GCH_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_query) != GCH_QUERY_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER0);
@@ -224,6 +274,12 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gch_ioc_query(heap, uarg);
 	case GCH_IOC_STATS:
 		return gch_ioc_stats(heap, uarg);
+	case GCH_IOC_COLLECT:
+		return gch_ioc_collect(file, uarg);
+	case GCH_IOC_ROOTS:
+		return gch_ioc_roots(heap, uarg);
+	case GCH_IOC_GC_STATS:
+		return gch_ioc_gc_stats(heap, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -27,6 +27,16 @@ module_param_named(max_arena_size, gch_max_arena_size, ulong, 0644);
 MODULE_PARM_DESC(max_arena_size,
 		 "Largest arena a heap may configure, in bytes; larger requests fail with ENOMEM (default 64 GiB)");
 
+unsigned int gch_stw_timeout_ms = 5000;
+module_param_named(stw_timeout_ms, gch_stw_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(stw_timeout_ms,
+		 "Longest wait for a process's threads to stop for a collection, in ms; then GCH_IOC_COLLECT fails with ETIMEDOUT (default 5000)");
+
+static unsigned int gch_nr_workers;
+module_param_named(workers, gch_nr_workers, uint, 0444);
+MODULE_PARM_DESC(workers,
+		 "Collector worker threads (gcheap/N), shared by all heaps; 0 for one per online CPU (default 0, at most 64)");
+
 struct gch_sizeclass_table gch_size_classes;
 struct gch_cache_layout gch_cache_layout;
 
@@ -38,17 +48,27 @@ static int __init gch_init(void)
 	if (err)
 		return err;
 	gch_cache_layout_init(&gch_cache_layout, &gch_size_classes);
-	err = gch_dev_register();
-	if (err)
+	err = gch_pool_init(gch_nr_workers);
+	if (err) {
+		pr_err("gcheap: cannot start %u worker threads: %d\n",
+		       gch_nr_workers, err);
 		return err;
-	pr_info("gcheap: ABI %u.%u, %u size classes, /dev/gcheap ready\n",
-		GCH_ABI_MAJOR, GCH_ABI_MINOR, gch_size_classes.nr_classes);
+	}
+	err = gch_dev_register();
+	if (err) {
+		gch_pool_exit();
+		return err;
+	}
+	pr_info("gcheap: ABI %u.%u, %u size classes, %u workers, /dev/gcheap ready\n",
+		GCH_ABI_MAJOR, GCH_ABI_MINOR, gch_size_classes.nr_classes,
+		gch_pool_size());
 	return 0;
 }
 
 static void __exit gch_exit(void)
 {
 	gch_dev_unregister();
+	gch_pool_exit();
 	pr_info("gcheap: unloaded\n");
 }
 

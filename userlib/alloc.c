@@ -43,6 +43,7 @@ void *gch_alloc_direct(unsigned int spanclass)
 		errno = ENOMEM;
 		return NULL;
 	}
+	gch_collect_if_due(r.gc_due);	/* obj is on our stack: a root */
 	return (void *)(uintptr_t)obj;
 }
 
@@ -67,6 +68,7 @@ void *gch_alloc_large(size_t size, int noscan)
 			errno = ENOMEM;
 		return NULL;
 	}
+	gch_collect_if_due(a.gc_due);
 	return (void *)(uintptr_t)a.addr;
 }
 

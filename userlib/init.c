@@ -266,7 +266,7 @@ static int gch_setup(const struct gch_config *ucfg)
 	gch_lib.cpu_stride = cfg.cpu_stride;
 	gch_lib.gc_percent = cfg.gc_percent;
 	gch_lib.workers = cfg.workers;
-	if (gch_tcache_setup())
+	if (gch_tcache_setup() || gch_roots_setup())
 		goto fail_control;
 	if (pthread_atfork(NULL, NULL, gch_atfork_child)) {
 		errno = ENOMEM;

@@ -98,6 +98,12 @@ void *gch_tcache_alloc(unsigned int spanclass);
 int gch_tcache_setup(void);
 void gch_tcache_count(u64 *objects, u64 *blocks);
 
+/* collect.c */
+int gch_roots_setup(void);
+void gch_collect_if_due(u32 due);
+struct gch_heap_stats;
+int gch_gc_fill_stats(struct gch_heap_stats *stats);
+
 /* query.c */
 int gch_free_object(u64 addr);
 int gch_query_object(const void *ptr, struct gch_query *q);

@@ -132,5 +132,5 @@ GCH_API int gch_stats(struct gch_heap_stats *stats)
 	stats->gc_percent = gch_lib.gc_percent;
 	stats->workers = gch_lib.workers;
 	stats->percpu = gch_lib.percpu;
-	return 0;
+	return gch_gc_fill_stats(stats);
 }

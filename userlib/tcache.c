@@ -176,6 +176,7 @@ static int gch_tcache_refill(struct gch_cache *c, unsigned int spanclass)
 		return -1;
 	}
 	__atomic_store_n(&c->count, r.count, __ATOMIC_RELAXED);
+	gch_collect_if_due(r.gc_due);	/* the block is reachable: a root */
 	return 0;
 }
 

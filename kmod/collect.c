@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A collection, end to end (GCH_IOC_COLLECT), and what it leaves behind:
+ * pacing (the heap goal), statistics and the history of the last
+ * GCH_GC_HISTORY collections.
+ *
+ *   1. stop the world (stw.c), in the calling thread;
+ *   2. gather the roots into work items (roots.c);
+ *   3. with the heap locked, mark in the worker threads (workers.c,
+ *      core/mark.c), roots first, each worker in the process's address
+ *      space;
+ *   4. sweep in the worker threads (core/sweep.c): spans left empty go
+ *      back to the page heap and their pages to the system;
+ *   5. set the next goal, record the numbers, restart the world.
+ *
+ * Pacing is GOGC's: after a collection the goal is the live heap grown by
+ * gc_percent, and at least GCH_MIN_HEAP_GOAL.  Allocation past the goal
+ * does not collect by itself: the refill and large-allocation ioctls
+ * report gc_due, and the library, which keeps the registered roots up to
+ * date (libraries loaded since), asks for a collection with
+ * GCH_COLLECT_IF_DUE.  Several threads asking at once get one collection.
+ */
+#include <linux/ktime.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+/* What the workers of one collection share. */
+struct gch_collection_ctx {
+	struct gch_heap *heap;
+};
+
+static void gch_mark_fn(void *arg, unsigned int index)
+{
+	struct gch_collection_ctx *ctx = arg;
+
+	gch_mark_work(ctx->heap->mark, index);
+}
+
+static void gch_sweep_fn(void *arg, unsigned int index)
+{
+	struct gch_collection_ctx *ctx = arg;
+
+	gch_sweep_work(ctx->heap->sweep, index);
+}
+
+/**
+ * gch_heap_set_goal() - set the heap goal from the live heap and percent
+ * @heap: the heap, locked.
+ */
+void gch_heap_set_goal(struct gch_heap *heap)
+{
+	u64 goal;
+
+	if (heap->gc_percent == GCH_GC_OFF) {
+		heap->heap_goal = 0;
+		return;
+	}
+	goal = heap->heap_live + div_u64(heap->heap_live * heap->gc_percent,
+					 100);
+	heap->heap_goal = max(goal, GCH_MIN_HEAP_GOAL);
+}
+
+/**
+ * gch_heap_gc_due() - has the heap grown past its goal?
+ * @heap: the heap, locked.
+ *
+ * Return: true if a collection is due.
+ */
+bool gch_heap_gc_due(const struct gch_heap *heap)
+{
+	return heap->heap_goal && heap->core.inuse_bytes >= heap->heap_goal;
+}
+
+/* Make the mark and sweep states and the history, once per heap. */
+static int gch_collector_init(struct gch_heap *heap)
+{
+	unsigned int nr = gch_pool_size();
+
+	if (heap->mark)
+		return 0;
+	heap->history = kvcalloc(GCH_GC_HISTORY, sizeof(*heap->history),
+				 GFP_KERNEL_ACCOUNT);
+	heap->sweep = gch_sweep_create(&heap->core, nr);
+	heap->mark = gch_mark_create(&heap->core, nr);
+	if (heap->history && heap->sweep && heap->mark)
+		return 0;
+	gch_collector_destroy(heap);
+	return -ENOMEM;
+}
+
+/**
+ * gch_collector_destroy() - free a heap's collector state
+ * @heap: the heap, being released (or locked).
+ */
+void gch_collector_destroy(struct gch_heap *heap)
+{
+	if (heap->mark)
+		gch_mark_destroy(heap->mark);
+	if (heap->sweep)
+		gch_sweep_destroy(heap->sweep);
+	kvfree(heap->history);
+	kvfree(heap->roots);
+	heap->mark = NULL;
+	heap->sweep = NULL;
+	heap->history = NULL;
+	heap->roots = NULL;
+	heap->nr_roots = 0;
+}
+
+/* Workers for a collection of @heap. */
+static unsigned int gch_heap_nworkers(const struct gch_heap *heap)
+{
+	unsigned int n = gch_pool_size();
+
+	return heap->workers ? min(heap->workers, n) : n;
+}
+
+/* Mark and sweep, the heap locked and the world stopped. */
+static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
+			  unsigned int n, struct gch_gc_info *gi)
+{
+	struct gch_collection_ctx ctx = { .heap = heap };
+	const struct gch_root *items;
+	struct gch_mark_stats ms;
+	struct gch_sweep_stats ss;
+	unsigned int nitems, i;
+	u64 t0, t1;
+	int err;
+
+	items = gch_rootset_items(rs, &nitems);
+	t0 = ktime_get_ns();
+	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
+	if (err)
+		return err;
+	gch_pool_run(n, gch_mark_fn, &ctx, current->mm);
+	gch_mark_end(heap->mark, &ms);
+	t1 = ktime_get_ns();
+	gi->mark_ns = t1 - t0;
+
+	err = gch_sweep_begin(heap->sweep, n);
+	if (!err)
+		gch_pool_run(n, gch_sweep_fn, &ctx, current->mm);
+	/* without the workers, the end sweeps alone: never skip it */
+	gch_sweep_end(heap->sweep, &ss);
+	gi->sweep_ns = ktime_get_ns() - t1;
+
+	gi->objects_marked = ms.objects_marked;
+	gi->objects_scanned = ms.objects_scanned;
+	gi->bytes_scanned = ms.bytes_scanned;
+	gi->root_words = ms.root_words;
+	gi->steals = ms.steals;
+	gi->objects_freed = ss.objects_freed;
+	gi->bytes_freed = ss.bytes_freed;
+	gi->spans_released = ss.spans_released;
+	gi->pages_released = ss.pages_released;
+
+	heap->nr_last_workers = min_t(unsigned int, n, GCH_STATS_MAX_WORKERS);
+	for (i = 0; i < heap->nr_last_workers; i++) {
+		const struct gch_mark_stats *w;
+
+		w = gch_mark_worker_stats(heap->mark, i);
+		heap->last_workers[i].objects_scanned = w->objects_scanned;
+		heap->last_workers[i].bytes_scanned = w->bytes_scanned;
+		heap->last_workers[i].root_words = w->root_words;
+		heap->last_workers[i].steals = w->steals;
+	}
+	return 0;
+}
+
+/* Is a collection wanted?  -ENXIO without an arena. */
+static int gch_collect_wanted(struct gch_heap *heap, u32 flags)
+{
+	int ret;
+
+	mutex_lock(&heap->lock);
+	if (heap->arena_state != GCH_MAP_LIVE)
+		ret = -ENXIO;
+	else if (flags & GCH_COLLECT_IF_DUE)
+		ret = gch_heap_gc_due(heap);
+	else
+		ret = 1;
+	if (ret > 0 && gch_collector_init(heap))
+		ret = -ENOMEM;
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/**
+ * gch_heap_collect() - run a collection (GCH_IOC_COLLECT)
+ * @heap:  the heap; the caller is a thread of its owner.
+ * @file:  the heap's file.
+ * @flags: GCH_COLLECT_* flags.
+ * @c:     out: whether one ran, and its numbers.
+ *
+ * Return: 0; -ERESTARTNOINTR (a signal or task work came first: the call
+ * restarts once it is handled), -EINTR, -ETIMEDOUT, -EAGAIN, -ENXIO,
+ * -ENOMEM.  On error nothing was freed.
+ */
+int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
+		     struct gch_collect *c)
+{
+	struct gch_gc_info *gi = &c->info;
+	unsigned int n = gch_heap_nworkers(heap);
+	struct gch_rootset *rs;
+	struct gch_world *w;
+	u64 t0, t1;
+	int err;
+
+	memset(gi, 0, sizeof(*gi));
+	c->collected = 0;
+	/* interruptibly: the holder may be waiting for us to park */
+	if (mutex_lock_interruptible(&heap->collect_lock))
+		return fatal_signal_pending(current) ? -EINTR : -ERESTARTNOINTR;
+	err = gch_collect_wanted(heap, flags);
+	if (err <= 0)
+		goto out;
+
+	t0 = ktime_get_ns();
+	err = gch_world_stop(file,
+			     msecs_to_jiffies(READ_ONCE(gch_stw_timeout_ms)),
+			     &w);
+	if (err)
+		goto out;
+	t1 = ktime_get_ns();
+	gi->start_ns = t0;
+	gi->stw_ns = t1 - t0;
+	gi->threads = gch_world_nr_stopped(w);
+	gi->workers = n;
+	gi->reason = flags & GCH_COLLECT_IF_DUE ? GCH_GC_REASON_GOAL :
+						 GCH_GC_REASON_USER;
+
+	rs = gch_roots_build(heap, w, n);
+	if (IS_ERR(rs)) {
+		err = PTR_ERR(rs);
+		gch_world_release(w);
+		goto out;
+	}
+	gi->roots_ns = ktime_get_ns() - t1;
+
+	mutex_lock(&heap->lock);
+	gi->heap_before = heap->core.inuse_bytes;
+	err = gch_mark_sweep(heap, rs, n, gi);
+	if (!err) {
+		heap->heap_live = heap->core.inuse_bytes;
+		gch_heap_set_goal(heap);
+		gi->heap_after = heap->heap_live;
+		gi->heap_goal = heap->heap_goal;
+		gi->gc_number = ++heap->num_gc;
+		/* the restart that follows takes a wake-up: count it now */
+		gi->pause_ns = ktime_get_ns() - t0;
+		heap->pause_total_ns += gi->pause_ns;
+		heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
+		c->collected = 1;
+	}
+	mutex_unlock(&heap->lock);
+	gch_world_release(w);
+	gch_roots_free(rs);
+out:
+	mutex_unlock(&heap->collect_lock);
+	return err;
+}
+
+/**
+ * gch_heap_gc_stats() - collector statistics (GCH_IOC_GC_STATS)
+ * @heap: the heap.
+ * @st:   in: the history buffer; out: the numbers.
+ *
+ * Return: 0, -EINVAL (history_max without a buffer), -ENOMEM, -EFAULT.
+ */
+int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st)
+{
+	struct gch_gc_info *hist = NULL;
+	u32 want = 0, i;
+	u64 first;
+	int err = 0;
+
+	if (st->history_max && !st->history)
+		return -EINVAL;
+	if (st->history) {
+		want = min_t(u32, st->history_max, GCH_GC_HISTORY);
+		hist = kvmalloc_array(max(want, 1U), sizeof(*hist),
+				      GFP_KERNEL);
+		if (!hist)
+			return -ENOMEM;
+	}
+	mutex_lock(&heap->lock);
+	st->num_gc = heap->num_gc;
+	st->pause_total_ns = heap->pause_total_ns;
+	st->heap_goal = heap->heap_goal;
+	st->heap_live = heap->heap_live;
+	st->gc_percent = heap->gc_percent;
+	st->nr_workers = heap->num_gc ? heap->nr_last_workers : 0;
+	memcpy(st->worker, heap->last_workers, sizeof(st->worker));
+	memset(&st->last, 0, sizeof(st->last));
+	if (heap->num_gc)
+		st->last = heap->history[heap->num_gc % GCH_GC_HISTORY];
+	want = min_t(u64, want, heap->num_gc);
+	first = heap->num_gc - want + 1;
+	for (i = 0; i < want; i++)
+		hist[i] = heap->history[(first + i) % GCH_GC_HISTORY];
+	mutex_unlock(&heap->lock);
+	st->history_count = want;
+	if (want && copy_to_user(u64_to_user_ptr(st->history), hist,
+				 want * sizeof(*hist)))
+		err = -EFAULT;
+	kvfree(hist);
+	return err;
+}

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stopping the world: every other thread of the collecting process parks
+ * in the kernel until the collection is over.
+ *
+ * The collector queues a task work with TWA_SIGNAL on each thread.  The
+ * flag makes the thread leave an interruptible sleep (a blocked read(),
+ * nanosleep() or futex wait returns -ERESTART*, and the syscall restarts
+ * after the park, invisibly) and run the work on its way back to user
+ * mode.  The work records the thread's user registers (task_pt_regs: the
+ * user state is all there while it is in the kernel) and thread pointer,
+ * tells the collector, and waits, killable only, until released.  No
+ * signal handler and no registration is needed: threads the program never
+ * told anyone about are stopped the same way.
+ *
+ * A thread counts as stopped when it is parked, or stopped by a signal or
+ * a tracer (it cannot return to user mode without running the queued work
+ * first; its registers are read where it stands), or exiting (it will
+ * never run user code again).  Threads created meanwhile are found by
+ * rescanning the thread group until a scan finds no new thread while all
+ * known ones are stopped: a parked creator cannot create any more.
+ *
+ * Every work holds a reference on the world and on the heap's file; the
+ * file pins the module until the work has run, even if that is long after
+ * the collection (a thread that stays stopped by SIGSTOP): its fput() is
+ * the last thing the work does, and the final release runs after it.
+ *
+ * The collector's wait is interruptible: a signal for it (or a task work
+ * queued on it, e.g. by a collection of another heap of the same process)
+ * releases everything and the ioctl restarts after the signal is handled,
+ * so two collectors never wait for each other.  A fatal signal gives
+ * -EINTR, a thread that does not stop within stw_timeout_ms -ETIMEDOUT
+ * (one in uninterruptible sleep), threads being created faster than they
+ * park -EAGAIN.  After an error every thread runs on as if nothing
+ * happened.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hashtable.h>
+#include <linux/jiffies.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <linux/wait.h>
+#ifdef CONFIG_X86_64
+#include <asm/fsgsbase.h>
+#endif
+
+#include "internal.h"
+
+/* New threads taken from one scan of the thread group. */
+#define GCH_STW_BATCH		64
+/* Scans that found new threads: more, and the world will not stop. */
+#define GCH_STW_MAX_SCANS	256
+
+/**
+ * struct gch_world - one stop of the world
+ * @ref:        the collector's, plus one per queued task work.
+ * @released:   set when the threads may run again.
+ * @events:     bumped by every thread that parks or exits.
+ * @wq:         the collector waits here for @events.
+ * @release_wq: parked threads wait here for @released.
+ * @file:       the heap's file (each work holds a reference).
+ * @threads:    struct gch_thread of every thread found, by task.
+ * @list:       the same, in the order found (the collector first).
+ * @nr:         entries of @list.
+ */
+struct gch_world {
+	refcount_t ref;
+	bool released;
+	atomic_t events;
+	wait_queue_head_t wq;
+	wait_queue_head_t release_wq;
+	struct file *file;
+	DECLARE_HASHTABLE(threads, 6);
+	struct list_head list;
+	unsigned int nr;
+};
+
+static void gch_world_put(struct gch_world *w)
+{
+	struct gch_thread *t, *next;
+
+	if (!refcount_dec_and_test(&w->ref))
+		return;
+	list_for_each_entry_safe(t, next, &w->list, link) {
+		put_task_struct(t->task);
+		kfree(t);
+	}
+	kfree(w);
+}
+
+/* The user thread pointer of the calling thread, or 0. */
+static unsigned long gch_fsbase_self(void)
+{
+#ifdef CONFIG_X86_64
+	return x86_fsbase_read_cpu();
+#else
+	return 0;
+#endif
+}
+
+/* The user thread pointer of a thread that is off CPU (stopped), or 0. */
+static unsigned long gch_fsbase_stopped(struct task_struct *task)
+{
+#ifdef CONFIG_X86_64
+	return task->thread.fsbase;
+#else
+	return 0;
+#endif
+}
+
+/* The task work: park until the world is released. */
+static void gch_park(struct callback_head *cb)
+{
+	struct gch_thread *t = container_of(cb, struct gch_thread, work);
+	struct gch_world *w = t->world;
+	struct file *file = w->file;
+
+	if (!(current->flags & PF_EXITING) && !READ_ONCE(w->released)) {
+		t->park_regs = *task_pt_regs(current);
+		t->park_fsbase = gch_fsbase_self();
+		smp_store_release(&t->state, GCH_THREAD_PARKED);
+		atomic_inc(&w->events);
+		wake_up(&w->wq);
+		wait_event_killable(w->release_wq, READ_ONCE(w->released));
+	} else {
+		smp_store_release(&t->state, GCH_THREAD_GONE);
+		atomic_inc(&w->events);
+		wake_up(&w->wq);
+	}
+	gch_world_put(w);
+	fput(file);	/* last: may drop the module's last pin */
+}
+
+static struct gch_thread *gch_world_find(struct gch_world *w,
+					 struct task_struct *task)
+{
+	struct gch_thread *t;
+
+	hash_for_each_possible(w->threads, t, node, (unsigned long)task)
+		if (t->task == task)
+			return t;
+	return NULL;
+}
+
+/* Threads that never return to user mode and need not be stopped. */
+static bool gch_thread_exempt(struct task_struct *task)
+{
+	unsigned int flags = PF_KTHREAD | PF_IO_WORKER;
+
+#ifdef PF_USER_WORKER
+	flags |= PF_USER_WORKER;
+#endif
+	return (task->flags & flags) || task->exit_state;
+}
+
+static struct gch_thread *gch_world_add(struct gch_world *w,
+					struct task_struct *task)
+{
+	struct gch_thread *t;
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return NULL;
+	t->task = task;
+	t->world = w;
+	hash_add(w->threads, &t->node, (unsigned long)task);
+	list_add_tail(&t->link, &w->list);
+	w->nr++;
+	return t;
+}
+
+/*
+ * Queue the park on the threads of the group not seen yet.
+ * Return: how many were new, or -ENOMEM.
+ */
+static int gch_world_scan(struct gch_world *w)
+{
+	struct task_struct *batch[GCH_STW_BATCH], *task;
+	struct gch_thread *t;
+	unsigned int n = 0, i;
+	int err = 0;
+
+	rcu_read_lock();
+	for_each_thread(current, task) {
+		if (task == current || gch_thread_exempt(task) ||
+		    gch_world_find(w, task))
+			continue;
+		get_task_struct(task);
+		batch[n++] = task;
+		if (n == ARRAY_SIZE(batch))
+			break;
+	}
+	rcu_read_unlock();
+
+	for (i = 0; i < n; i++) {
+		t = err ? NULL : gch_world_add(w, batch[i]);
+		if (!t) {
+			put_task_struct(batch[i]);
+			err = -ENOMEM;
+			continue;
+		}
+		init_task_work(&t->work, gch_park);
+		refcount_inc(&w->ref);
+		get_file(w->file);
+		if (task_work_add(t->task, &t->work, TWA_SIGNAL)) {
+			/* past its last task work: it is exiting */
+			t->state = GCH_THREAD_GONE;
+			refcount_dec(&w->ref);
+			fput(w->file);
+		} else {
+			t->state = GCH_THREAD_QUEUED;
+		}
+	}
+	return err ?: n;
+}
+
+/* Is every thread found stopped?  Reads the registers of stopped ones. */
+static bool gch_world_stopped(struct gch_world *w)
+{
+	struct gch_thread *t;
+	bool all = true;
+
+	list_for_each_entry(t, &w->list, link) {
+		if (smp_load_acquire(&t->state) != GCH_THREAD_QUEUED)
+			continue;
+		if (t->task->flags & PF_EXITING) {
+			t->exiting = true;
+			continue;
+		}
+		if (task_is_stopped_or_traced(t->task)) {
+			/* off CPU in get_signal(): its user state is saved */
+			t->regs = *task_pt_regs(t->task);
+			t->fsbase = gch_fsbase_stopped(t->task);
+			t->stopped = true;
+			continue;
+		}
+		t->stopped = false;
+		t->exiting = false;
+		all = false;
+	}
+	return all;
+}
+
+/**
+ * gch_world_stop() - stop every other thread of the calling process
+ * @file:    the heap's file (pinned by every queued park).
+ * @timeout: most time to wait for the threads, in jiffies.
+ * @out:     the stopped world, for gch_world_release().
+ *
+ * Return: 0; -EINTR (fatal signal), -ERESTARTNOINTR (another signal or
+ * task work for the caller: the ioctl restarts after it), -ETIMEDOUT,
+ * -EAGAIN, -ENOMEM.  On error everything is already released.
+ */
+int gch_world_stop(struct file *file, unsigned long timeout,
+		   struct gch_world **out)
+{
+	unsigned long deadline = jiffies + timeout;
+	unsigned int scans = 0;
+	struct gch_world *w;
+	struct gch_thread *self;
+	int n, err, seen;
+
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	refcount_set(&w->ref, 1);
+	atomic_set(&w->events, 0);
+	init_waitqueue_head(&w->wq);
+	init_waitqueue_head(&w->release_wq);
+	hash_init(w->threads);
+	INIT_LIST_HEAD(&w->list);
+	w->file = file;
+
+	/* the collector is a thread of the world too: its roots count */
+	get_task_struct(current);
+	self = gch_world_add(w, current);
+	if (!self) {
+		put_task_struct(current);
+		err = -ENOMEM;
+		goto fail;
+	}
+	self->state = GCH_THREAD_SELF;
+	self->regs = *task_pt_regs(current);
+	self->fsbase = gch_fsbase_self();
+
+	for (;;) {
+		seen = atomic_read(&w->events);
+		n = gch_world_scan(w);
+		if (n < 0) {
+			err = n;
+			goto fail;
+		}
+		if (n && ++scans > GCH_STW_MAX_SCANS) {
+			err = -EAGAIN;
+			goto fail;
+		}
+		if (!n && gch_world_stopped(w))
+			break;
+		if (n)
+			continue;	/* look for more before waiting */
+		/* stopped threads do not report: poll them now and then */
+		wait_event_interruptible_timeout(w->wq,
+				atomic_read(&w->events) != seen,
+				max(1UL, msecs_to_jiffies(10)));
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			goto fail;
+		}
+		if (signal_pending(current)) {
+			err = -ERESTARTNOINTR;
+			goto fail;
+		}
+		if (time_after(jiffies, deadline)) {
+			err = -ETIMEDOUT;
+			goto fail;
+		}
+	}
+	*out = w;
+	return 0;
+
+fail:
+	gch_world_release(w);
+	return err;
+}
+
+/**
+ * gch_world_release() - let the threads of a stopped world run again
+ * @w: the world; gone after this.
+ */
+void gch_world_release(struct gch_world *w)
+{
+	WRITE_ONCE(w->released, true);
+	wake_up_all(&w->release_wq);
+	gch_world_put(w);
+}
+
+/**
+ * gch_world_threads() - the threads of a stopped world
+ * @w: the world.
+ *
+ * Return: the list of struct gch_thread (link), the caller's first.
+ * Threads with @exiting set, or in state GCH_THREAD_GONE, have no roots.
+ */
+struct list_head *gch_world_threads(struct gch_world *w)
+{
+	return &w->list;
+}
+
+/**
+ * gch_world_nr_stopped() - threads stopped, besides the collector
+ * @w: the world.
+ *
+ * Return: the count.
+ */
+unsigned int gch_world_nr_stopped(struct gch_world *w)
+{
+	return w->nr - 1;
+}
