@@ -38,6 +38,7 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/jiffies.h>
+#include <linux/sched/debug.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -206,13 +207,15 @@ static int gch_world_scan(struct gch_world *w)
 		init_task_work(&t->work, gch_park);
 		refcount_inc(&w->ref);
 		get_file(w->file);
+		/*
+		 * t->state is GCH_THREAD_QUEUED from kzalloc(): once added,
+		 * the work may run and park before we could write it.
+		 */
 		if (task_work_add(t->task, &t->work, TWA_SIGNAL)) {
 			/* past its last task work: it is exiting */
 			t->state = GCH_THREAD_GONE;
 			refcount_dec(&w->ref);
 			fput(w->file);
-		} else {
-			t->state = GCH_THREAD_QUEUED;
 		}
 	}
 	return err ?: n;
@@ -243,6 +246,22 @@ static bool gch_world_stopped(struct gch_world *w)
 		all = false;
 	}
 	return all;
+}
+
+/* Say which threads did not stop, so a timeout can be understood. */
+static void gch_world_report(struct gch_world *w)
+{
+	struct gch_thread *t;
+
+	list_for_each_entry(t, &w->list, link) {
+		if (smp_load_acquire(&t->state) != GCH_THREAD_QUEUED ||
+		    t->stopped || t->exiting)
+			continue;
+		pr_warn_ratelimited("gcheap: collection in pid %d: thread %d did not stop (state %c)\n",
+				    task_tgid_nr(current), task_pid_nr(t->task),
+				    task_state_to_char(t->task));
+		sched_show_task(t->task);
+	}
 }
 
 /**
@@ -315,6 +334,7 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 			goto fail;
 		}
 		if (time_after(jiffies, deadline)) {
+			gch_world_report(w);
 			err = -ETIMEDOUT;
 			goto fail;
 		}
