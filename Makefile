@@ -100,7 +100,14 @@ KSFT_CFLAGS := -Wno-sign-compare -Wno-misleading-indentation -Wno-unused-paramet
 
 SELFTESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(wildcard selftests/*_test.c))
 
-selftests: $(SELFTESTS)
+# shared objects the selftests dlopen() from their own directory
+SELFTEST_SOS := $(BUILD)/selftests/libgcheap_gc_dlobj.so
+
+selftests: $(SELFTESTS) $(SELFTEST_SOS)
+
+$(SELFTEST_SOS): $(BUILD)/selftests/lib%.so: selftests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
 
 $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 	@mkdir -p $(@D)
@@ -165,7 +172,7 @@ stage: lib selftests tools $(BENCHES)
 	@set -e; ko=$$(tools/build-module --kernel $(KERNEL) | tail -n 1); \
 	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
-	cp $(SELFTESTS) $(TOOLS) $(BENCHES) $$dir/bin/; \
+	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS) $(BENCHES) $$dir/bin/; \
 	cp selftests/run-in-vm.sh $$dir/; cp bench/alloc/run-in-vm.sh $$dir/bench-alloc.sh; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 

@@ -259,6 +259,7 @@ static void gch_scan_cpu_caches(struct gch_mark_worker *mw, void *block)
 static bool gch_thread_state(struct gch_thread *t, struct pt_regs **regs,
 			     unsigned long *fsbase)
 {
+	/* acquire: a PARKED thread's registers are complete */
 	switch (smp_load_acquire(&t->state)) {
 	case GCH_THREAD_SELF:
 		*regs = &t->regs;

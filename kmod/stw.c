@@ -123,11 +123,13 @@ static void gch_park(struct callback_head *cb)
 	if (!(current->flags & PF_EXITING) && !READ_ONCE(w->released)) {
 		t->park_regs = *task_pt_regs(current);
 		t->park_fsbase = gch_fsbase_self();
+		/* publishes the registers to gch_thread_state()'s acquire */
 		smp_store_release(&t->state, GCH_THREAD_PARKED);
 		atomic_inc(&w->events);
 		wake_up(&w->wq);
 		wait_event_killable(w->release_wq, READ_ONCE(w->released));
 	} else {
+		/* pairs with the collector's acquire, like PARKED */
 		smp_store_release(&t->state, GCH_THREAD_GONE);
 		atomic_inc(&w->events);
 		wake_up(&w->wq);
@@ -228,6 +230,7 @@ static bool gch_world_stopped(struct gch_world *w)
 	bool all = true;
 
 	list_for_each_entry(t, &w->list, link) {
+		/* pairs with the release in gch_park() */
 		if (smp_load_acquire(&t->state) != GCH_THREAD_QUEUED)
 			continue;
 		if (t->task->flags & PF_EXITING) {
@@ -254,6 +257,7 @@ static void gch_world_report(struct gch_world *w)
 	struct gch_thread *t;
 
 	list_for_each_entry(t, &w->list, link) {
+		/* pairs with the release in gch_park() */
 		if (smp_load_acquire(&t->state) != GCH_THREAD_QUEUED ||
 		    t->stopped || t->exiting)
 			continue;
