@@ -30,16 +30,28 @@
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "internal.h"
 
 #define GCHEAP_FS_MAGIC		0x47434850	/* "GCHP" */
 
-/* Pages of one span: the kernel mapping and the pages behind it. */
+/**
+ * struct gch_backing - the pages of one span and their kernel mapping
+ * @kaddr: the vmap() of @pages.
+ * @nr:    kernel pages.
+ * @start: while deferred: the span's first heap page.
+ * @npages: while deferred: its heap pages.
+ * @node:  while deferred: on the heap's list of released spans.
+ * @pages: the pages.
+ */
 struct gch_backing {
 	void *kaddr;
 	unsigned int nr;
+	u32 start;
+	u32 npages;
+	struct llist_node node;
 	struct page *pages[];
 };
 
@@ -142,14 +154,85 @@ static void gch_span_release(struct gch_heap_core *core, struct gch_span *s)
 
 	if (!b)
 		return;
+	s->backing = NULL;
+	if (READ_ONCE(heap->defer_release)) {
+		/* gch_arena_flush_released() zaps and frees, in one go */
+		b->start = s->start;
+		b->npages = s->npages;
+		llist_add(&b->node, &heap->released);
+		return;
+	}
 	/* take the pages out of the owner's page tables, then free them */
 	if (heap->inode)
 		unmap_mapping_range(heap->inode->i_mapping,
 				    GCH_MMAP_ARENA +
 				    ((loff_t)s->start << GCH_PAGE_SHIFT),
 				    (loff_t)s->npages << GCH_PAGE_SHIFT, 1);
-	s->backing = NULL;
 	gch_backing_free(b);
+}
+
+static int gch_backing_cmp(const void *a, const void *b)
+{
+	const struct gch_backing *x = *(struct gch_backing * const *)a;
+	const struct gch_backing *y = *(struct gch_backing * const *)b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Zap [start, start + npages) heap pages from the owner's page tables. */
+static void gch_arena_zap(struct gch_heap *heap, u32 start, u32 npages)
+{
+	if (heap->inode)
+		unmap_mapping_range(heap->inode->i_mapping,
+				    GCH_MMAP_ARENA +
+				    ((loff_t)start << GCH_PAGE_SHIFT),
+				    (loff_t)npages << GCH_PAGE_SHIFT, 1);
+}
+
+/**
+ * gch_arena_flush_released() - zap and free the spans a sweep released
+ * @heap: the heap, locked (so no released span is allocated again before
+ *        its old pages are out of the page tables).
+ *
+ * Each unmap_mapping_range() flushes TLBs, an interprocessor interrupt
+ * per call; a sweep frees many spans, often neighbours, so they are
+ * zapped in merged runs, from the collecting thread (the workers, which
+ * had the address space loaded, are done), and freed afterwards.
+ */
+void gch_arena_flush_released(struct gch_heap *heap)
+{
+	struct llist_node *list = llist_del_all(&heap->released);
+	struct gch_backing *b, *next, **v;
+	unsigned int n = 0, i, run;
+	u32 end;
+
+	llist_for_each_entry(b, list, node)
+		n++;
+	if (!n)
+		return;
+	v = kvmalloc_array(n, sizeof(*v), GFP_KERNEL);
+	if (!v) {
+		/* no memory to sort: one zap per span */
+		llist_for_each_entry_safe(b, next, list, node) {
+			gch_arena_zap(heap, b->start, b->npages);
+			gch_backing_free(b);
+		}
+		return;
+	}
+	i = 0;
+	llist_for_each_entry(b, list, node)
+		v[i++] = b;
+	sort(v, n, sizeof(*v), gch_backing_cmp, NULL);
+	for (i = 0; i < n; i = run) {
+		end = v[i]->start + v[i]->npages;
+		for (run = i + 1; run < n && v[run]->start == end; run++)
+			end += v[run]->npages;
+		gch_arena_zap(heap, v[i]->start, end - v[i]->start);
+		cond_resched();
+	}
+	for (i = 0; i < n; i++)
+		gch_backing_free(v[i]);
+	kvfree(v);
 }
 
 static void gch_span_zero(struct gch_heap_core *core, struct gch_span *s,

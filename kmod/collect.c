@@ -140,11 +140,14 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 	t1 = ktime_get_ns();
 	gi->mark_ns = t1 - t0;
 
+	WRITE_ONCE(heap->defer_release, true);
 	err = gch_sweep_begin(heap->sweep, n);
 	if (!err)
 		gch_pool_run(n, gch_sweep_fn, &ctx, current->mm);
 	/* without the workers, the end sweeps alone: never skip it */
 	gch_sweep_end(heap->sweep, &ss);
+	WRITE_ONCE(heap->defer_release, false);
+	gch_arena_flush_released(heap);
 	gi->sweep_ns = ktime_get_ns() - t1;
 
 	gi->objects_marked = ms.objects_marked;

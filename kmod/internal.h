@@ -5,6 +5,7 @@
 #ifndef _GCHEAP_INTERNAL_H
 #define _GCHEAP_INTERNAL_H
 
+#include <linux/llist.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/ptrace.h>
@@ -81,6 +82,9 @@ extern struct gch_cache_layout gch_cache_layout;
  * @pause_total_ns: their pauses added up.
  * @history:        the last GCH_GC_HISTORY collections, a ring indexed by
  *                  gc_number % GCH_GC_HISTORY; allocated with @mark.
+ * @defer_release:  set during a sweep: released spans wait on @released
+ *                  for gch_arena_flush_released().
+ * @released:       spans released by the sweep, not yet zapped and freed.
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
  */
@@ -113,6 +117,8 @@ struct gch_heap {
 	u64 num_gc;
 	u64 pause_total_ns;
 	struct gch_gc_info *history;
+	bool defer_release;
+	struct llist_head released;
 	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
 	unsigned int nr_last_workers;
 };
@@ -239,6 +245,7 @@ int gch_arena_fs_init(struct gch_heap *heap);
 void gch_arena_fs_exit(struct gch_heap *heap);
 int gch_mmap(struct file *file, struct vm_area_struct *vma);
 bool gch_vma_is_ours(const struct vm_area_struct *vma);
+void gch_arena_flush_released(struct gch_heap *heap);
 void *gch_span_kaddr(const struct gch_span *s);
 
 /* control.c: the per-CPU caches */
