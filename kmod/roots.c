@@ -425,3 +425,7 @@ void gch_roots_free(struct gch_rootset *rs)
 	kvfree(rs->bufs);
 	kfree(rs);
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "tests/roots_test.c"
+#endif
