@@ -60,6 +60,7 @@ struct gch_sweep {
 	unsigned int max_workers;
 	unsigned int nworkers;
 	bool eager;			/* begun: the generation advanced */
+	bool refused;			/* begin refused: a lazy sweep ran */
 	struct gch_span **spans;	/* the snapshot, or NULL */
 	u64 nspans;
 	struct gch_sweep_worker **workers;
@@ -233,7 +234,8 @@ int gch_sweep_begin(struct gch_sweep *sw, unsigned int nworkers)
 
 	if (!nworkers || nworkers > sw->max_workers)
 		return -EINVAL;
-	if (h->unswept)
+	sw->refused = h->unswept;
+	if (sw->refused)
 		return -EBUSY;
 	sw->nworkers = nworkers;
 	sweep_open(sw);
@@ -324,9 +326,11 @@ void gch_sweep_end(struct gch_sweep *sw, struct gch_sweep_stats *total)
 {
 	struct gch_heap_core *h = sw->h;
 	const struct gch_sweep_worker *w;
+	struct gch_sweep_stats sum = { 0 };
 	unsigned int i, c;
 
-	if (!sw->eager && h->unswept) {
+	if (!sw->eager && (h->unswept || sw->refused)) {
+		sw->refused = false;
 		gch_sweep_finish(sw, total);
 		return;
 	}
@@ -338,8 +342,6 @@ void gch_sweep_end(struct gch_sweep *sw, struct gch_sweep_stats *total)
 	gch_kvfree(sw->spans);
 	sw->spans = NULL;
 	sw->nspans = 0;
-	if (total)
-		memset(total, 0, sizeof(*total));
 	for (i = 0; i < sw->max_workers; i++) {
 		w = sw->workers[i];
 		for (c = 0; c < GCH_NR_SPANCLASSES; c++)
@@ -348,17 +350,16 @@ void gch_sweep_end(struct gch_sweep *sw, struct gch_sweep_stats *total)
 		h->inuse_bytes -= w->stats.bytes_freed;
 		h->nlarge -= w->stats.large_freed;
 		h->large_nfree += w->stats.large_freed;
-		if (!total)
-			continue;
-		total->spans_swept += w->stats.spans_swept;
-		total->objects_freed += w->stats.objects_freed;
-		total->bytes_freed += w->stats.bytes_freed;
-		total->large_freed += w->stats.large_freed;
-		total->spans_released += w->stats.spans_released;
-		total->pages_released += w->stats.pages_released;
+		sum.spans_swept += w->stats.spans_swept;
+		sum.objects_freed += w->stats.objects_freed;
+		sum.bytes_freed += w->stats.bytes_freed;
+		sum.large_freed += w->stats.large_freed;
+		sum.spans_released += w->stats.spans_released;
+		sum.pages_released += w->stats.pages_released;
 	}
+	h->swept = sum;
 	if (total)
-		h->swept = *total;
+		*total = sum;
 }
 
 /**
@@ -412,7 +413,7 @@ void gch_sweep_finish(struct gch_sweep *sw, struct gch_sweep_stats *total)
 }
 
 /**
- * gch_sweep_worker_stats() - one worker's statistics of the last sweep
+ * gch_sweep_worker_stats() - one worker's statistics of the last eager sweep
  * @sw:     the sweep state.
  * @worker: the worker's index.
  *

@@ -1010,6 +1010,16 @@ static void sweep_lazy_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->fh.h.objects, 1ULL);
 	st_check(test, f);
 	st_expect_marks_clear(test, f);
+	/* refused, then finished lazily: the end must not sweep again */
+	st_mark(test, f, roots, 1, 2);
+	KUNIT_ASSERT_EQ(test, gch_sweep_start_lazy(f->sw), 0);
+	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 2), -EBUSY);
+	gch_sweep_finish(f->sw, NULL);
+	gch_sweep_end(f->sw, &st);
+	KUNIT_EXPECT_EQ(test, st.objects_freed, 0ULL);
+	KUNIT_EXPECT_EQ(test, f->fh.h.objects, 1ULL);
+	KUNIT_EXPECT_TRUE(test, st_allocated(f, f->objs[7]));
+	st_check(test, f);
 	/* and marking works again */
 	st_collect(test, f, roots, 1, 2, &st);
 	KUNIT_EXPECT_EQ(test, st.objects_freed, 0ULL);
