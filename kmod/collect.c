@@ -9,12 +9,21 @@
  *   3. with the heap locked, mark in the worker threads (workers.c,
  *      core/mark.c), roots first, each worker in the process's address
  *      space;
- *   4. sweep in the worker threads (core/sweep.c): spans left empty go
- *      back to the page heap and their pages to the system;
- *   5. set the next goal, record the numbers, restart the world.
+ *   4. start a lazy sweep (core/sweep.c): O(span classes), it only
+ *      advances the sweep generation;
+ *   5. set a provisional goal, record the numbers, restart the world;
+ *   6. sweep in the calling thread, in batches of GCH_SWEEP_BATCH spans,
+ *      taking the heap lock for each: allocation by the other threads
+ *      goes on between batches and sweeps the spans of its class it needs
+ *      (core/heap.c).  Spans left empty go back to the page heap and
+ *      their pages to the system at the end of each batch.  Then the goal
+ *      and the numbers are final.
  *
  * Pacing is GOGC's: after a collection the goal is the live heap grown by
- * gc_percent, and at least GCH_MIN_HEAP_GOAL.  Allocation past the goal
+ * gc_percent, and at least GCH_MIN_HEAP_GOAL.  Until the sweep is done the
+ * live heap is not known, and the goal is set as if everything survived
+ * (the Go runtime starts from the same bound), so that allocation during
+ * the sweep does not ask for another collection.  Allocation past the goal
  * does not collect by itself: the refill and large-allocation ioctls
  * report gc_due, and the library, which keeps the registered roots up to
  * date (libraries loaded since), asks for a collection with
@@ -26,6 +35,9 @@
 #include <linux/uaccess.h>
 
 #include "internal.h"
+
+/* Spans swept per batch of the lazy sweep, between two takes of the lock. */
+#define GCH_SWEEP_BATCH		64
 
 /* What the workers of one collection share. */
 struct gch_collection_ctx {
@@ -118,7 +130,42 @@ static unsigned int gch_heap_nworkers(const struct gch_heap *heap)
 	return heap->workers ? min(heap->workers, n) : n;
 }
 
-/* Mark and sweep, the heap locked and the world stopped. */
+/*
+ * The eager sweep, in the worker threads: the heap locked, the world
+ * stopped.  Kept for when the lazy sweep cannot start.
+ */
+static void gch_sweep_eager(struct gch_heap *heap, unsigned int n,
+			    struct gch_sweep_stats *ss)
+{
+	struct gch_collection_ctx ctx = { .heap = heap };
+
+	WRITE_ONCE(heap->defer_release, true);
+	if (!gch_sweep_begin(heap->sweep, n))
+		gch_pool_run(n, gch_sweep_fn, &ctx, current->mm);
+	/* without the workers, the end sweeps alone: never skip it */
+	gch_sweep_end(heap->sweep, ss);
+	WRITE_ONCE(heap->defer_release, false);
+	gch_arena_flush_released(heap);
+}
+
+/*
+ * One batch of the lazy sweep, @heap locked; true when nothing is left.
+ * Spans the batch empties are zapped and freed before it returns, so none
+ * is handed out again (once the lock is dropped) while its old pages are
+ * still in the owner's page tables.
+ */
+static bool gch_sweep_batch(struct gch_heap *heap, u64 max)
+{
+	bool done;
+
+	WRITE_ONCE(heap->defer_release, true);
+	done = gch_sweep_some(heap->sweep, max);
+	WRITE_ONCE(heap->defer_release, false);
+	gch_arena_flush_released(heap);
+	return done;
+}
+
+/* Mark and start the sweep, the heap locked and the world stopped. */
 static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 			  unsigned int n, struct gch_gc_info *gi)
 {
@@ -130,6 +177,9 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 	u64 t0, t1;
 	int err;
 
+	/* the previous collection's sweep always finishes; never mark early */
+	if (WARN_ON_ONCE(heap->core.unswept))
+		gch_sweep_batch(heap, U64_MAX);
 	items = gch_rootset_items(rs, &nitems);
 	t0 = ktime_get_ns();
 	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
@@ -140,14 +190,13 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 	t1 = ktime_get_ns();
 	gi->mark_ns = t1 - t0;
 
-	WRITE_ONCE(heap->defer_release, true);
-	err = gch_sweep_begin(heap->sweep, n);
-	if (!err)
-		gch_pool_run(n, gch_sweep_fn, &ctx, current->mm);
-	/* without the workers, the end sweeps alone: never skip it */
-	gch_sweep_end(heap->sweep, &ss);
-	WRITE_ONCE(heap->defer_release, false);
-	gch_arena_flush_released(heap);
+	if (WARN_ON_ONCE(gch_sweep_start_lazy(heap->sweep))) {
+		gch_sweep_eager(heap, n, &ss);
+		gi->objects_freed = ss.objects_freed;
+		gi->bytes_freed = ss.bytes_freed;
+		gi->spans_released = ss.spans_released;
+		gi->pages_released = ss.pages_released;
+	}
 	gi->sweep_ns = ktime_get_ns() - t1;
 
 	gi->objects_marked = ms.objects_marked;
@@ -155,10 +204,6 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 	gi->bytes_scanned = ms.bytes_scanned;
 	gi->root_words = ms.root_words;
 	gi->steals = ms.steals;
-	gi->objects_freed = ss.objects_freed;
-	gi->bytes_freed = ss.bytes_freed;
-	gi->spans_released = ss.spans_released;
-	gi->pages_released = ss.pages_released;
 
 	heap->nr_last_workers = min_t(unsigned int, n, GCH_STATS_MAX_WORKERS);
 	for (i = 0; i < heap->nr_last_workers; i++) {
@@ -171,6 +216,40 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 		heap->last_workers[i].steals = w->steals;
 	}
 	return 0;
+}
+
+/*
+ * After the restart: sweep the rest in batches, the heap lock taken for
+ * each, then record the sweep's numbers, the live heap and the goal, in
+ * @gi and in the history entry of this collection.
+ */
+static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
+{
+	struct gch_sweep_stats ss;
+	u64 t0 = ktime_get_ns();
+	bool done;
+
+	do {
+		cond_resched();
+		mutex_lock(&heap->lock);
+		done = gch_sweep_batch(heap, GCH_SWEEP_BATCH);
+		if (!done)
+			mutex_unlock(&heap->lock);
+	} while (!done);
+	/* locked, nothing left: these are the sweep's totals */
+	gch_sweep_finish(heap->sweep, &ss);
+	gi->objects_freed += ss.objects_freed;
+	gi->bytes_freed += ss.bytes_freed;
+	gi->spans_released += ss.spans_released;
+	gi->pages_released += ss.pages_released;
+	heap->heap_live = heap->core.inuse_bytes;
+	gch_heap_set_goal(heap);
+	gi->heap_after = heap->heap_live;
+	gi->heap_goal = heap->heap_goal;
+	heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
+	heap->lazy_sweep_ns = ktime_get_ns() - t0;
+	heap->lazy_sweep_total_ns += heap->lazy_sweep_ns;
+	mutex_unlock(&heap->lock);
 }
 
 /* Is a collection wanted?  -ENXIO without an arena. */
@@ -197,6 +276,10 @@ static int gch_collect_wanted(struct gch_heap *heap, u32 flags)
  * @file:  the heap's file.
  * @flags: GCH_COLLECT_* flags.
  * @c:     out: whether one ran, and its numbers.
+ *
+ * The other threads run again once the mark is done; this one sweeps
+ * the rest (still holding @collect_lock, so the next collection waits for
+ * it) and returns when the sweep is finished, with its numbers.
  *
  * Return: 0; -ERESTARTNOINTR (a signal or task work came first: the call
  * restarts once it is handled), -EINTR, -ETIMEDOUT, -EAGAIN, -ENXIO,
@@ -247,6 +330,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	gi->heap_before = heap->core.inuse_bytes;
 	err = gch_mark_sweep(heap, rs, n, gi);
 	if (!err) {
+		/* provisional until the sweep is done: everything survived */
 		heap->heap_live = heap->core.inuse_bytes;
 		gch_heap_set_goal(heap);
 		gi->heap_after = heap->heap_live;
@@ -261,6 +345,8 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	mutex_unlock(&heap->lock);
 	gch_world_release(w);
 	gch_roots_free(rs);
+	if (!err)
+		gch_sweep_background(heap, gi);
 out:
 	mutex_unlock(&heap->collect_lock);
 	return err;

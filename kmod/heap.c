@@ -218,7 +218,15 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		n = -ENXIO;
 		goto unlock;
 	}
+	/*
+	 * During a lazy sweep the allocation sweeps spans of its class, and
+	 * may empty some: zap their pages in one go, before unlocking (no
+	 * object of a span reusing those pages can be handed out earlier).
+	 */
+	WRITE_ONCE(heap->defer_release, true);
 	n = gch_heap_alloc_small(&heap->core, r->spanclass, offs, want);
+	WRITE_ONCE(heap->defer_release, false);
+	gch_arena_flush_released(heap);
 	r->gc_due = gch_heap_gc_due(heap);
 	if (n < 0 || to_buf)
 		goto unlock;
@@ -278,7 +286,11 @@ int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 	if (heap->arena_state != GCH_MAP_LIVE) {
 		err = -ENXIO;
 	} else {
+		/* it may sweep dead large objects first: as in a refill */
+		WRITE_ONCE(heap->defer_release, true);
 		err = gch_heap_alloc_large(&heap->core, size, noscan, &off);
+		WRITE_ONCE(heap->defer_release, false);
+		gch_arena_flush_released(heap);
 		if (!err)
 			*addr = heap->arena_start + off;
 		*gc_due = gch_heap_gc_due(heap);

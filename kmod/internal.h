@@ -77,14 +77,21 @@ extern struct gch_cache_layout gch_cache_layout;
  * @roots:          registered root ranges (GCH_IOC_ROOTS).
  * @nr_roots:       entries of @roots in use.
  * @heap_goal:      collect when core.inuse_bytes passes it; 0: never.
- * @heap_live:      core.inuse_bytes after the last collection.
+ * @heap_live:      core.inuse_bytes after the last collection's sweep;
+ *                  while that sweep runs, at its mark (all survived).
  * @num_gc:         collections so far.
  * @pause_total_ns: their pauses added up.
  * @history:        the last GCH_GC_HISTORY collections, a ring indexed by
  *                  gc_number % GCH_GC_HISTORY; allocated with @mark.
- * @defer_release:  set during a sweep: released spans wait on @released
- *                  for gch_arena_flush_released().
+ * @defer_release:  set during a sweep (the eager one, a batch of the lazy
+ *                  one, an allocation that may sweep), always under @lock:
+ *                  released spans wait on @released for
+ *                  gch_arena_flush_released(), called before @lock is
+ *                  dropped.
  * @released:       spans released by the sweep, not yet zapped and freed.
+ * @lazy_sweep_ns:  the last collection's sweep after the restart (the
+ *                  part not in its pause), wall time of the batches.
+ * @lazy_sweep_total_ns: those added up.
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
  */
@@ -119,6 +126,8 @@ struct gch_heap {
 	struct gch_gc_info *history;
 	bool defer_release;
 	struct llist_head released;
+	u64 lazy_sweep_ns;
+	u64 lazy_sweep_total_ns;
 	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
 	unsigned int nr_last_workers;
 };

@@ -281,13 +281,14 @@ int gch_stats(struct gch_heap_stats *stats);
  * @gc_number:       1 for the first collection of the heap, then 2, 3, ...
  * @reason:          GCH_GC_REASON_USER (gch_collect()) or
  *                   GCH_GC_REASON_GOAL (the heap passed its goal).
- * @workers:         kernel worker threads that marked and swept.
+ * @workers:         kernel worker threads that marked.
  * @threads:         other threads of the process that were stopped.
  * @start_ns:        CLOCK_MONOTONIC time the collection started.
  * @stw_ns:          time to stop the other threads.
  * @roots_ns:        time to gather the roots (scanning them is in @mark_ns).
  * @mark_ns:         time to mark.
- * @sweep_ns:        time to sweep.
+ * @sweep_ns:        the sweep's part of the pause (most of the sweep runs
+ *                   after the other threads restart).
  * @pause_ns:        how long the other threads were stopped, in total.
  * @heap_before:     bytes in allocated objects before the collection.
  * @heap_after:      bytes in allocated objects after it.

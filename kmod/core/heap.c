@@ -21,9 +21,26 @@
  * like a small one, carries an allocation and a mark bitmap (of one bit)
  * so that mark and sweep need not tell them apart.
  *
- * Counters (struct gch_heap_core, struct gch_central) are exact at every
- * return; gch_heap_check() recomputes them from the spans.  The caller
- * serialises every call; the core may sleep.
+ * Sweep generations (the Go runtime's scheme): a lazy sweep
+ * (gch_heap_sweep_start(), from sweep.c's gch_sweep_start_lazy()) advances
+ * the heap's @sweepgen by 2, which makes every in-use span unswept at
+ * once, and moves the central and large lists to their unswept twins in
+ * O(span classes).  A span is then swept exactly once, by whoever needs it
+ * first: the embedder's batches (gch_heap_sweep_some()), allocation of its
+ * class (which sweeps unswept spans of the class, those that had free
+ * objects first, before taking new pages: a span is never allocated from
+ * unswept), a large allocation (which sweeps unswept large spans first,
+ * to give their pages back before taking more), or gch_heap_free() of one
+ * of its objects.  Queries need not sweep: in an unswept span an object is
+ * allocated if its alloc bit and its mark bit are set.  Every call is
+ * serialised by the embedder, so claiming a span by its generation needs
+ * no atomics here; the parallel eager sweep (sweep.c) claims spans through
+ * its snapshot instead.
+ *
+ * Counters (struct gch_heap_core, struct gch_central) are exact for the
+ * alloc bits at every return, so they count the dead objects of unswept
+ * spans until those are swept; gch_heap_check() recomputes them from the
+ * spans.  The caller serialises every call; the core may sleep.
  */
 #include "bitmap.h"
 #include "heap.h"
@@ -99,6 +116,7 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 	s->spanclass = spanclass;
 	s->nobjs = nobjs;
 	s->elemsize = elemsize;
+	s->sweepgen = h->sweepgen;
 	err = heap_alloc_bitmaps(h, s);
 	if (!err) {
 		err = h->ops->populate(h, s);
@@ -187,8 +205,11 @@ int gch_heap_init(struct gch_heap_core *h,
 	for (i = 0; i < GCH_NR_SPANCLASSES; i++) {
 		INIT_LIST_HEAD(&h->central[i].partial);
 		INIT_LIST_HEAD(&h->central[i].full);
+		INIT_LIST_HEAD(&h->central[i].unswept_partial);
+		INIT_LIST_HEAD(&h->central[i].unswept_full);
 	}
 	INIT_LIST_HEAD(&h->large);
+	INIT_LIST_HEAD(&h->large_unswept);
 	if (!classes || !heap_classes_ok(classes) || !npages || !ops ||
 	    !ops->populate || !ops->release || !ops->zero)
 		return -EINVAL;
@@ -217,15 +238,211 @@ void gch_heap_destroy(struct gch_heap_core *h)
 			heap_release_span(h, s);
 		list_for_each_entry_safe(s, n, &h->central[i].full, link)
 			heap_release_span(h, s);
+		list_for_each_entry_safe(s, n, &h->central[i].unswept_partial,
+					 link)
+			heap_release_span(h, s);
+		list_for_each_entry_safe(s, n, &h->central[i].unswept_full,
+					 link)
+			heap_release_span(h, s);
 		h->central[i].nspans = 0;
 	}
 	list_for_each_entry_safe(s, n, &h->large, link)
 		heap_release_span(h, s);
+	list_for_each_entry_safe(s, n, &h->large_unswept, link)
+		heap_release_span(h, s);
+	h->unswept = 0;
 	gch_pageheap_destroy(&h->pages);
 	h->nlarge = 0;
 	h->inuse_bytes = 0;
 	h->objects = 0;
 	h->metadata_bytes = 0;
+}
+
+/**
+ * gch_span_sweep_bits() - the sweep of one span's bitmaps
+ * @s: an in-use span, marked, claimed by the caller.
+ *
+ * Alloc bits become alloc AND mark, mark bits are cleared.  The span's
+ * fields are the caller's to update.
+ *
+ * Return: the objects left allocated (live).
+ */
+unsigned int gch_span_sweep_bits(struct gch_span *s)
+{
+	unsigned int k, nwords = BITS_TO_LONGS(s->nobjs), live = 0;
+
+	for (k = 0; k < nwords; k++) {
+		s->allocbits[k] &= s->markbits[k];
+		s->markbits[k] = 0;
+		live += hweight_long(s->allocbits[k]);
+	}
+	return live;
+}
+
+/**
+ * gch_span_unswept() - does a span still wait for this cycle's sweep?
+ * @h: the heap.
+ * @s: an in-use span.
+ *
+ * Return: true if @s has not been swept since the sweep generation last
+ * advanced (its unmarked objects are dead but still have alloc bits).
+ */
+bool gch_span_unswept(const struct gch_heap_core *h, const struct gch_span *s)
+{
+	return s->sweepgen == h->sweepgen - 2;
+}
+
+/*
+ * Sweep one unswept span, the heap serialised by the caller (lazy sweep):
+ * free its unmarked objects, keeping every counter exact, and put it on
+ * its swept list (@front: at the head of its class's partial list, where
+ * allocation takes from next; else at the tail), or release it if nothing
+ * in it is live.  Return: the span, or NULL if it was released.
+ */
+static struct gch_span *heap_sweep_span(struct gch_heap_core *h,
+					struct gch_span *s, bool front)
+{
+	struct gch_sweep_stats *st = &h->swept;
+	struct gch_central *c = &h->central[s->spanclass];
+	unsigned int live, freed;
+
+	if (WARN_ON(!gch_span_unswept(h, s) || !h->unswept))
+		return s;
+	s->sweepgen = h->sweepgen - 1;
+	h->unswept--;
+	st->spans_swept++;
+	live = gch_span_sweep_bits(s);
+	if (WARN_ON(live > s->nalloc))
+		live = s->nalloc;	/* a mark bit without an alloc bit */
+	freed = s->nalloc - live;
+	st->objects_freed += freed;
+	st->bytes_freed += (u64)freed * s->elemsize;
+	h->objects -= freed;
+	h->inuse_bytes -= (u64)freed * s->elemsize;
+	s->nalloc = live;
+	if (s->state == GCH_SPAN_LARGE) {
+		h->nlarge -= freed;
+		h->large_nfree += freed;
+		st->large_freed += freed;
+	} else {
+		c->nfree += freed;
+		if (!live)
+			c->nspans--;
+	}
+	if (!live) {
+		st->spans_released++;
+		st->pages_released += s->npages;
+		heap_release_span(h, s);
+		return NULL;
+	}
+	if (freed) {
+		s->needzero = 1;
+		s->freeindex = gch_bitmap_find_next_zero(s->allocbits,
+							 s->nobjs, 0);
+	}
+	s->sweepgen = h->sweepgen;
+	if (s->state == GCH_SPAN_LARGE)
+		list_move_tail(&s->link, &h->large);
+	else if (live == s->nobjs)
+		list_move_tail(&s->link, &c->full);
+	else if (front)
+		list_move(&s->link, &c->partial);
+	else
+		list_move_tail(&s->link, &c->partial);
+	return s;
+}
+
+/*
+ * Sweep unswept spans of @c until one has a free object, which is then
+ * first on @c->partial: those that had free objects before the mark
+ * first, then full ones.  Return: false if none was found.
+ */
+static bool heap_sweep_class(struct gch_heap_core *h, struct gch_central *c)
+{
+	struct list_head *from;
+	struct gch_span *s;
+
+	while (h->unswept) {
+		if (!list_empty(&c->unswept_partial))
+			from = &c->unswept_partial;
+		else if (!list_empty(&c->unswept_full))
+			from = &c->unswept_full;
+		else
+			return false;
+		s = heap_sweep_span(h, list_first_entry(from, struct gch_span,
+							 link), true);
+		if (s && s->nalloc < s->nobjs)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * gch_heap_sweep_start() - start a lazy sweep, after a mark
+ * @h: the heap, marked (mark.c), no sweep under way.
+ *
+ * Advances the sweep generation, which makes every in-use span unswept,
+ * and moves the spans to the unswept lists; O(span classes).  From here
+ * on, gch_heap_sweep_some() sweeps them, and so do the heap's calls as
+ * they need them.  For sweep.c's gch_sweep_start_lazy().
+ *
+ * Return: 0, or -EBUSY if spans of the previous sweep are left.
+ */
+int gch_heap_sweep_start(struct gch_heap_core *h)
+{
+	struct gch_central *c;
+	unsigned int i;
+
+	if (h->unswept)
+		return -EBUSY;
+	h->sweepgen += 2;
+	memset(&h->swept, 0, sizeof(h->swept));
+	h->sweep_next = 0;
+	for (i = 0; i < GCH_NR_SPANCLASSES; i++) {
+		c = &h->central[i];
+		list_splice_init(&c->partial, &c->unswept_partial);
+		list_splice_init(&c->full, &c->unswept_full);
+		h->unswept += c->nspans;
+	}
+	list_splice_init(&h->large, &h->large_unswept);
+	h->unswept += h->nlarge;
+	return 0;
+}
+
+/**
+ * gch_heap_sweep_some() - sweep a batch of a lazy sweep
+ * @h:         the heap.
+ * @max_spans: most spans to sweep.
+ *
+ * Sweeps unswept spans class by class, then the large ones.  For sweep.c's
+ * gch_sweep_some().
+ *
+ * Return: true once no span is left unswept.
+ */
+bool gch_heap_sweep_some(struct gch_heap_core *h, u64 max_spans)
+{
+	struct gch_central *c;
+	struct list_head *from;
+
+	while (h->unswept && max_spans) {
+		if (h->sweep_next < GCH_NR_SPANCLASSES) {
+			c = &h->central[h->sweep_next];
+			from = !list_empty(&c->unswept_partial) ?
+			       &c->unswept_partial : &c->unswept_full;
+		} else if (!WARN_ON(h->sweep_next > GCH_NR_SPANCLASSES)) {
+			from = &h->large_unswept;
+		} else {
+			break;
+		}
+		if (list_empty(from)) {
+			h->sweep_next++;
+			continue;
+		}
+		heap_sweep_span(h, list_first_entry(from, struct gch_span,
+						     link), false);
+		max_spans--;
+	}
+	return !h->unswept;
 }
 
 /**
@@ -236,9 +453,10 @@ void gch_heap_destroy(struct gch_heap_core *h)
  * @offs:      where to write the objects' arena offsets.
  * @max:       entries @offs holds, at least 1.
  *
- * Takes objects from the class's partial spans, then from new spans, and
- * marks them allocated.  Every object handed out is zeroed.  Stops early,
- * with what it has, if a new span cannot be had.
+ * Takes objects from the class's swept partial spans, then from unswept
+ * spans of the class, which it sweeps first (during a lazy sweep), then
+ * from new spans, and marks them allocated.  Every object handed out is
+ * zeroed.  Stops early, with what it has, if a new span cannot be had.
  *
  * Return: the number of objects written (at least 1), -EINVAL for a bad
  * span class or @max 0, -ENOMEM if not even one object could be had (the
@@ -259,7 +477,7 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 	max = min_t(unsigned int, max, INT_MAX);	/* the count is an int */
 	c = &h->central[spanclass];
 	while (n < max) {
-		if (list_empty(&c->partial)) {
+		if (list_empty(&c->partial) && !heap_sweep_class(h, c)) {
 			err = heap_new_span(h, t->npages[sc], GCH_SPAN_SMALL,
 					    spanclass, t->nobjs[sc],
 					    t->size[sc], &s);
@@ -269,6 +487,8 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 			list_add(&s->link, &c->partial);
 		}
 		s = list_first_entry(&c->partial, struct gch_span, link);
+		if (WARN_ON(s->sweepgen != h->sweepgen))
+			return n ? (int)n : -EUCLEAN;
 		while (n < max && s->nalloc < s->nobjs) {
 			i = gch_bitmap_find_next_zero(s->allocbits, s->nobjs,
 						      s->freeindex);
@@ -292,6 +512,21 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 	return n;
 }
 
+/* Sweep unswept large spans until @npages pages were released. */
+static void heap_sweep_large(struct gch_heap_core *h, u32 npages)
+{
+	u64 released = 0;
+	struct gch_span *s;
+	u32 len;
+
+	while (released < npages && !list_empty(&h->large_unswept)) {
+		s = list_first_entry(&h->large_unswept, struct gch_span, link);
+		len = s->npages;
+		if (!heap_sweep_span(h, s, false))
+			released += len;
+	}
+}
+
 /**
  * gch_heap_alloc_large() - allocate an object with a span of its own
  * @h:      the heap.
@@ -300,7 +535,10 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
  * @noscan: the object never holds pointers.
  * @off:    where to write its arena offset (page aligned).
  *
- * The object is zeroed (its span is freshly populated).
+ * The object is zeroed (its span is freshly populated).  During a lazy
+ * sweep, unswept large spans are swept first until as many pages as the
+ * object needs have been given back (or none is left), so that dead large
+ * objects make room before the heap grows.
  *
  * Return: 0, -EINVAL for a size out of range, -ENOMEM if no run of pages
  * that long is free (the arena may be too small or too fragmented) or
@@ -317,6 +555,7 @@ int gch_heap_alloc_large(struct gch_heap_core *h, u64 size, bool noscan,
 		return -EINVAL;
 	/* no overflow: size is below 4 GiB */
 	npages = (size + GCH_PAGE_SIZE - 1) >> GCH_PAGE_SHIFT;
+	heap_sweep_large(h, npages);
 	/* GCH_SPANCLASS(0, noscan), spelt so that sparse does not see x|!y */
 	err = heap_new_span(h, npages, GCH_SPAN_LARGE, noscan ? 1 : 0, 1,
 			    npages << GCH_PAGE_SHIFT, &s);
@@ -363,11 +602,12 @@ static bool span_holds_objects(const struct gch_span *s)
  *
  * A small span whose last object goes is released at once: its backing
  * dropped through ops->release, its pages back to the page heap.  So is a
- * large object's span, always.
+ * large object's span, always.  An unswept span (lazy sweep) is swept
+ * first, which may release it.
  *
  * Return: 0, or -EINVAL if @off is not the start of an allocated object
  * (outside the arena, in no span, inside an object, in a span's tail,
- * an object already free).
+ * an object already free, or found dead by the last mark).
  */
 int gch_heap_free(struct gch_heap_core *h, u64 off)
 {
@@ -377,6 +617,12 @@ int gch_heap_free(struct gch_heap_core *h, u64 off)
 
 	if (!span_holds_objects(s))
 		return -EINVAL;
+	if (gch_span_unswept(h, s)) {
+		/* its unmarked objects are dead: sweep them first */
+		s = heap_sweep_span(h, s, false);
+		if (!s)
+			return -EINVAL;
+	}
 	i = heap_object_at(s, off);
 	if (i < 0)
 		return -EINVAL;
@@ -411,10 +657,12 @@ int gch_heap_free(struct gch_heap_core *h, u64 off)
  * @info: filled in when the object is found; may be NULL.
  *
  * Interior offsets are resolved: any byte of an allocated object finds it.
+ * In a span not swept yet (lazy sweep), an object the mark found dead is
+ * not allocated any more, though its alloc bit is still set.
  *
  * Return: 0, -EINVAL if @off is outside the arena, -ENOENT if it is inside
  * but not inside an allocated object (a free run, the untouched top, a
- * span's tail past its last object, a free slot).
+ * span's tail past its last object, a free slot, a dead object).
  */
 int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
 		    struct gch_objinfo *info)
@@ -428,7 +676,8 @@ int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
 	if (!span_holds_objects(s))
 		return -ENOENT;
 	i = (u32)(off - span_base(s)) / s->elemsize;
-	if (i >= s->nobjs || !gch_bitmap_test(s->allocbits, i))
+	if (i >= s->nobjs || !gch_bitmap_test(s->allocbits, i) ||
+	    (gch_span_unswept(h, s) && !gch_bitmap_test(s->markbits, i)))
 		return -ENOENT;
 	if (info) {
 		info->base = span_base(s) + (u64)i * s->elemsize;
@@ -457,12 +706,15 @@ struct gch_span *gch_heap_span_of(const struct gch_heap_core *h, u64 off)
 
 struct heap_totals {
 	u64 objects, inuse_bytes, mapped_pages, metadata_bytes, spans;
+	u64 unswept;
 };
 
+/* An in-use span on a list of unswept spans (@unswept) or of swept ones. */
 static const char *heap_check_span(const struct gch_heap_core *h,
-				   const struct gch_span *s,
+				   const struct gch_span *s, bool unswept,
 				   struct heap_totals *sum)
 {
+	unsigned int k;
 	u32 p;
 
 	if (s->freerun || !s->nalloc || s->nalloc > s->nobjs)
@@ -483,6 +735,16 @@ static const char *heap_check_span(const struct gch_heap_core *h,
 	for (p = s->start; p < s->start + s->npages; p++)
 		if (gch_pageheap_lookup(&h->pages, p) != s)
 			return "span table does not point to the span";
+	if (s->sweepgen != (unswept ? h->sweepgen - 2 : h->sweepgen))
+		return unswept ? "span on an unswept list is not unswept" :
+				 "span on a swept list is not swept";
+	for (k = 0; k < (unsigned int)BITS_TO_LONGS(s->nobjs); k++) {
+		if (!unswept && s->markbits[k])
+			return "mark bit set in a swept span";
+		if (s->markbits[k] & ~s->allocbits[k])
+			return "mark bit set on a free object";
+	}
+	sum->unswept += unswept;
 	sum->objects += s->nalloc;
 	sum->inuse_bytes += (u64)s->nalloc * s->elemsize;
 	sum->mapped_pages += s->npages;
@@ -498,13 +760,17 @@ static const char *heap_check_class(const struct gch_heap_core *h,
 	const struct gch_central *c = &h->central[spanclass];
 	const struct gch_sizeclass_table *t = h->classes;
 	unsigned int sc = spanclass >> 1;
+	const struct list_head *lists[4] = {
+		&c->partial, &c->full, &c->unswept_partial, &c->unswept_full
+	};
 	const struct gch_span *s;
 	const char *bad;
 	u64 before = sum->spans, objects = sum->objects;
-	int full;
+	int l, full;
 
-	for (full = 0; full < 2; full++) {
-		list_for_each_entry(s, full ? &c->full : &c->partial, link) {
+	for (l = 0; l < 4; l++) {
+		full = l & 1;
+		list_for_each_entry(s, lists[l], link) {
 			if (!sc || sc >= t->nr_classes)
 				return "span in the central list of no class";
 			if (s->state != GCH_SPAN_SMALL ||
@@ -513,9 +779,10 @@ static const char *heap_check_class(const struct gch_heap_core *h,
 			    s->nobjs != t->nobjs[sc] ||
 			    s->elemsize != t->size[sc])
 				return "span does not match its class";
+			/* unswept spans keep the alloc bits of the mark */
 			if (full != (s->nalloc == s->nobjs))
 				return "span on the wrong central list";
-			bad = heap_check_span(h, s, sum);
+			bad = heap_check_span(h, s, l >= 2, sum);
 			if (bad)
 				return bad;
 		}
@@ -534,21 +801,30 @@ static const char *heap_check(const struct gch_heap_core *h)
 	const char *bad;
 	unsigned int i;
 	u64 nlarge = 0;
+	int l;
 
 	bad = gch_pageheap_check(&h->pages, NULL) ? "page heap" : NULL;
 	for (i = 0; !bad && i < GCH_NR_SPANCLASSES; i++)
 		bad = heap_check_class(h, i, &sum);
 	if (bad)
 		return bad;
-	list_for_each_entry(s, &h->large, link) {
-		if (s->state != GCH_SPAN_LARGE || s->spanclass > 1 ||
-		    s->nobjs != 1 || s->elemsize != s->npages << GCH_PAGE_SHIFT)
-			return "bad large span";
-		bad = heap_check_span(h, s, &sum);
-		if (bad)
-			return bad;
-		nlarge++;
+	for (l = 0; l < 2; l++) {
+		list_for_each_entry(s, l ? &h->large_unswept : &h->large,
+				    link) {
+			if (s->state != GCH_SPAN_LARGE || s->spanclass > 1 ||
+			    s->nobjs != 1 ||
+			    s->elemsize != s->npages << GCH_PAGE_SHIFT)
+				return "bad large span";
+			bad = heap_check_span(h, s, l, &sum);
+			if (bad)
+				return bad;
+			nlarge++;
+		}
 	}
+	if (sum.unswept != h->unswept)
+		return "unswept count wrong";
+	if (h->sweepgen & 1)
+		return "odd sweep generation";
 	if (nlarge != h->nlarge ||
 	    h->large_nmalloc - h->large_nfree != h->nlarge)
 		return "large counters wrong";
@@ -575,6 +851,12 @@ static const char *heap_check(const struct gch_heap_core *h)
  * against its class, its bitmaps and the span table, and recomputes every
  * counter of struct gch_heap_core and struct gch_central from the spans.
  * Every in-use span of the page heap must be on one of the heap's lists.
+ * During a lazy sweep it also checks the sweep generations: spans on the
+ * unswept lists are unswept (and counted in @unswept), those on the other
+ * lists swept, with their mark bits clear; no mark bit is set on a free
+ * object.  Not from gch_mark_begin() to the start of the sweep (mark bits
+ * are set in swept spans then), nor during an eager sweep (sweep.c), which
+ * brings the counters up to date in gch_sweep_end().
  *
  * Return: 0 if all hold, else -EUCLEAN.
  */

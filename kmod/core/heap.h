@@ -50,6 +50,10 @@ enum gch_span_state {
  * @nalloc:    objects allocated now (alloc bits set).
  * @freeindex: no free object below this index (a search hint).
  * @elemsize:  object size in bytes (npages * GCH_PAGE_SIZE for large).
+ * @sweepgen:  sweep generation, against the heap's @sweepgen (h): h - 2,
+ *             not swept since the last mark (on an unswept list; its
+ *             alloc bits still hold the objects the mark found dead);
+ *             h - 1, being swept; h, swept (or new since).
  * @link:      on a page-heap free list, a central list or the large list.
  * @allocbits: one bit per object, set while it is allocated.
  * @markbits:  one bit per object, for the collector.  Both bitmaps are
@@ -69,6 +73,7 @@ struct gch_span {
 	u16 nalloc;
 	u16 freeindex;
 	u32 elemsize;
+	u32 sweepgen;
 	struct list_head link;
 	unsigned long *allocbits;
 	unsigned long *markbits;
@@ -76,6 +81,25 @@ struct gch_span {
 };
 
 struct gch_heap_core;
+
+/**
+ * struct gch_sweep_stats - what a sweep (or one worker of it) did
+ * @spans_swept:    spans examined.
+ * @objects_freed:  objects freed (small and large).
+ * @bytes_freed:    their bytes (class size, or span size for large).
+ * @large_freed:    large objects among @objects_freed.
+ * @spans_released: spans given back to the page heap (emptied small
+ *                  spans and freed large objects' spans).
+ * @pages_released: their heap pages.
+ */
+struct gch_sweep_stats {
+	u64 spans_swept;
+	u64 objects_freed;
+	u64 bytes_freed;
+	u64 large_freed;
+	u64 spans_released;
+	u64 pages_released;
+};
 
 /**
  * struct gch_heap_ops - what the embedder does for the core
@@ -139,15 +163,21 @@ struct gch_pageheap {
 
 /**
  * struct gch_central - the spans of one span class
- * @partial: spans with at least one free object.
- * @full:    spans with none.
- * @nspans:  spans of this class.
- * @nmalloc: objects handed out since the heap began.
- * @nfree:   objects freed since the heap began.
+ * @partial:         swept spans with at least one free object.
+ * @full:            swept spans with none.
+ * @unswept_partial: during a lazy sweep, spans not swept yet that had a
+ *                   free object before it (they were on @partial).
+ * @unswept_full:    likewise, spans that were on @full.
+ * @nspans:          spans of this class (swept or not).
+ * @nmalloc:         objects handed out since the heap began.
+ * @nfree:           objects freed since the heap began (by the sweep: once
+ *                   their span is swept).
  */
 struct gch_central {
 	struct list_head partial;
 	struct list_head full;
+	struct list_head unswept_partial;
+	struct list_head unswept_full;
 	u32 nspans;
 	u64 nmalloc;
 	u64 nfree;
@@ -159,7 +189,8 @@ struct gch_central {
  * @ops:            the embedder's callbacks.
  * @pages:          the page heap.
  * @central:        per span class.
- * @large:          in-use large spans.
+ * @large:          in-use large spans, swept.
+ * @large_unswept:  during a lazy sweep, large spans not swept yet.
  * @nlarge:         large objects allocated now.
  * @large_nmalloc:  large objects allocated since the heap began.
  * @large_nfree:    large objects freed since the heap began.
@@ -168,9 +199,24 @@ struct gch_central {
  * @mapped_pages:   heap pages populated (in-use spans).
  * @metadata_bytes: memory the core allocated for its own bookkeeping:
  *                  span structs, bitmaps, the span table.
+ * @sweepgen:       sweep generation: advanced by 2 when a sweep starts
+ *                  (see struct gch_span).
+ * @unswept:        spans still to sweep (on the unswept lists); 0 outside
+ *                  a lazy sweep.
+ * @sweep_next:     where the lazy sweep goes on: a span class, or
+ *                  GCH_NR_SPANCLASSES for the large spans.
+ * @swept:          what the current (or last) lazy sweep did so far,
+ *                  whoever swept: gch_heap_sweep_some(), or allocation
+ *                  and free sweeping a span on demand.
  *
  * Classes 0 and 1 of @central (large objects) stay empty: large spans are
  * on @large.
+ *
+ * Counters during a lazy sweep: an unswept span's dead objects still have
+ * their alloc bits set, and are counted as allocated in @objects,
+ * @inuse_bytes (like the Go runtime's heap_live), @nlarge and nmalloc -
+ * nfree until their span is swept; the counters are exact for the alloc
+ * bits at every return, and exact for the live heap once @unswept is 0.
  */
 struct gch_heap_core {
 	const struct gch_sizeclass_table *classes;
@@ -178,6 +224,7 @@ struct gch_heap_core {
 	struct gch_pageheap pages;
 	struct gch_central central[GCH_NR_SPANCLASSES];
 	struct list_head large;
+	struct list_head large_unswept;
 	u64 nlarge;
 	u64 large_nmalloc;
 	u64 large_nfree;
@@ -185,6 +232,10 @@ struct gch_heap_core {
 	u64 objects;
 	u64 mapped_pages;
 	u64 metadata_bytes;
+	u32 sweepgen;
+	u32 sweep_next;
+	u64 unswept;
+	struct gch_sweep_stats swept;
 };
 
 /**
@@ -219,6 +270,11 @@ int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
 struct gch_span *gch_heap_span_of(const struct gch_heap_core *h, u64 off);
 void gch_heap_drop_span(struct gch_heap_core *h, struct gch_span *s);
 int gch_heap_check(const struct gch_heap_core *h, const char **why);
+unsigned int gch_span_sweep_bits(struct gch_span *s);
+bool gch_span_unswept(const struct gch_heap_core *h,
+		      const struct gch_span *s);
+int gch_heap_sweep_start(struct gch_heap_core *h);
+bool gch_heap_sweep_some(struct gch_heap_core *h, u64 max_spans);
 
 int gch_pageheap_init(struct gch_pageheap *ph, u32 npages);
 void gch_pageheap_destroy(struct gch_pageheap *ph);

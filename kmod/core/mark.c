@@ -667,7 +667,9 @@ void gch_mark_limit_buffers(struct gch_mark *m, unsigned int nbufs)
  * @nworkers: workers that will call gch_mark_work(), 1 to @max_workers.
  *
  * Return: 0; -EINVAL for bad arguments or a heap without ops->map;
- * -ENOMEM (the split of the roots into items needs @nroots words).
+ * -EBUSY while a lazy sweep has spans left to sweep (gch_sweep_finish()
+ * first: the mark would take the dead objects of unswept spans for live
+ * ones); -ENOMEM (the split of the roots into items needs @nroots words).
  */
 int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 		   unsigned int nroots, unsigned int nworkers)
@@ -679,6 +681,8 @@ int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 	if (!nworkers || nworkers > m->max_workers || !m->h->ops->map ||
 	    (nroots && !roots))
 		return -EINVAL;
+	if (m->h->unswept)
+		return -EBUSY;
 	gch_kvfree(m->root_end);
 	m->root_end = NULL;
 	if (nroots) {

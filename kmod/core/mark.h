@@ -11,15 +11,32 @@
  *	gch_mark_begin(m, base, roots, nroots, n);	one thread
  *	gch_mark_work(m, i)			threads i = 0 .. n - 1, at once
  *	gch_mark_end(m, &mstats);		one thread
+ *
+ * then either an eager sweep, in the same pause:
+ *
  *	gch_sweep_begin(sw, n);			one thread
  *	gch_sweep_work(sw, i)			threads i = 0 .. n - 1
  *	gch_sweep_end(sw, &sstats);		one thread
  *
- * The heap must not change from gch_mark_begin() to gch_sweep_end(): the
- * embedder holds its heap lock (no allocation, no free) and the mutator
- * is stopped (the objects being read do not change).  ops->map must be
- * set.  Mark bits are clear outside a collection: new spans start with
- * them clear, and the sweep clears those it used.
+ * or a lazy one, started in the pause and finished after the restart:
+ *
+ *	gch_sweep_start_lazy(sw);		in the pause (cheap)
+ *	...					world restarted; heap locked
+ *	gch_sweep_some(sw, 64)			per batch, until it returns true
+ *	gch_sweep_finish(sw, &sstats);		sweeps what is left
+ *
+ * The heap must not change from gch_mark_begin() to the start of the sweep
+ * (gch_sweep_begin() or gch_sweep_start_lazy()), nor, for an eager sweep,
+ * until gch_sweep_end(): the embedder holds its heap lock (no allocation,
+ * no free) and the mutator is stopped (the objects being read do not
+ * change).  During a lazy sweep the heap is used as always (under the
+ * embedder's lock): allocation sweeps spans of its class before using
+ * them, and every heap call treats an object of an unswept span whose mark
+ * bit is clear as free.  gch_mark_begin() refuses (-EBUSY) to start while
+ * a lazy sweep has spans left: the embedder finishes it first, and so
+ * decides where that work goes.  ops->map must be set.  Mark bits are
+ * clear outside a collection: new spans start with them clear, and the
+ * sweep clears those it used.
  */
 #ifndef _GCHEAP_CORE_MARK_H
 #define _GCHEAP_CORE_MARK_H
@@ -118,25 +135,6 @@ void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n);
 void gch_mark_offsets(struct gch_mark_worker *w, const u64 *offs, size_t n);
 unsigned int gch_mark_worker_index(const struct gch_mark_worker *w);
 
-/**
- * struct gch_sweep_stats - what one worker (or all) did in one sweep
- * @spans_swept:    spans examined.
- * @objects_freed:  objects freed (small and large).
- * @bytes_freed:    their bytes (class size, or span size for large).
- * @large_freed:    large objects among @objects_freed.
- * @spans_released: spans given back to the page heap (emptied small
- *                  spans and freed large objects' spans).
- * @pages_released: their heap pages.
- */
-struct gch_sweep_stats {
-	u64 spans_swept;
-	u64 objects_freed;
-	u64 bytes_freed;
-	u64 large_freed;
-	u64 spans_released;
-	u64 pages_released;
-};
-
 struct gch_sweep;
 
 struct gch_sweep *gch_sweep_create(struct gch_heap_core *h,
@@ -145,6 +143,9 @@ void gch_sweep_destroy(struct gch_sweep *sw);
 int gch_sweep_begin(struct gch_sweep *sw, unsigned int nworkers);
 void gch_sweep_work(struct gch_sweep *sw, unsigned int worker);
 void gch_sweep_end(struct gch_sweep *sw, struct gch_sweep_stats *total);
+int gch_sweep_start_lazy(struct gch_sweep *sw);
+bool gch_sweep_some(struct gch_sweep *sw, u64 max_spans);
+void gch_sweep_finish(struct gch_sweep *sw, struct gch_sweep_stats *total);
 const struct gch_sweep_stats *gch_sweep_worker_stats(const struct gch_sweep *sw,
 						     unsigned int worker);
 

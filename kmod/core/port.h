@@ -553,6 +553,19 @@ static inline bool list_empty(const struct list_head *head)
 	return head->next == head;
 }
 
+/* Join @list at the front of @head and empty @list (the kernel's). */
+static inline void list_splice_init(struct list_head *list,
+				    struct list_head *head)
+{
+	if (list_empty(list))
+		return;
+	list->next->prev = head;
+	list->prev->next = head->next;
+	head->next->prev = list->prev;
+	head->next = list->next;
+	INIT_LIST_HEAD(list);
+}
+
 static inline bool list_is_singular(const struct list_head *head)
 {
 	return !list_empty(head) && head->next == head->prev;

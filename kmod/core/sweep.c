@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Parallel sweep, after a mark (mark.c; see mark.h for the calling order).
+ * Sweep, after a mark (mark.c; see mark.h for the calling order): eager
+ * and parallel, in the pause, or lazy, finished after the restart.
  *
- * gch_sweep_begin() takes a snapshot of the in-use spans (an array, from
+ * Both advance the heap's sweep generation when they start (struct
+ * gch_span: a span is unswept while its @sweepgen is the heap's - 2),
+ * which the embedder does in the pause right after gch_mark_end(); the
+ * Go runtime advances it at the end of the mark, the same moment here
+ * since the heap cannot change in between.
+ *
+ * Eager: gch_sweep_begin() takes a snapshot of the in-use spans (an array, from
  * the central and large lists); the workers claim its entries with one
  * atomic increment each, so a span is swept by exactly one worker and its
  * bitmaps and fields need no atomics.  Per small span: alloc bits <- alloc
@@ -24,11 +31,18 @@
  * If the snapshot cannot be allocated, gch_sweep_end() sweeps every span
  * alone, walking the lists; the result is the same.
  *
- * Sweep generations (lazy sweep after the world restarts) are not done:
- * this sweeps every span before gch_sweep_end() returns, so no span is
- * allocated from unswept.  sweep_span() is the per-span step a lazy
- * sweeper (allocation refill claiming a span by its sweep generation)
- * would call.
+ * Lazy: gch_sweep_start_lazy() only advances the generation and moves the
+ * span lists to the heap's unswept lists (gch_heap_sweep_start(), O(span
+ * classes)), so it costs the pause nothing that grows with the heap.  The
+ * world then restarts, and the spans are swept one at a time under the
+ * embedder's heap lock, by gch_sweep_some() in batches (allocation and
+ * frees interleave between them) and by the heap's own calls that need a
+ * span swept (heap.c); gch_sweep_finish() sweeps the rest and reports the
+ * whole sweep.  One thread at a time, so the per-span step is heap.c's,
+ * which updates the counters and lists directly, and no mutex is needed.
+ * Its cost moves out of the pause; the price is that it runs in one
+ * thread, not N, and that until a span is swept its dead objects count in
+ * the heap's counters (heap.h).
  */
 #include "bitmap.h"
 #include "mark.h"
@@ -45,6 +59,8 @@ struct gch_sweep {
 	struct gch_heap_core *h;
 	unsigned int max_workers;
 	unsigned int nworkers;
+	bool eager;			/* begun: the generation advanced */
+	bool refused;			/* begin refused: a lazy sweep ran */
 	struct gch_span **spans;	/* the snapshot, or NULL */
 	u64 nspans;
 	struct gch_sweep_worker **workers;
@@ -75,6 +91,7 @@ static void sweep_large(struct gch_sweep *sw, struct gch_sweep_worker *w,
 {
 	if (gch_bitmap_test(s->markbits, 0)) {
 		gch_bitmap_clear(s->markbits, 0);
+		s->sweepgen = sw->h->sweepgen;
 		return;
 	}
 	w->stats.objects_freed++;
@@ -87,20 +104,18 @@ static void sweep_large(struct gch_sweep *sw, struct gch_sweep_worker *w,
 static void sweep_small(struct gch_sweep *sw, struct gch_sweep_worker *w,
 			struct gch_span *s)
 {
-	unsigned int k, nwords = BITS_TO_LONGS(s->nobjs), live = 0, freed;
 	struct gch_central *c = &sw->h->central[s->spanclass];
 	bool was_full = s->nalloc == s->nobjs;
+	unsigned int live, freed;
 
-	for (k = 0; k < nwords; k++) {
-		s->allocbits[k] &= s->markbits[k];
-		s->markbits[k] = 0;
-		live += hweight_long(s->allocbits[k]);
-	}
+	live = gch_span_sweep_bits(s);
 	if (WARN_ON(live > s->nalloc))
 		live = s->nalloc;	/* a mark bit without an alloc bit */
 	freed = s->nalloc - live;
-	if (!freed)
+	if (!freed) {
+		s->sweepgen = sw->h->sweepgen;
 		return;
+	}
 	w->nfree[s->spanclass] += freed;
 	w->stats.objects_freed += freed;
 	w->stats.bytes_freed += (u64)freed * s->elemsize;
@@ -111,6 +126,7 @@ static void sweep_small(struct gch_sweep *sw, struct gch_sweep_worker *w,
 	}
 	s->needzero = 1;
 	s->freeindex = gch_bitmap_find_next_zero(s->allocbits, s->nobjs, 0);
+	s->sweepgen = sw->h->sweepgen;
 	if (was_full) {
 		/* behind the spans being allocated from, as gch_heap_free() */
 		mutex_lock(&sw->lock);
@@ -122,6 +138,10 @@ static void sweep_small(struct gch_sweep *sw, struct gch_sweep_worker *w,
 static void sweep_span(struct gch_sweep *sw, struct gch_sweep_worker *w,
 		       struct gch_span *s)
 {
+	/* claimed through the snapshot (or alone): plain stores suffice */
+	if (WARN_ON(!gch_span_unswept(sw->h, s)))
+		return;
+	s->sweepgen = sw->h->sweepgen - 1;
 	w->stats.spans_swept++;
 	if (s->state == GCH_SPAN_LARGE)
 		sweep_large(sw, w, s);
@@ -182,28 +202,43 @@ void gch_sweep_destroy(struct gch_sweep *sw)
 	gch_kvfree(sw);
 }
 
+/* Open an eager sweep: every in-use span becomes unswept. */
+static void sweep_open(struct gch_sweep *sw)
+{
+	unsigned int i;
+
+	for (i = 0; i < sw->max_workers; i++)
+		memset(sw->workers[i], 0, sizeof(*sw->workers[i]));
+	sw->h->sweepgen += 2;
+	sw->eager = true;
+}
+
 /**
- * gch_sweep_begin() - start a sweep, after gch_mark_end()
+ * gch_sweep_begin() - start an eager sweep, after gch_mark_end()
  * @sw:       the sweep state, not running.
  * @nworkers: workers that may call gch_sweep_work(), 1 to @max_workers.
  *
- * Takes the snapshot of in-use spans.  If it cannot be allocated the
- * workers do nothing and gch_sweep_end() sweeps alone.
+ * Advances the sweep generation and takes the snapshot of in-use spans.
+ * If it cannot be allocated the workers do nothing and gch_sweep_end()
+ * sweeps alone.
  *
- * Return: 0, or -EINVAL for a bad @nworkers.
+ * Return: 0, -EINVAL for a bad @nworkers, -EBUSY while a lazy sweep has
+ * spans left (nothing is changed then).
  */
 int gch_sweep_begin(struct gch_sweep *sw, unsigned int nworkers)
 {
 	struct gch_heap_core *h = sw->h;
 	struct gch_span *s;
-	unsigned int c, i;
+	unsigned int c;
 	u64 n = h->nlarge;
 
 	if (!nworkers || nworkers > sw->max_workers)
 		return -EINVAL;
+	sw->refused = h->unswept;
+	if (sw->refused)
+		return -EBUSY;
 	sw->nworkers = nworkers;
-	for (i = 0; i < sw->max_workers; i++)
-		memset(sw->workers[i], 0, sizeof(*sw->workers[i]));
+	sweep_open(sw);
 	gch_kvfree(sw->spans);
 	sw->spans = NULL;
 	sw->nspans = 0;
@@ -277,26 +312,36 @@ static void sweep_alone(struct gch_sweep *sw)
 }
 
 /**
- * gch_sweep_end() - finish a sweep
+ * gch_sweep_end() - finish an eager sweep
  * @sw:    the sweep, every worker returned from gch_sweep_work().
  * @total: if not NULL, the workers' statistics summed.
  *
  * Brings the heap's counters up to date: afterwards gch_heap_check()
  * holds, every object that was not marked is free and mark bits are clear.
+ * Never skip it: if gch_sweep_begin() failed with -EINVAL, this sweeps
+ * alone; if it failed with -EBUSY, this finishes the lazy sweep (as
+ * gch_sweep_finish()).
  */
 void gch_sweep_end(struct gch_sweep *sw, struct gch_sweep_stats *total)
 {
 	struct gch_heap_core *h = sw->h;
 	const struct gch_sweep_worker *w;
+	struct gch_sweep_stats sum = { 0 };
 	unsigned int i, c;
 
+	if (!sw->eager && (h->unswept || sw->refused)) {
+		sw->refused = false;
+		gch_sweep_finish(sw, total);
+		return;
+	}
+	if (!sw->eager)
+		sweep_open(sw);
+	sw->eager = false;
 	if (!sw->spans)
 		sweep_alone(sw);
 	gch_kvfree(sw->spans);
 	sw->spans = NULL;
 	sw->nspans = 0;
-	if (total)
-		memset(total, 0, sizeof(*total));
 	for (i = 0; i < sw->max_workers; i++) {
 		w = sw->workers[i];
 		for (c = 0; c < GCH_NR_SPANCLASSES; c++)
@@ -305,19 +350,70 @@ void gch_sweep_end(struct gch_sweep *sw, struct gch_sweep_stats *total)
 		h->inuse_bytes -= w->stats.bytes_freed;
 		h->nlarge -= w->stats.large_freed;
 		h->large_nfree += w->stats.large_freed;
-		if (!total)
-			continue;
-		total->spans_swept += w->stats.spans_swept;
-		total->objects_freed += w->stats.objects_freed;
-		total->bytes_freed += w->stats.bytes_freed;
-		total->large_freed += w->stats.large_freed;
-		total->spans_released += w->stats.spans_released;
-		total->pages_released += w->stats.pages_released;
+		sum.spans_swept += w->stats.spans_swept;
+		sum.objects_freed += w->stats.objects_freed;
+		sum.bytes_freed += w->stats.bytes_freed;
+		sum.large_freed += w->stats.large_freed;
+		sum.spans_released += w->stats.spans_released;
+		sum.pages_released += w->stats.pages_released;
 	}
+	h->swept = sum;
+	if (total)
+		*total = sum;
 }
 
 /**
- * gch_sweep_worker_stats() - one worker's statistics of the last sweep
+ * gch_sweep_start_lazy() - start a lazy sweep, after gch_mark_end()
+ * @sw: the sweep state, no sweep running.
+ *
+ * Advances the sweep generation: every in-use span is unswept from here
+ * on, and swept by gch_sweep_some(), gch_sweep_finish(), or the heap's
+ * calls as they need it (see heap.c).  O(span classes): the embedder
+ * calls it in the pause, and may restart the world right after.
+ *
+ * Return: 0, or -EBUSY if spans of the previous lazy sweep are left.
+ */
+int gch_sweep_start_lazy(struct gch_sweep *sw)
+{
+	return gch_heap_sweep_start(sw->h);
+}
+
+/**
+ * gch_sweep_some() - sweep a batch of a lazy sweep
+ * @sw:        the sweep state.
+ * @max_spans: most spans to sweep now.
+ *
+ * Called with the embedder's heap lock held, like every heap call; the
+ * embedder drops it between batches so that allocation goes on.  Releases
+ * of emptied spans (ops->release) happen in this thread, in this call.
+ *
+ * Return: true when no span is left to sweep (also when no lazy sweep
+ * was started).
+ */
+bool gch_sweep_some(struct gch_sweep *sw, u64 max_spans)
+{
+	return gch_heap_sweep_some(sw->h, max_spans);
+}
+
+/**
+ * gch_sweep_finish() - finish a lazy sweep
+ * @sw:    the sweep state.
+ * @total: if not NULL, what the whole lazy sweep did: batches, spans
+ *         swept on demand by the heap's calls, and what this sweeps.
+ *
+ * Sweeps every span left, with the embedder's heap lock held.  Afterwards
+ * the heap's counters describe the live heap and gch_mark_begin() may
+ * run again.
+ */
+void gch_sweep_finish(struct gch_sweep *sw, struct gch_sweep_stats *total)
+{
+	gch_heap_sweep_some(sw->h, U64_MAX);
+	if (total)
+		*total = sw->h->swept;
+}
+
+/**
+ * gch_sweep_worker_stats() - one worker's statistics of the last eager sweep
  * @sw:     the sweep state.
  * @worker: the worker's index.
  *

@@ -382,10 +382,11 @@ struct gch_stats {
  * GCH_IOC_COLLECT runs a whole collection in the calling thread's process:
  * it stops every other thread of the process on its way back to user mode,
  * scans their registers and stacks, the registered root ranges and the
- * per-CPU caches, marks in the module's worker threads, sweeps, and
- * restarts the world before returning.  Interrupted system calls of the
- * stopped threads restart.  Every object reachable from a root survives;
- * every other object is freed.
+ * per-CPU caches, marks in the module's worker threads, restarts the
+ * world, and sweeps (lazily: the other threads allocate meanwhile) before
+ * returning.  Interrupted system calls of the stopped threads restart.
+ * Every object reachable from a root survives; every other object is freed
+ * by the time the call returns.
  */
 
 /* Why a collection ran (gch_gc_info.reason). */
@@ -399,7 +400,7 @@ struct gch_stats {
  * struct gch_gc_info - what one collection did
  * @gc_number:       1 for the heap's first collection, then 2, 3, ...
  * @reason:          GCH_GC_REASON_*.
- * @workers:         worker threads that marked and swept.
+ * @workers:         worker threads that marked.
  * @threads:         other threads of the process stopped (parked, or
  *                   found stopped by a signal or a tracer).
  * @pad:             zero.
@@ -409,11 +410,13 @@ struct gch_stats {
  *                   root ranges) into work items; scanning them is part
  *                   of @mark_ns.
  * @mark_ns:         parallel mark, roots included.
- * @sweep_ns:        parallel sweep.
+ * @sweep_ns:        the part of the sweep in the pause (starting it); the
+ *                   rest runs after the restart, in the calling thread,
+ *                   before the call returns, and is not in @pause_ns.
  * @pause_ns:        total time the other threads were held: from the
  *                   start of the stop to the restart.
  * @heap_before:     bytes in allocated objects before.
- * @heap_after:      bytes in allocated objects after.
+ * @heap_after:      bytes in allocated objects after (the sweep done).
  * @heap_goal:       the goal set after this collection (0 if GC off).
  * @objects_marked:  objects found reachable.
  * @objects_freed:   objects freed.
