@@ -248,7 +248,7 @@ static int gch_setup(const struct gch_config *ucfg)
 		 GCH_MMAP_ARENA);
 	if (p == MAP_FAILED)
 		goto fail;
-	gch_lib.arena = p;
+	gch_lib.arena_inv = ~(uintptr_t)p;
 	gch_lib.arena_size = cfg.arena_size;
 
 	gch_lib.percpu = __rseq_size > 0 && !gch_env_no_rseq();
@@ -280,8 +280,8 @@ fail_control:
 	gch_lib.control = NULL;
 	gch_lib.percpu = 0;
 fail_arena:
-	munmap(gch_lib.arena, gch_lib.arena_size);
-	gch_lib.arena = NULL;
+	munmap(gch_arena(), gch_lib.arena_size);
+	gch_lib.arena_inv = 0;
 	gch_lib.arena_size = 0;
 fail:
 	err = errno;

@@ -4,6 +4,7 @@
 #define GCHEAP_LIB_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/cache.h"
 #include "core/sizeclass.h"
@@ -29,7 +30,10 @@ enum gch_lib_state {
  * @control:     the control area's user address (NULL without @percpu).
  * @fd:          the open /dev/gcheap.
  * @init_errno:  errno of a failed setup (state FAILED).
- * @arena:       the arena's first byte.
+ * @arena_inv:   the arena's first byte, bit-inverted: the library's data
+ *               is a root, and a plain pointer there would keep the
+ *               object at the arena's first byte alive for ever
+ *               (gch_arena() gives the address).
  * @arena_size:  its size.
  * @control_size: bytes of the control area mapping.
  * @gc_percent:  as configured (GCH_GC_OFF for off).
@@ -48,7 +52,7 @@ struct gch_lib {
 	char *control;
 	int fd;
 	int init_errno;
-	char *arena;
+	uintptr_t arena_inv;
 	size_t arena_size;
 	size_t control_size;
 	u32 gc_percent;
@@ -79,11 +83,19 @@ static inline int gch_lib_usable(void)
 	return gch_lib_start() == 0;
 }
 
+/* The arena's first byte (NULL before the heap is set up). */
+static inline char *gch_arena(void)
+{
+	return gch_lib.arena_inv ? (char *)~gch_lib.arena_inv : NULL;
+}
+
 /* Is @p inside the arena?  (Only meaningful once the heap is READY.) */
 static inline int gch_in_arena(const void *p)
 {
-	return (const char *)p >= gch_lib.arena &&
-	       (size_t)((const char *)p - gch_lib.arena) < gch_lib.arena_size;
+	const char *arena = gch_arena();
+
+	return arena && (const char *)p >= arena &&
+	       (size_t)((const char *)p - arena) < gch_lib.arena_size;
 }
 
 /* alloc.c */

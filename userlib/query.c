@@ -127,7 +127,7 @@ GCH_API int gch_stats(struct gch_heap_stats *stats)
 	stats->thread_cached_objects = tcached;
 	held = st.cached_objects + tcached + tblocks;
 	stats->live_objects = st.objects > held ? st.objects - held : 0;
-	stats->arena_start = gch_lib.arena;
+	stats->arena_start = gch_arena();
 	stats->nr_cpus = gch_lib.nr_cpus;
 	stats->gc_percent = gch_lib.gc_percent;
 	stats->workers = gch_lib.workers;
