@@ -538,7 +538,8 @@ struct gch_gc_worker {
  *                  collection, at most GCH_STATS_MAX_WORKERS).
  * @history:        in: user address of an array of struct gch_gc_info
  *                  to receive the most recent collections (the module
- *                  keeps the last 256), oldest first; 0 for none.
+ *                  keeps the last 256), oldest first; 0 for none (then
+ *                  @history_max must be 0: else -EINVAL).
  * @history_max:    in: entries the array holds.
  * @history_count:  out: entries written.
  * @last:           out: the last collection (zero before the first).
