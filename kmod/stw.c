@@ -38,6 +38,7 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/jiffies.h>
+#include <linux/ratelimit.h>
 #include <linux/sched/debug.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -254,6 +255,7 @@ static bool gch_world_stopped(struct gch_world *w)
 /* Say which threads did not stop, so a timeout can be understood. */
 static void gch_world_report(struct gch_world *w)
 {
+	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 4);
 	struct gch_thread *t;
 
 	list_for_each_entry(t, &w->list, link) {
@@ -261,9 +263,11 @@ static void gch_world_report(struct gch_world *w)
 		if (smp_load_acquire(&t->state) != GCH_THREAD_QUEUED ||
 		    t->stopped || t->exiting)
 			continue;
-		pr_warn_ratelimited("gcheap: collection in pid %d: thread %d did not stop (state %c)\n",
-				    task_tgid_nr(current), task_pid_nr(t->task),
-				    task_state_to_char(t->task));
+		if (!__ratelimit(&rs))
+			break;
+		pr_warn("gcheap: collection in pid %d: thread %d did not stop (state %c)\n",
+			task_tgid_nr(current), task_pid_nr(t->task),
+			task_state_to_char(t->task));
 		sched_show_task(t->task);
 	}
 }

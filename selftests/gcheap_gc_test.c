@@ -2395,6 +2395,100 @@ static int killed_child(struct shared *sh)
 	return 0;
 }
 
+
+/* --- a thread that cannot stop ----------------------------------------------- */
+
+#define STW_TIMEOUT_PARAM "/sys/module/gcheap/parameters/stw_timeout_ms"
+
+static int vfork_state;
+static void *vfork_list;	/* a root: the executable's bss */
+
+/* vfork(): this thread waits, not interruptibly, until the child exits. */
+static void *vfork_waiter(void *arg)
+{
+	pid_t pid;
+
+	__atomic_store_n(&vfork_state, 1, __ATOMIC_RELEASE);
+	pid = vfork();
+	if (pid == 0) {
+		struct timespec ts = { .tv_sec = 2 };
+
+		nanosleep(&ts, NULL);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return NULL;
+}
+
+/*
+ * Child of uninterruptible_thread_times_out: 0 if a collection while a
+ * thread sits in vfork() fails with ETIMEDOUT, frees nothing and leaves the
+ * process working, and one after the vfork() ends succeeds.
+ */
+static int vfork_child(void)
+{
+	struct gch_heap_stats before, after;
+	char why[256];
+	uintptr_t h;
+	pthread_t t;
+	int ret = 0;
+
+	h = build_list(7, 2000, NULL);
+	vfork_list = unhide(h);
+	if (!h || gch_stats(&before))
+		return 1;
+	if (pthread_create(&t, NULL, vfork_waiter, NULL))
+		return 2;
+	if (!wait_for(&vfork_state, 1, 5000))
+		return 3;
+	usleep(200 * 1000);	/* into vfork() */
+	if (gch_collect() == 0 || errno != ETIMEDOUT)
+		ret = 4;
+	else if (gch_stats(&after) || after.num_gc != before.num_gc)
+		ret = 5;
+	else if (verify_list(hide(vfork_list), 7, 2000, true, why, sizeof(why)))
+		ret = 6;
+	pthread_join(t, NULL);
+	if (!ret && (gch_collect() ||
+		     verify_list(hide(vfork_list), 7, 2000, true, why,
+				 sizeof(why))))
+		ret = 7;
+	return ret;
+}
+
+/*
+ * A thread in uninterruptible sleep (a vfork() parent) cannot park: the
+ * collection ends with ETIMEDOUT after stw_timeout_ms, every thread runs
+ * on, nothing is freed, and the next collection works.
+ */
+TEST_F(proc, uninterruptible_thread_times_out)
+{
+	char old[32] = "";
+	int fd, status;
+	ssize_t n;
+
+	fd = open(STW_TIMEOUT_PARAM, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "%s: %s (needs root and the module)",
+		     STW_TIMEOUT_PARAM, strerror(errno));
+	n = read(fd, old, sizeof(old) - 1);
+	ASSERT_LT(0, n);
+	ASSERT_EQ(4, pwrite(fd, "300\n", 4, 0));
+	self->child = fork();
+	ASSERT_LE(0, self->child);
+	if (self->child == 0)
+		_exit(vfork_child());
+	ASSERT_EQ(self->child, wait_timeout(self->child, &status, 0, 30000));
+	self->child = 0;
+	EXPECT_EQ(n, pwrite(fd, old, n, 0));
+	close(fd);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("step %d failed (4: no ETIMEDOUT, 5: a collection was counted, 6: the list was damaged, 7: no collection afterwards)",
+		       WEXITSTATUS(status));
+}
+
 /* A child with a heap of its own: collect, keep a list, free garbage. */
 static int fresh_child(struct shared *sh)
 {
