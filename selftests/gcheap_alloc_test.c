@@ -617,6 +617,11 @@ TEST_F(lib, threads_no_overlap)
 
 	all = calloc(NTHREADS * PER_THREAD, sizeof(*all));
 	ASSERT_NE(NULL, all);
+	/*
+	 * The only pointers to the objects are in this malloc()ed array:
+	 * make it a root, or collections the allocations trigger free them.
+	 */
+	ASSERT_EQ(0, gch_add_roots(all, all + NTHREADS * PER_THREAD));
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	for (i = 0; i < NTHREADS; i++) {
 		w[i].id = i;
