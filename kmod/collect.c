@@ -165,6 +165,29 @@ static bool gch_sweep_batch(struct gch_heap *heap, u64 max)
 	return done;
 }
 
+/* Add what a sweep (or part of one) freed to a collection's numbers. */
+static void gch_gc_add_sweep(struct gch_gc_info *gi,
+			     const struct gch_sweep_stats *ss)
+{
+	gi->objects_freed += ss->objects_freed;
+	gi->bytes_freed += ss->bytes_freed;
+	gi->spans_released += ss->spans_released;
+	gi->pages_released += ss->pages_released;
+}
+
+/*
+ * The live heap is what is allocated now: set the goal from it and write
+ * both, with @gi, into this collection's history entry.  Heap locked.
+ */
+static void gch_gc_record(struct gch_heap *heap, struct gch_gc_info *gi)
+{
+	heap->heap_live = heap->core.inuse_bytes;
+	gch_heap_set_goal(heap);
+	gi->heap_after = heap->heap_live;
+	gi->heap_goal = heap->heap_goal;
+	heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
+}
+
 /* Mark and start the sweep, the heap locked and the world stopped. */
 static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 			  unsigned int n, struct gch_gc_info *gi)
@@ -192,10 +215,7 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 
 	if (WARN_ON_ONCE(gch_sweep_start_lazy(heap->sweep))) {
 		gch_sweep_eager(heap, n, &ss);
-		gi->objects_freed = ss.objects_freed;
-		gi->bytes_freed = ss.bytes_freed;
-		gi->spans_released = ss.spans_released;
-		gi->pages_released = ss.pages_released;
+		gch_gc_add_sweep(gi, &ss);
 	}
 	gi->sweep_ns = ktime_get_ns() - t1;
 
@@ -238,15 +258,8 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 	} while (!done);
 	/* locked, nothing left: these are the sweep's totals */
 	gch_sweep_finish(heap->sweep, &ss);
-	gi->objects_freed += ss.objects_freed;
-	gi->bytes_freed += ss.bytes_freed;
-	gi->spans_released += ss.spans_released;
-	gi->pages_released += ss.pages_released;
-	heap->heap_live = heap->core.inuse_bytes;
-	gch_heap_set_goal(heap);
-	gi->heap_after = heap->heap_live;
-	gi->heap_goal = heap->heap_goal;
-	heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
+	gch_gc_add_sweep(gi, &ss);
+	gch_gc_record(heap, gi);
 	heap->lazy_sweep_ns = ktime_get_ns() - t0;
 	heap->lazy_sweep_total_ns += heap->lazy_sweep_ns;
 	mutex_unlock(&heap->lock);
@@ -330,16 +343,12 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	gi->heap_before = heap->core.inuse_bytes;
 	err = gch_mark_sweep(heap, rs, n, gi);
 	if (!err) {
-		/* provisional until the sweep is done: everything survived */
-		heap->heap_live = heap->core.inuse_bytes;
-		gch_heap_set_goal(heap);
-		gi->heap_after = heap->heap_live;
-		gi->heap_goal = heap->heap_goal;
 		gi->gc_number = ++heap->num_gc;
 		/* the restart that follows takes a wake-up: count it now */
 		gi->pause_ns = ktime_get_ns() - t0;
 		heap->pause_total_ns += gi->pause_ns;
-		heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
+		/* provisional until the sweep is done: everything survived */
+		gch_gc_record(heap, gi);
 		c->collected = 1;
 	}
 	mutex_unlock(&heap->lock);
