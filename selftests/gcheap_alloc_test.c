@@ -34,6 +34,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "mapping_rss.h"
 #include "core/sizeclass.h"
 /* the cache layout, from the same core code as the module and library */
 #include "core/cache.c"
@@ -1412,31 +1413,6 @@ static int probe_read(const volatile char *p)
 	sigaction(SIGBUS, &old_bus, NULL);
 	sigaction(SIGSEGV, &old_segv, NULL);
 	return sig;
-}
-
-/*
- * Resident kilobytes of the mapping at @start, from /proc/self/smaps,
- * which walks the page tables (statm's counters lag behind on 6.1).
- */
-static long mapping_rss_kb(const void *start)
-{
-	unsigned long from, to;
-	long kb = -1;
-	bool in = false;
-	char line[256];
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &from, &to) == 2 &&
-		    strchr(line, '-') < strchr(line, ' '))
-			in = from == (uintptr_t)start;
-		else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
 }
 
 /*

@@ -67,6 +67,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "mapping_rss.h"
 
 #ifndef __x86_64__
 #error "these tests hold pointers in x86-64 registers"
@@ -2567,28 +2568,6 @@ TEST_F_TIMEOUT(proc, sigkill_mid_collection, 180)
 }
 
 /* --- 7. memory goes back ------------------------------------------------------------- */
-
-/* Resident kilobytes of the mapping at @start, from /proc/self/smaps. */
-static long mapping_rss_kb(const void *start)
-{
-	unsigned long from, to;
-	long kb = -1;
-	bool in = false;
-	char line[256];
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &from, &to) == 2 &&
-		    strchr(line, '-') < strchr(line, ' '))
-			in = from == (uintptr_t)start;
-		else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
 
 #define FILL_BYTES	(64 * MiB)
 #define FILL_MAX	200000
