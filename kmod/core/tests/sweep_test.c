@@ -314,6 +314,27 @@ static void st_random_heap(struct kunit *test, struct st_fixture *f, u32 n)
 	}
 }
 
+/*
+ * A random heap of ST_GRAPH_OBJS objects, @nroots random roots (interior
+ * pointers) and one large object nothing reaches; the reference marks
+ * the survivors.  Return: how many survive, some but not all.
+ */
+static u32 st_random_graph(struct kunit *test, struct st_fixture *f,
+			   u64 *roots, u32 nroots)
+{
+	u32 i, nref;
+
+	st_random_heap(test, f, ST_GRAPH_OBJS);
+	for (i = 0; i < nroots; i++)
+		roots[i] = f->objs[st_below(f, f->nobjs)] + 1;
+	/* at least one large object dies */
+	st_alloc_large(test, f, 3 * GCH_MAX_SMALL_SIZE, false);
+	nref = st_reference(f, roots, nroots);
+	KUNIT_EXPECT_GT(test, nref, 0U);
+	KUNIT_EXPECT_LT(test, nref, f->nobjs);
+	return nref;
+}
+
 /* After a collection: exactly the reference's objects are allocated. */
 static void st_expect_survivors(struct kunit *test, struct st_fixture *f,
 				unsigned int nworkers)
@@ -340,14 +361,7 @@ static void sweep_random_heaps(struct kunit *test)
 
 	for (w = 0; w < ARRAY_SIZE(st_workers); w++) {
 		f = st_new(test, ST_GRAPH_OBJS + 64, 0x1234567ULL + w);
-		st_random_heap(test, f, ST_GRAPH_OBJS);
-		for (i = 0; i < ARRAY_SIZE(roots); i++)
-			roots[i] = f->objs[st_below(f, f->nobjs)] + 1;
-		/* at least one large object dies */
-		st_alloc_large(test, f, 3 * GCH_MAX_SMALL_SIZE, false);
-		nref = st_reference(f, roots, ARRAY_SIZE(roots));
-		KUNIT_EXPECT_GT(test, nref, 0U);
-		KUNIT_EXPECT_LT(test, nref, f->nobjs);
+		nref = st_random_graph(test, f, roots, ARRAY_SIZE(roots));
 		objects = f->fh.h.objects;
 		inuse = f->fh.h.inuse_bytes;
 		mapped = f->fh.h.mapped_pages;
@@ -671,13 +685,7 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 	mine = kunit_kzalloc(test, cap * sizeof(*mine), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, sig);
 	KUNIT_ASSERT_NOT_NULL(test, mine);
-	st_random_heap(test, f, ST_GRAPH_OBJS);
-	for (i = 0; i < ARRAY_SIZE(roots); i++)
-		roots[i] = f->objs[st_below(f, f->nobjs)] + 1;
-	st_alloc_large(test, f, 3 * GCH_MAX_SMALL_SIZE, false);
-	nref = st_reference(f, roots, ARRAY_SIZE(roots));
-	KUNIT_EXPECT_GT(test, nref, 0U);
-	KUNIT_EXPECT_LT(test, nref, f->nobjs);
+	nref = st_random_graph(test, f, roots, ARRAY_SIZE(roots));
 	for (i = 0; i < f->nobjs; i++)
 		if (f->ref[i])
 			sig[i] = st_word(f, f->objs[i])[0];
