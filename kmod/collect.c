@@ -35,6 +35,7 @@
 #include <linux/uaccess.h>
 
 #include "internal.h"
+#include "gcheap_trace.h"
 
 /* Spans swept per batch of the lazy sweep, between two takes of the lock. */
 #define GCH_SWEEP_BATCH		64
@@ -212,18 +213,18 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 	gch_mark_end(heap->mark, &ms);
 	t1 = ktime_get_ns();
 	gi->mark_ns = t1 - t0;
+	gi->objects_marked = ms.objects_marked;
+	gi->objects_scanned = ms.objects_scanned;
+	gi->bytes_scanned = ms.bytes_scanned;
+	gi->root_words = ms.root_words;
+	gi->steals = ms.steals;
+	trace_gcheap_mark_done(heap->tgid, heap->id, gi, ms.bytes_marked);
 
 	if (WARN_ON_ONCE(gch_sweep_start_lazy(heap->sweep))) {
 		gch_sweep_eager(heap, n, &ss);
 		gch_gc_add_sweep(gi, &ss);
 	}
 	gi->sweep_ns = ktime_get_ns() - t1;
-
-	gi->objects_marked = ms.objects_marked;
-	gi->objects_scanned = ms.objects_scanned;
-	gi->bytes_scanned = ms.bytes_scanned;
-	gi->root_words = ms.root_words;
-	gi->steals = ms.steals;
 
 	heap->nr_last_workers = min_t(unsigned int, n, GCH_STATS_MAX_WORKERS);
 	for (i = 0; i < heap->nr_last_workers; i++) {
@@ -246,7 +247,7 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 {
 	struct gch_sweep_stats ss;
-	u64 t0 = ktime_get_ns();
+	u64 t0 = ktime_get_ns(), ns;
 	bool done;
 
 	do {
@@ -260,9 +261,11 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 	gch_sweep_finish(heap->sweep, &ss);
 	gch_gc_add_sweep(gi, &ss);
 	gch_gc_record(heap, gi);
-	heap->lazy_sweep_ns = ktime_get_ns() - t0;
-	heap->lazy_sweep_total_ns += heap->lazy_sweep_ns;
+	ns = ktime_get_ns() - t0;
+	heap->lazy_sweep_ns = ns;
+	heap->lazy_sweep_total_ns += ns;
 	mutex_unlock(&heap->lock);
+	trace_gcheap_sweep_done(heap->tgid, heap->id, gi, ns);
 }
 
 /* Is a collection wanted?  -ENXIO without an arena. */
@@ -317,25 +320,36 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	if (err <= 0)
 		goto out;
 
+	/* collect_lock orders collections: this one gets the next number */
+	gi->gc_number = heap->num_gc + 1;
+	gi->workers = n;
+	gi->reason = flags & GCH_COLLECT_IF_DUE ? GCH_GC_REASON_GOAL :
+						 GCH_GC_REASON_USER;
+	if (trace_gcheap_gc_start_enabled()) {
+		mutex_lock(&heap->lock);
+		trace_gcheap_gc_start(heap->tgid, heap->id, gi->gc_number,
+				      gi->reason, heap->core.inuse_bytes,
+				      heap->heap_goal);
+		mutex_unlock(&heap->lock);
+	}
+
 	t0 = ktime_get_ns();
 	err = gch_world_stop(file,
 			     msecs_to_jiffies(READ_ONCE(gch_stw_timeout_ms)),
 			     &w);
 	if (err)
-		goto out;
+		goto abort;
 	t1 = ktime_get_ns();
 	gi->start_ns = t0;
 	gi->stw_ns = t1 - t0;
 	gi->threads = gch_world_nr_stopped(w);
-	gi->workers = n;
-	gi->reason = flags & GCH_COLLECT_IF_DUE ? GCH_GC_REASON_GOAL :
-						 GCH_GC_REASON_USER;
+	trace_gcheap_world_stopped(heap->tgid, heap->id, gi);
 
 	rs = gch_roots_build(heap, w, n);
 	if (IS_ERR(rs)) {
 		err = PTR_ERR(rs);
 		gch_world_release(w);
-		goto out;
+		goto abort;
 	}
 	gi->roots_ns = ktime_get_ns() - t1;
 
@@ -343,7 +357,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	gi->heap_before = heap->core.inuse_bytes;
 	err = gch_mark_sweep(heap, rs, n, gi);
 	if (!err) {
-		gi->gc_number = ++heap->num_gc;
+		heap->num_gc = gi->gc_number;
 		/* the restart that follows takes a wake-up: count it now */
 		gi->pause_ns = ktime_get_ns() - t0;
 		heap->pause_total_ns += gi->pause_ns;
@@ -354,8 +368,14 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	mutex_unlock(&heap->lock);
 	gch_world_release(w);
 	gch_roots_free(rs);
-	if (!err)
-		gch_sweep_background(heap, gi);
+	if (err)
+		goto abort;
+	gch_sweep_background(heap, gi);
+	trace_gcheap_gc_end(heap->tgid, heap->id, gi);
+	goto out;
+abort:
+	trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
+			      ktime_get_ns() - t0);
 out:
 	mutex_unlock(&heap->collect_lock);
 	return err;

@@ -340,6 +340,7 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
 	    gch_bitmap_test_and_set_atomic(s->markbits, i))
 		return;			/* marked already, by us or another */
 	w->stats.objects_marked++;
+	w->stats.bytes_marked += s->elemsize;
 	if (s->spanclass & 1)
 		return;			/* noscan: never scanned */
 	obj = mark_span_base(s) + (u64)i * s->elemsize;
@@ -801,6 +802,7 @@ void gch_mark_end(struct gch_mark *m, struct gch_mark_stats *total)
 	for (i = 0; i < m->max_workers; i++) {
 		st = &m->workers[i]->stats;
 		total->objects_marked += st->objects_marked;
+		total->bytes_marked += st->bytes_marked;
 		total->objects_scanned += st->objects_scanned;
 		total->bytes_scanned += st->bytes_scanned;
 		total->root_items += st->root_items;

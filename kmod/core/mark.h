@@ -94,6 +94,7 @@ struct gch_root {
 /**
  * struct gch_mark_stats - what one worker (or all) did in one mark
  * @objects_marked:  mark bits set (objects found live).
+ * @bytes_marked:    their sizes (slot sizes of small objects).
  * @objects_scanned: objects (or pieces of large ones) scanned.
  * @bytes_scanned:   bytes of objects scanned.
  * @root_items:      root work items claimed.
@@ -108,6 +109,7 @@ struct gch_root {
  */
 struct gch_mark_stats {
 	u64 objects_marked;
+	u64 bytes_marked;
 	u64 objects_scanned;
 	u64 bytes_scanned;
 	u64 root_items;

@@ -284,12 +284,18 @@ static void mt_expect_ref(struct kunit *test, struct mt_fixture *f,
 	u32 i, wrong = 0;
 	struct gch_span *s;
 	unsigned int c, k;
+	u64 bytes = 0;
 
-	for (i = 0; i < f->nobjs; i++)
+	for (i = 0; i < f->nobjs; i++) {
 		if (mt_marked(f, f->objs[i]) != f->ref[i])
 			wrong++;
+		if (f->ref[i])
+			bytes += mt_size(f, f->objs[i]);
+	}
 	KUNIT_EXPECT_EQ_MSG(test, wrong, 0U, "%u workers", nworkers);
 	KUNIT_EXPECT_EQ_MSG(test, st->objects_marked, (u64)nref,
+			    "%u workers", nworkers);
+	KUNIT_EXPECT_EQ_MSG(test, st->bytes_marked, bytes,
 			    "%u workers", nworkers);
 	for (c = 0; c < GCH_NR_SPANCLASSES; c++)
 		list_for_each_entry(s, &f->fh.h.central[c].partial, link)
