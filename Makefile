@@ -133,7 +133,29 @@ $(BUILD)/bench/gcbench-malloc: tools/gcbench/gcbench.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_MALLOC -o $@ $< -lpthread
 
-tools: $(TOOLS)
+# gcpause: BPF C compiled with clang, a libbpf skeleton from bpftool, and
+# the tool around it.  Generated files stay in build/gen/gcpause/.
+GCPAUSE := $(BUILD)/tools/gcpause
+GCPAUSE_GEN := $(BUILD)/gen/gcpause
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-I$(CURDIR)/uapi -I/usr/include/$(shell $(CC) -print-multiarch)
+
+$(GCPAUSE_GEN)/gcpause.bpf.o: tools/gcpause/gcpause.bpf.c tools/gcpause/gcpause.h uapi/linux/gcheap.h
+	@mkdir -p $(@D)
+	clang $(BPF_CFLAGS) -c $< -o $@
+	llvm-strip -g $@
+
+$(GCPAUSE_GEN)/gcpause.skel.h: $(GCPAUSE_GEN)/gcpause.bpf.o
+	bpftool gen skeleton $< name gcpause_bpf > $@.tmp && mv $@.tmp $@
+
+$(GCPAUSE): tools/gcpause/gcpause.c tools/gcpause/gcpause.h $(GCPAUSE_GEN)/gcpause.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -I$(GCPAUSE_GEN) -Itools/gcpause -o $@ $< \
+		$$(pkg-config --libs libbpf)
+
+TOOLS_ALL := $(TOOLS) $(GCPAUSE)
+
+tools: $(TOOLS_ALL)
 
 # each tool is tools/<name>/<name>.c
 $(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS)
@@ -172,7 +194,7 @@ stage: lib selftests tools $(BENCHES)
 	@set -e; ko=$$(tools/build-module --kernel $(KERNEL) | tail -n 1); \
 	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
-	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS) $(BENCHES) $$dir/bin/; \
+	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS_ALL) $(BENCHES) $$dir/bin/; \
 	cp selftests/run-in-vm.sh $$dir/; cp bench/alloc/run-in-vm.sh $$dir/bench-alloc.sh; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcpause's BPF side: on every gcheap_gc_end tracepoint, add the
+ * collection's pause (and with -P its phases) to a log2 histogram per
+ * process, or (-e) send the collection to user space.
+ *
+ * Two programs, one loaded: tp_btf when the module has BTF (typed,
+ * verifier-checked access to the event's struct gch_gc_info), raw_tp
+ * otherwise (the same struct read with bpf_probe_read_kernel()).  The
+ * struct is the uapi's, so its layout is fixed and needs no relocation.
+ */
+#include <stdbool.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <linux/gcheap.h>
+
+#include "gcpause.h"
+
+const volatile __u32 targ_tgid;		/* -p: only this process */
+const volatile bool targ_ms;		/* -m: buckets in ms, not us */
+const volatile bool targ_phases;	/* -P: phase histograms too */
+const volatile bool targ_events;	/* -e: one record per collection */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct gcp_hist_key);
+	__type(value, struct gcp_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static const struct gcp_hist zero;
+
+static __always_inline __u64 log2_32(__u32 v)
+{
+	__u32 r, shift;
+
+	r = (v > 0xFFFF) << 4; v >>= r;
+	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
+	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
+	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u64 log2_64(__u64 v)
+{
+	__u32 hi = v >> 32;
+
+	return hi ? log2_32(hi) + 32 : log2_32(v);
+}
+
+/* The name of @tgid if the current task belongs to it, else empty. */
+static __always_inline void owner_comm(__u32 tgid, char *comm)
+{
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == tgid)
+		bpf_get_current_comm(comm, GCP_COMM_LEN);
+}
+
+static __always_inline void hist_add(__u32 tgid, __u32 phase, __u64 ns)
+{
+	struct gcp_hist_key key = { .tgid = tgid, .phase = phase };
+	struct gcp_hist *h;
+	__u64 v = ns / (targ_ms ? 1000000 : 1000);
+	__u64 slot;	/* 64 bits: the bound check and the access agree */
+
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h)
+			return;
+		owner_comm(tgid, h->comm);
+	}
+	slot = log2_64(v);
+	if (slot >= GCP_MAX_SLOTS)
+		slot = GCP_MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum_ns, ns);
+	if (ns > h->max_ns)
+		h->max_ns = ns;	/* collections of one heap never overlap */
+}
+
+/* @gi: the event's info, BTF-typed (tp_btf) or a copy on the stack. */
+static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
+{
+	struct gcp_event *e;
+
+	if (targ_tgid && tgid != targ_tgid)
+		return 0;
+	if (targ_events) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e)
+			return 0;
+		e->ts_ns = bpf_ktime_get_ns();
+		e->tgid = tgid;
+		e->reason = gi->reason;
+		e->gc = gi->gc_number;
+		e->threads = gi->threads;
+		e->workers = gi->workers;
+		e->phase_ns[GCP_PAUSE] = gi->pause_ns;
+		e->phase_ns[GCP_STOP] = gi->stw_ns;
+		e->phase_ns[GCP_ROOTS] = gi->roots_ns;
+		e->phase_ns[GCP_MARK] = gi->mark_ns;
+		e->phase_ns[GCP_SWEEP] = gi->sweep_ns;
+		e->heap_before = gi->heap_before;
+		e->heap_after = gi->heap_after;
+		e->heap_goal = gi->heap_goal;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+		owner_comm(tgid, e->comm);
+		bpf_ringbuf_submit(e, 0);
+		return 0;
+	}
+	hist_add(tgid, GCP_PAUSE, gi->pause_ns);
+	if (targ_phases) {
+		hist_add(tgid, GCP_STOP, gi->stw_ns);
+		hist_add(tgid, GCP_ROOTS, gi->roots_ns);
+		hist_add(tgid, GCP_MARK, gi->mark_ns);
+		hist_add(tgid, GCP_SWEEP, gi->sweep_ns);
+	}
+	return 0;
+}
+
+SEC("tp_btf/gcheap_gc_end")
+int BPF_PROG(gc_end_btf, int tgid, __u64 heap_id,
+	     const struct gch_gc_info *gi)
+{
+	return on_gc_end(tgid, gi);
+}
+
+SEC("raw_tp/gcheap_gc_end")
+int BPF_PROG(gc_end_raw, int tgid, __u64 heap_id,
+	     const struct gch_gc_info *gi)
+{
+	struct gch_gc_info copy;
+
+	if (bpf_probe_read_kernel(&copy, sizeof(copy), gi))
+		return 0;
+	return on_gc_end(tgid, &copy);
+}
+
+char LICENSE[] SEC("license") = "GPL";
