@@ -78,6 +78,16 @@ selftests() {
 	else
 		record rmmod 1 "not ok 1 rmmod gcheap after the tests"
 	fi
+	# gcpause without the module: a clear message, exit status 1
+	if [ -x bin/gcpause ]; then
+		out=$(bin/gcpause 2>&1)
+		rc=$?
+		if [ "$rc" = 1 ] && echo "$out" | grep -q "module is not loaded"; then
+			record gcpause-no-module 0 "ok 1 gcpause without the module says so"
+		else
+			record gcpause-no-module 1 "not ok 1 gcpause without the module: exit $rc: $out"
+		fi
+	fi
 }
 
 case "${1:-}" in

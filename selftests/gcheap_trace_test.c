@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tracing: the gcheap:* tracepoints in tracefs, and gcpause (the libbpf
+ * tool) against the numbers the stats ioctl gives the traced process.
+ *
+ * A workload is a forked child that waits for a go byte, collects (by
+ * gch_collect() and by passing its heap goal), then reports its own
+ * gch_stats() num_gc and pause_total_ns through a pipe.  gcpause is
+ * started before the go, on the child's pid, and exits by itself when the
+ * child is gone; its output must count exactly the child's collections
+ * and add up to its total pause (within 1 %: both are sums of the same
+ * nanosecond figures, so they agree exactly unless an event is lost).
+ *
+ * Runs as root in the test VM; gcpause is found on PATH (bin/ of the
+ * stage) or in $GCPAUSE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gcheap.h"
+#include "kselftest_harness.h"
+
+#define TRACEFS			"/sys/kernel/tracing"
+#define GCHEAP_EVENTS		TRACEFS "/events/gcheap"
+#define EXPLICIT_GCS		4	/* gch_collect() calls per workload */
+#define GARBAGE_BYTES		(16 << 20)	/* passes the 4 MiB goal */
+#define READY_TIMEOUT_MS	120000	/* BPF load under TCG + KASAN */
+
+/* What a workload child reports about itself. */
+struct wl_result {
+	uint64_t num_gc;
+	uint64_t pause_total_ns;
+	int err;
+};
+
+struct workload {
+	pid_t pid;	/* 0 once reaped */
+	pid_t tgid;
+	int go;		/* write end: one byte starts it */
+	int result;	/* read end: struct wl_result */
+};
+
+/* Garbage lists, dropped at once: the goal is passed a few times. */
+static void wl_run(int go, int result)
+{
+	struct wl_result r = { 0 };
+	struct gch_heap_stats st;
+	void **list = NULL;
+	size_t bytes = 0;
+	char c;
+	int i;
+
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	/* the heap is this process's own: set it up after the fork */
+	for (i = 0; i < EXPLICIT_GCS; i++) {
+		if (gch_collect()) {
+			r.err = errno;
+			break;
+		}
+	}
+	while (!r.err && bytes < GARBAGE_BYTES) {
+		void **node = gch_malloc(64);
+
+		if (!node) {
+			r.err = errno;
+			break;
+		}
+		node[0] = list;
+		list = bytes % (1 << 20) ? node : NULL;
+		bytes += 64;
+	}
+	if (!r.err && gch_stats(&st))
+		r.err = errno;
+	r.num_gc = st.num_gc;
+	r.pause_total_ns = st.pause_total_ns;
+	if (write(result, &r, sizeof(r)) != sizeof(r))
+		_exit(4);
+	_exit(0);
+}
+
+static void wl_start(struct __test_metadata *_metadata, struct workload *w)
+{
+	int go[2], result[2];
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(result));
+	w->pid = fork();
+	ASSERT_LE(0, w->pid);
+	if (!w->pid) {
+		close(go[1]);
+		close(result[0]);
+		wl_run(go[0], result[1]);
+	}
+	close(go[0]);
+	close(result[1]);
+	w->tgid = w->pid;
+	w->go = go[1];
+	w->result = result[0];
+}
+
+static void wl_go(struct __test_metadata *_metadata, struct workload *w)
+{
+	ASSERT_EQ(1, write(w->go, "g", 1));
+	close(w->go);
+}
+
+/* Read the child's report and reap it. */
+static void wl_finish(struct __test_metadata *_metadata, struct workload *w,
+		      struct wl_result *r)
+{
+	int status;
+
+	ASSERT_EQ(sizeof(*r), read(w->result, r, sizeof(*r)));
+	close(w->result);
+	ASSERT_EQ(w->pid, waitpid(w->pid, &status, 0));
+	w->pid = 0;
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, r->err) TH_LOG("workload failed: %s", strerror(r->err));
+	/* the explicit ones at least, and some the goal started */
+	ASSERT_LT(EXPLICIT_GCS, r->num_gc);
+	ASSERT_LT(0, r->pause_total_ns);
+}
+
+struct tool {
+	pid_t pid;
+	int out;	/* its stdout */
+	int err;	/* its stderr */
+	char errbuf[4096];
+	size_t errlen;
+};
+
+static const char *gcpause_path(void)
+{
+	const char *p = getenv("GCPAUSE");
+
+	return p ? p : "gcpause";
+}
+
+/* Start gcpause with @argv (NULL-terminated, without the program name). */
+static void tool_spawn(struct __test_metadata *_metadata, struct tool *t,
+		       const char *const *argv)
+{
+	const char *args[16] = { gcpause_path() };
+	int out[2], err[2];
+	int i;
+
+	for (i = 0; argv[i]; i++) {
+		ASSERT_GT(15, i + 1);
+		args[i + 1] = argv[i];
+	}
+	ASSERT_EQ(0, pipe(out));
+	ASSERT_EQ(0, pipe(err));
+	t->pid = fork();
+	ASSERT_LE(0, t->pid);
+	if (!t->pid) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		execvp(args[0], (char *const *)args);
+		fprintf(stderr, "exec %s: %s\n", args[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	t->out = out[0];
+	t->err = err[0];
+	t->errlen = 0;
+	t->errbuf[0] = 0;
+}
+
+/* Wait for gcpause's "tracing ..." line: attached from then on. */
+static void tool_wait_ready(struct __test_metadata *_metadata, struct tool *t)
+{
+	struct pollfd p = { .fd = t->err, .events = POLLIN };
+	int waited = 0;
+	ssize_t n;
+
+	while (!strstr(t->errbuf, "tracing gcheap collections")) {
+		ASSERT_LT(waited, READY_TIMEOUT_MS)
+			TH_LOG("gcpause not ready: %s", t->errbuf);
+		if (poll(&p, 1, 100) == 0) {
+			waited += 100;
+			continue;
+		}
+		n = read(t->err, t->errbuf + t->errlen,
+			 sizeof(t->errbuf) - 1 - t->errlen);
+		ASSERT_LT(0, n) TH_LOG("gcpause ended: %s", t->errbuf);
+		t->errlen += n;
+		t->errbuf[t->errlen] = 0;
+	}
+}
+
+/* All of gcpause's stdout until it exits; its exit status. */
+static int tool_finish(struct __test_metadata *_metadata, struct tool *t,
+		       char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int status;
+
+	while (off < len - 1 && (n = read(t->out, buf + off,
+					   len - 1 - off)) > 0)
+		off += n;
+	buf[off] = 0;
+	while (t->errlen < sizeof(t->errbuf) - 1 &&
+	       (n = read(t->err, t->errbuf + t->errlen,
+			 sizeof(t->errbuf) - 1 - t->errlen)) > 0)
+		t->errlen += n;
+	t->errbuf[t->errlen] = 0;
+	close(t->out);
+	close(t->err);
+	if (waitpid(t->pid, &status, 0) != t->pid)
+		return -1;
+	t->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A child a failed test left behind. */
+static void reap(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* Run gcpause to the end with @argv; its status, stdout and stderr. */
+static int tool_run(struct __test_metadata *_metadata, struct tool *t,
+		    const char *const *argv, char *buf, size_t len)
+{
+	tool_spawn(_metadata, t, argv);
+	return tool_finish(_metadata, t, buf, len);
+}
+
+/*
+ * In gcpause -j output, the histogram object of @tgid and @phase:
+ * its count and sum_ns.  False if there is none.
+ */
+static bool json_hist(const char *out, pid_t tgid, const char *phase,
+		      uint64_t *count, uint64_t *sum)
+{
+	char key[64];
+	const char *p = out;
+
+	snprintf(key, sizeof(key), "{\"tgid\":%d,", tgid);
+	while ((p = strstr(p, key))) {
+		char want[32];
+		const char *ph = strstr(p, "\"phase\":\"");
+		const char *end = strchr(p, '}');
+
+		snprintf(want, sizeof(want), "\"phase\":\"%s\"", phase);
+		if (ph && end && ph < end && !strncmp(ph, want, strlen(want))) {
+			const char *c = strstr(p, "\"count\":");
+			const char *s = strstr(p, "\"sum_ns\":");
+
+			if (!c || !s)
+				return false;
+			*count = strtoull(c + 8, NULL, 10);
+			*sum = strtoull(s + 9, NULL, 10);
+			return true;
+		}
+		p += strlen(key);
+	}
+	return false;
+}
+
+/* |a - b| <= 1 % of b */
+static bool within_1pct(uint64_t a, uint64_t b)
+{
+	uint64_t d = a > b ? a - b : b - a;
+
+	return d * 100 <= b;
+}
+
+static char outbuf[1 << 20];
+
+/*
+ * Trace one workload with gcpause -p while another collects too: the
+ * histogram counts exactly the first one's collections, its sum is their
+ * total pause, and the second process is not in it.
+ */
+FIXTURE(gcpause) {
+	struct workload a, b;
+	struct tool t;
+};
+
+FIXTURE_VARIANT(gcpause) {
+	const char *attach;	/* -a argument */
+	bool need_btf;		/* tp_btf: the module must have BTF */
+};
+
+FIXTURE_VARIANT_ADD(gcpause, auto) { .attach = "auto" };
+FIXTURE_VARIANT_ADD(gcpause, tp_btf) { .attach = "tp_btf", .need_btf = true };
+FIXTURE_VARIANT_ADD(gcpause, raw_tp) { .attach = "raw_tp" };
+
+FIXTURE_SETUP(gcpause)
+{
+	ASSERT_EQ(0, geteuid()) TH_LOG("gcpause needs root");
+	/* our kernels all get module BTF (tools/build-module) */
+	if (variant->need_btf)
+		ASSERT_EQ(0, access("/sys/kernel/btf/gcheap", R_OK))
+			TH_LOG("gcheap.ko has no BTF: tp_btf cannot attach");
+	wl_start(_metadata, &self->a);
+	wl_start(_metadata, &self->b);
+}
+
+FIXTURE_TEARDOWN(gcpause)
+{
+	reap(self->a.pid);
+	reap(self->b.pid);
+	reap(self->t.pid);
+}
+
+/* Histograms with -P: the pause and each phase, for the traced pid only. */
+TEST_F(gcpause, histogram_counts_one_process)
+{
+	char pid[16];
+	const char *argv[] = { "-j", "-P", "-a", variant->attach, "-p", pid,
+			       NULL };
+	static const char *const phases[] = { "stop", "roots", "mark",
+					      "sweep" };
+	struct wl_result ra, rb;
+	uint64_t count, sum, psum = 0;
+	unsigned int i;
+
+	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
+	tool_spawn(_metadata, &self->t, argv);
+	tool_wait_ready(_metadata, &self->t);
+	ASSERT_NE(NULL, strstr(self->t.errbuf,
+			       strcmp(variant->attach, "raw_tp") ?
+			       "(tp_btf)" : "(raw_tp)"))
+		TH_LOG("attach mode: %s", self->t.errbuf);
+	wl_go(_metadata, &self->a);
+	wl_go(_metadata, &self->b);
+	wl_finish(_metadata, &self->a, &ra);
+	wl_finish(_metadata, &self->b, &rb);
+	/* gcpause -p ends when its process is gone */
+	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
+		TH_LOG("stderr: %s", self->t.errbuf);
+
+	ASSERT_TRUE(json_hist(outbuf, self->a.tgid, "pause", &count, &sum))
+		TH_LOG("no histogram of %d in: %.2000s", self->a.tgid, outbuf);
+	EXPECT_EQ(ra.num_gc, count);
+	EXPECT_TRUE(within_1pct(sum, ra.pause_total_ns))
+		TH_LOG("gcpause %llu ns, stats %llu ns",
+		       (unsigned long long)sum,
+		       (unsigned long long)ra.pause_total_ns);
+	for (i = 0; i < 4; i++) {
+		uint64_t c, s;
+
+		ASSERT_TRUE(json_hist(outbuf, self->a.tgid, phases[i], &c, &s))
+			TH_LOG("no %s histogram", phases[i]);
+		EXPECT_EQ(ra.num_gc, c) TH_LOG("%s", phases[i]);
+		psum += s;
+	}
+	/* the phases are parts of the pause */
+	EXPECT_GE(sum, psum);
+	/* -p: the other process collected, and is not there */
+	EXPECT_FALSE(json_hist(outbuf, self->b.tgid, "pause", &count, &sum));
+}
+
+/* -e -j: one line per collection, numbered 1..n, adding up to the total. */
+TEST_F(gcpause, events_one_per_collection)
+{
+	char pid[16];
+	const char *argv[] = { "-e", "-j", "-a", variant->attach, "-p", pid,
+			       NULL };
+	struct wl_result ra, rb;
+	uint64_t n = 0, sum = 0;
+	const char *p;
+
+	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
+	tool_spawn(_metadata, &self->t, argv);
+	tool_wait_ready(_metadata, &self->t);
+	wl_go(_metadata, &self->a);
+	wl_go(_metadata, &self->b);
+	wl_finish(_metadata, &self->a, &ra);
+	wl_finish(_metadata, &self->b, &rb);
+	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
+		TH_LOG("stderr: %s", self->t.errbuf);
+
+	for (p = outbuf; (p = strstr(p, "{\"tgid\":")); p++) {
+		const char *gc = strstr(p, "\"gc\":");
+		const char *pause = strstr(p, "\"pause_ns\":");
+
+		ASSERT_EQ(self->a.tgid, atoi(p + 8));
+		ASSERT_NE(NULL, gc);
+		ASSERT_NE(NULL, pause);
+		n++;
+		EXPECT_EQ(n, strtoull(gc + 5, NULL, 10));
+		sum += strtoull(pause + 11, NULL, 10);
+	}
+	EXPECT_EQ(ra.num_gc, n);
+	EXPECT_TRUE(within_1pct(sum, ra.pause_total_ns))
+		TH_LOG("gcpause %llu ns, stats %llu ns",
+		       (unsigned long long)sum,
+		       (unsigned long long)ra.pause_total_ns);
+}
+
+/* The fields Documentation/tracing.rst lists, event by event. */
+static const struct {
+	const char *event;
+	const char *fields[16];
+} event_fields[] = {
+	{ "gcheap_gc_start", { "tgid", "reason", "heap_id", "gc",
+			       "heap_live", "heap_goal" } },
+	{ "gcheap_world_stopped", { "tgid", "threads", "heap_id", "gc",
+				    "stop_ns" } },
+	{ "gcheap_mark_done", { "tgid", "workers", "heap_id", "gc",
+				"roots_ns", "mark_ns", "objects_marked",
+				"bytes_marked", "bytes_scanned",
+				"root_words", "steals" } },
+	{ "gcheap_sweep_done", { "tgid", "heap_id", "gc", "sweep_ns",
+				 "background_ns", "objects_freed",
+				 "bytes_freed", "spans_released",
+				 "pages_released" } },
+	{ "gcheap_gc_end", { "tgid", "reason", "heap_id", "gc", "threads",
+			     "workers", "pause_ns", "stop_ns", "roots_ns",
+			     "mark_ns", "sweep_ns", "heap_before",
+			     "heap_after", "heap_goal" } },
+	{ "gcheap_gc_abort", { "tgid", "error", "heap_id", "gc",
+			       "elapsed_ns" } },
+};
+
+static size_t read_file(const char *path, char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	while (off < len - 1 && (n = read(fd, buf + off, len - 1 - off)) > 0)
+		off += n;
+	buf[off] = 0;
+	close(fd);
+	return off;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+TEST(tracefs_event_formats)
+{
+	char path[256], want[64];
+	unsigned int i, j;
+
+	ASSERT_EQ(0, access(GCHEAP_EVENTS, F_OK))
+		TH_LOG("%s missing: tracefs not mounted or no tracepoints",
+		       GCHEAP_EVENTS);
+	for (i = 0; i < sizeof(event_fields) / sizeof(event_fields[0]); i++) {
+		snprintf(path, sizeof(path), GCHEAP_EVENTS "/%s/format",
+			 event_fields[i].event);
+		ASSERT_LT(0, read_file(path, outbuf, sizeof(outbuf)))
+			TH_LOG("cannot read %s", path);
+		for (j = 0; event_fields[i].fields[j]; j++) {
+			/* "field:u64 gc;": the name ends in ';' */
+			snprintf(want, sizeof(want), " %s;",
+				 event_fields[i].fields[j]);
+			EXPECT_NE(NULL, strstr(outbuf, want))
+				TH_LOG("%s has no field %s",
+				       event_fields[i].event,
+				       event_fields[i].fields[j]);
+		}
+	}
+}
+
+/* The value of "name=" in a trace line, or -1. */
+static long long trace_field(const char *line, const char *name)
+{
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	p = strstr(line, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Plain tracefs: every collection of the workload gives its five events
+ * in order, numbered alike, and gc_end's pauses add up to its total.
+ */
+TEST(tracefs_events_in_order)
+{
+	static const char *const order[] = {
+		"gcheap_gc_start:", "gcheap_world_stopped:",
+		"gcheap_mark_done:", "gcheap_sweep_done:", "gcheap_gc_end:",
+	};
+	struct workload w;
+	struct wl_result r;
+	uint64_t ends = 0, sum = 0;
+	long long gc = 0;
+	unsigned int next = 0;
+	char *line, *save;
+
+	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, write_file(TRACEFS "/buffer_size_kb", "1024"));
+	ASSERT_EQ(0, write_file(GCHEAP_EVENTS "/enable", "1"));
+	wl_start(_metadata, &w);
+	wl_go(_metadata, &w);
+	wl_finish(_metadata, &w, &r);
+	ASSERT_EQ(0, write_file(GCHEAP_EVENTS "/enable", "0"));
+	ASSERT_LT(0, read_file(TRACEFS "/trace", outbuf, sizeof(outbuf)));
+	EXPECT_EQ(NULL, strstr(outbuf, "LOST"));
+
+	for (line = strtok_r(outbuf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#' || !strstr(line, "gcheap_") ||
+		    trace_field(line, "tgid") != w.tgid)
+			continue;
+		if (strstr(line, "gcheap_gc_abort:")) {
+			TH_LOG("aborted: %s", line);
+			continue;
+		}
+		ASSERT_NE(NULL, strstr(line, order[next]))
+			TH_LOG("expected %s, got %s", order[next], line);
+		if (next == 0) {
+			EXPECT_EQ(gc + 1, trace_field(line, "gc"));
+			gc = trace_field(line, "gc");
+		} else {
+			EXPECT_EQ(gc, trace_field(line, "gc"));
+		}
+		if (next == 4) {
+			ends++;
+			sum += trace_field(line, "pause_ns");
+		}
+		next = (next + 1) % 5;
+	}
+	EXPECT_EQ(0, next);
+	EXPECT_EQ(r.num_gc, ends);
+	EXPECT_EQ(r.pause_total_ns, sum);
+}
+
+/* Bad input and the wrong user get a clear message and an exit status. */
+TEST(gcpause_bad_input)
+{
+	static const char *const bad[][4] = {
+		{ "-p", "0" }, { "-p", "12x" }, { "-a", "kprobe" },
+		{ "0" }, { "1", "0" }, { "1", "2", "3" }, { "-e", "1" },
+		{ "--no-such-option" },
+	};
+	const char *gone[] = { "-p", "999999", NULL };
+	struct tool t;
+	unsigned int i;
+	pid_t pid;
+	int status;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(2, tool_run(_metadata, &t, bad[i], outbuf,
+				      sizeof(outbuf)))
+			TH_LOG("%s %s", bad[i][0], bad[i][1] ? bad[i][1] : "");
+		EXPECT_NE(NULL, strstr(t.errbuf, "gcpause: "))
+			TH_LOG("no message: %s", t.errbuf);
+	}
+	EXPECT_EQ(1, tool_run(_metadata, &t, gone, outbuf, sizeof(outbuf)));
+	EXPECT_NE(NULL, strstr(t.errbuf, "no process 999999"));
+
+	/* not root: said so, before anything is loaded */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		const char *none[] = { NULL };
+		struct tool u;
+		int rc;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		rc = tool_run(_metadata, &u, none, outbuf, sizeof(outbuf));
+		_exit(rc == 1 && strstr(u.errbuf, "must run as root") ? 0 : 11);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST_HARNESS_MAIN
