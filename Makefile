@@ -196,6 +196,7 @@ stage: lib selftests tools $(BENCHES)
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
 	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS_ALL) $(BENCHES) $$dir/bin/; \
 	cp selftests/run-in-vm.sh $$dir/; cp bench/alloc/run-in-vm.sh $$dir/bench-alloc.sh; \
+	cp tools/vm/demo.sh $$dir/; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 
 # --- style ------------------------------------------------------------------
@@ -207,9 +208,7 @@ lint:
 
 run: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
-	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 -- \
-		'insmod gcheap.ko && dmesg | grep "gcheap:" && ls -l /dev/gcheap && gcheap-info && gcheap-demo && \
-		 echo && GCHEAP_TRACE=1 gcbench -d 14'
+	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 -- ./demo.sh
 
 check: deps
 	@tools/testing/check
