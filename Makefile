@@ -95,14 +95,14 @@ lib: $(LIBS)
 
 $(BUILD)/lib/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(BUILD)/lib/libgcheap.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJS) userlib/libgcheap.map
 	$(CC) -shared -Wl,-soname,$(SONAME) \
-		-Wl,--version-script=userlib/libgcheap.map -Wl,-z,defs \
+		-Wl,--version-script=userlib/libgcheap.map -Wl,-z,defs $(LDFLAGS) \
 		-o $@ $(LIB_OBJS) -lpthread
 
 $(BUILD)/lib/libgcheap.so: $(LIB_SO)
