@@ -212,10 +212,13 @@ stage: lib selftests tools $(BENCHES)
 # parameters and the installation's files.  Every function libgcheap.so
 # exports (userlib/libgcheap.map) gets a man3 link to libgcheap(3).
 MAN := $(BUILD)/man
+# Debian's python3, which python3-docutils is installed for (a python3
+# earlier in PATH, e.g. pyenv's, may lack docutils)
+PYTHON3 ?= $(firstword $(wildcard /usr/bin/python3) python3)
 MAN_FUNCS := $(shell sed -n 's/^[[:space:]]*\(gch_[a-z_]*\);/\1/p' userlib/libgcheap.map)
 MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4
 MAN_LINKS := $(MAN_FUNCS:%=$(MAN)/man3/%.3)
-MKMAN = tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)'
+MKMAN = $(PYTHON3) tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)'
 
 man: $(MAN_PAGES) $(MAN_LINKS)
 
