@@ -34,7 +34,6 @@ SONAME := libgcheap.so.0
 # udev and modprobe read only /etc and /lib, never /usr/local: their files
 # go to /etc unless PREFIX is /usr.
 PREFIX ?= /usr/local
-BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
@@ -263,7 +262,7 @@ install: lib man
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/gcheap.pc
 	$(INSTALL) -m 644 userlib/gcheap.h $(DESTDIR)$(INCLUDEDIR)/
 	$(INSTALL) -m 644 uapi/linux/gcheap.h $(DESTDIR)$(INCLUDEDIR)/linux/
-	$(INSTALL) -m 644 $(MAN)/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 644 $(MAN)/man3/libgcheap.3 $(MAN_LINKS) $(DESTDIR)$(MANDIR)/man3/
 	$(INSTALL) -m 644 $(MAN)/man4/gcheap.4 $(DESTDIR)$(MANDIR)/man4/
 	$(INSTALL) -m 644 dist/60-gcheap.rules $(DESTDIR)$(UDEVRULESDIR)/
 	$(INSTALL) -m 644 dist/gcheap.conf $(DESTDIR)$(MODPROBEDIR)/
@@ -289,14 +288,14 @@ uninstall:
 # running kernel (or DKMS_KERNEL), and DKMS rebuilds them for every kernel
 # installed later.  DKMS="dkms --dkmstree ..." points it elsewhere.
 DKMS ?= dkms
-DKMS_TREE := $(DESTDIR)$(DKMS_SRCDIR)/gcheap-$(VERSION)
+DKMS_SOURCE := $(DESTDIR)$(DKMS_SRCDIR)/gcheap-$(VERSION)
 DKMS_K := $(if $(DKMS_KERNEL),-k $(DKMS_KERNEL))
 
 dkms-source:
-	rm -rf $(DKMS_TREE)
-	$(INSTALL) -d $(DKMS_TREE)
-	cp -R dkms.conf Kbuild kmod uapi $(DKMS_TREE)/
-	@grep -q '^PACKAGE_VERSION="$(VERSION)"$$' $(DKMS_TREE)/dkms.conf || \
+	rm -rf $(DKMS_SOURCE)
+	$(INSTALL) -d $(DKMS_SOURCE)
+	cp -R dkms.conf Kbuild kmod uapi $(DKMS_SOURCE)/
+	@grep -q '^PACKAGE_VERSION="$(VERSION)"$$' $(DKMS_SOURCE)/dkms.conf || \
 		{ echo 'dkms.conf: PACKAGE_VERSION is not $(VERSION), the Makefile VERSION' >&2; exit 1; }
 
 dkms-install: dkms-source
@@ -311,7 +310,7 @@ dkms-install: dkms-source
 dkms-uninstall:
 	if $(DKMS) status gcheap/$(VERSION) | grep -q .; then \
 		$(DKMS) remove gcheap/$(VERSION) --all; fi
-	rm -rf $(DKMS_TREE)
+	rm -rf $(DKMS_SOURCE)
 
 # --- Debian packages ----------------------------------------------------------
 
