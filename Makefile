@@ -26,11 +26,28 @@ CFLAGS ?= -O2 -g
 CPPFLAGS_GCH := -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/userlib
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS_GCH) -MMD -MP
 
+# also in dkms.conf and debian/changelog (make check compares them)
 VERSION := 0.1
 SONAME := libgcheap.so.0
 
+# Where `make install` puts things (DESTDIR is prepended to every path).
+# udev and modprobe read only /etc and /lib, never /usr/local: their files
+# go to /etc unless PREFIX is /usr.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/gcheap
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/udev/rules.d,/etc/udev/rules.d)
+MODPROBEDIR ?= /etc/modprobe.d
+DKMS_SRCDIR ?= /usr/src
+DESTDIR ?=
+
 .PHONY: all help deps module lib selftests tools hosted-test stage lint \
-	run check bench clean hosted-tsan
+	run check bench clean hosted-tsan man install uninstall dkms-source \
+	dkms-install dkms-uninstall deb
 
 all: module lib selftests tools
 
@@ -45,6 +62,12 @@ help:
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
 	@echo 'make bench          allocation rate: gcheap, bdwgc, glibc malloc in one VM'
 	@echo 'make deps           install the Debian packages (root or sudo)'
+	@echo 'make install        library, headers, gcheap.pc, man pages, udev and modprobe files'
+	@echo '                    (PREFIX=/usr/local, DESTDIR=); make uninstall removes them'
+	@echo 'make dkms-install   the module for the running kernel (DKMS_KERNEL=release) and'
+	@echo '                    every later one, through DKMS; make dkms-uninstall'
+	@echo 'make man            the man pages in build/man/, from Documentation/'
+	@echo 'make deb            Debian packages gcheap-dkms, libgcheap0, libgcheap-dev in build/deb/'
 	@echo 'make clean          remove build/ (cached kernels stay)'
 
 deps:
@@ -71,24 +94,29 @@ lib: $(LIBS)
 
 $(BUILD)/lib/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(BUILD)/lib/libgcheap.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJS) userlib/libgcheap.map
 	$(CC) -shared -Wl,-soname,$(SONAME) \
-		-Wl,--version-script=userlib/libgcheap.map -Wl,-z,defs \
+		-Wl,--version-script=userlib/libgcheap.map -Wl,-z,defs $(LDFLAGS) \
 		-o $@ $(LIB_OBJS) -lpthread
 
 $(BUILD)/lib/libgcheap.so: $(LIB_SO)
 	ln -sf $(notdir $<) $(BUILD)/lib/$(SONAME)
 	ln -sf $(SONAME) $@
 
+# gcheap.pc for PREFIX, LIBDIR and INCLUDEDIR (see "make install" below);
+# directories under the prefix are written relative to ${prefix}
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' \
+	-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	-e 's|@VERSION@|$(VERSION)|' userlib/gcheap.pc.in
+
 $(BUILD)/lib/gcheap.pc: userlib/gcheap.pc.in
-	sed -e 's|@PREFIX@|/usr/local|' -e 's|@LIBDIR@|$${prefix}/lib|' \
-		-e 's|@INCLUDEDIR@|$${prefix}/include|' -e 's|@VERSION@|$(VERSION)|' \
-		$< > $@
+	$(PC_SED) > $@
 
 # --- selftests and tools ----------------------------------------------------
 
@@ -199,6 +227,122 @@ stage: lib selftests tools $(BENCHES)
 	cp tools/vm/demo.sh $$dir/; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 
+# --- man pages --------------------------------------------------------------
+
+# Made from Documentation/ by tools/mkman (docutils), never written by hand:
+# libgcheap(3) is userlib.rst, gcheap(4) uapi.rst with the module
+# parameters and the installation's files.  Every function libgcheap.so
+# exports (userlib/libgcheap.map) gets a man3 link to libgcheap(3).
+MAN := $(BUILD)/man
+# Debian's python3, which python3-docutils is installed for (a python3
+# earlier in PATH, e.g. pyenv's, may lack docutils)
+PYTHON3 ?= $(firstword $(wildcard /usr/bin/python3) python3)
+MAN_FUNCS := $(shell sed -n 's/^[[:space:]]*\(gch_[a-z_]*\);/\1/p' userlib/libgcheap.map)
+MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4
+MAN_LINKS := $(MAN_FUNCS:%=$(MAN)/man3/%.3)
+MKMAN = $(PYTHON3) tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)'
+
+man: $(MAN_PAGES) $(MAN_LINKS)
+
+$(MAN)/man3/libgcheap.3: Documentation/userlib.rst examples/list.c tools/mkman
+	@mkdir -p $(@D)
+	$(MKMAN) --name libgcheap --section 3 --see-also 'gcheap(4)' \
+		--summary 'a garbage-collected heap for C programs, collected in the kernel' \
+		-o $@ $<
+
+$(MAN)/man4/gcheap.4: Documentation/uapi.rst Documentation/design.rst Documentation/install.rst tools/mkman
+	@mkdir -p $(@D)
+	$(MKMAN) --name gcheap --section 4 --see-also 'libgcheap(3)' \
+		--see-also 'modprobe.d(5)' --see-also 'udev(7)' --see-also 'dkms(8)' \
+		--summary 'the garbage-collected heap device, /dev/gcheap' -o $@ $< \
+		'Documentation/design.rst#Module parameters' \
+		'Documentation/install.rst#Loading the module' \
+		'Documentation/install.rst#Who may use /dev/gcheap' \
+		'Documentation/install.rst#Files'
+
+$(MAN_LINKS): userlib/libgcheap.map
+	@mkdir -p $(@D)
+	echo '.so man3/libgcheap.3' > $@
+
+# --- install ----------------------------------------------------------------
+
+# gcpause (tools/gcpause, a libbpf tool) is installed once it is built;
+# its man page is man8/gcpause.8 in build/man when there is one.
+GCPAUSE ?= $(BUILD)/tools/gcpause
+GCPAUSE_MAN ?= $(MAN)/man8/gcpause.8
+
+INSTALL ?= install
+EXAMPLES := examples/Makefile examples/list.c
+
+install: lib man
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MODPROBEDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 644 $(LIB_SO) $(BUILD)/lib/libgcheap.a $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libgcheap.so
+	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/gcheap.pc
+	$(INSTALL) -m 644 userlib/gcheap.h $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 644 uapi/linux/gcheap.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	$(INSTALL) -m 644 $(MAN)/man3/libgcheap.3 $(MAN_LINKS) $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 644 $(MAN)/man4/gcheap.4 $(DESTDIR)$(MANDIR)/man4/
+	$(INSTALL) -m 644 dist/60-gcheap.rules $(DESTDIR)$(UDEVRULESDIR)/
+	$(INSTALL) -m 644 dist/gcheap.conf $(DESTDIR)$(MODPROBEDIR)/
+	$(INSTALL) -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	$(if $(wildcard $(GCPAUSE)),$(INSTALL) -D -m 755 $(GCPAUSE) $(DESTDIR)$(SBINDIR)/gcpause)
+	$(if $(wildcard $(GCPAUSE_MAN)),$(INSTALL) -D -m 644 $(GCPAUSE_MAN) $(DESTDIR)$(MANDIR)/man8/gcpause.8)
+	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(notdir $(LIB_SO)) $(SONAME) libgcheap.so libgcheap.a) \
+		$(DESTDIR)$(PKGCONFIGDIR)/gcheap.pc $(DESTDIR)$(INCLUDEDIR)/gcheap.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/gcheap.h $(DESTDIR)$(MANDIR)/man4/gcheap.4 \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,libgcheap.3 $(MAN_FUNCS:=.3)) \
+		$(DESTDIR)$(UDEVRULESDIR)/60-gcheap.rules $(DESTDIR)$(MODPROBEDIR)/gcheap.conf \
+		$(DESTDIR)$(SBINDIR)/gcpause $(DESTDIR)$(MANDIR)/man8/gcpause.8 \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLES))
+	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+# --- DKMS ---------------------------------------------------------------------
+
+# The module's sources as DKMS wants them: $(DKMS_SRCDIR)/gcheap-$(VERSION)/
+# with dkms.conf.  dkms-install adds, builds and installs them for the
+# running kernel (or DKMS_KERNEL), and DKMS rebuilds them for every kernel
+# installed later.  DKMS="dkms --dkmstree ..." points it elsewhere.
+DKMS ?= dkms
+DKMS_SOURCE := $(DESTDIR)$(DKMS_SRCDIR)/gcheap-$(VERSION)
+DKMS_K := $(if $(DKMS_KERNEL),-k $(DKMS_KERNEL))
+
+dkms-source:
+	rm -rf $(DKMS_SOURCE)
+	$(INSTALL) -d $(DKMS_SOURCE)
+	cp -R dkms.conf Kbuild kmod uapi $(DKMS_SOURCE)/
+	@grep -q '^PACKAGE_VERSION="$(VERSION)"$$' $(DKMS_SOURCE)/dkms.conf || \
+		{ echo 'dkms.conf: PACKAGE_VERSION is not $(VERSION), the Makefile VERSION' >&2; exit 1; }
+
+dkms-install: dkms-source
+	@command -v $(firstword $(DKMS)) >/dev/null || \
+		{ echo 'dkms not found: apt-get install dkms' >&2; exit 1; }
+	if $(DKMS) status gcheap/$(VERSION) | grep -q .; then \
+		$(DKMS) remove gcheap/$(VERSION) --all; fi
+	$(DKMS) add gcheap/$(VERSION)
+	$(DKMS) build gcheap/$(VERSION) $(DKMS_K)
+	$(DKMS) install gcheap/$(VERSION) $(DKMS_K)
+
+dkms-uninstall:
+	if $(DKMS) status gcheap/$(VERSION) | grep -q .; then \
+		$(DKMS) remove gcheap/$(VERSION) --all; fi
+	rm -rf $(DKMS_SOURCE)
+
+# --- Debian packages ----------------------------------------------------------
+
+# dpkg-buildpackage in a copy of the tree (the files git knows, as they are
+# now), so that it writes nothing into the work tree; the .debs land in
+# build/deb/.  Lintian checks them when it is installed.
+deb:
+	@tools/mkdeb
+
 # --- style ------------------------------------------------------------------
 
 lint:
@@ -226,4 +370,4 @@ bench: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
