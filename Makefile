@@ -46,7 +46,7 @@ DKMS_SRCDIR ?= /usr/src
 DESTDIR ?=
 
 .PHONY: all help deps module lib selftests tools hosted-test stage lint \
-	run check bench clean hosted-tsan man install uninstall dkms-source \
+	run check bench clean hosted-tsan man install uninstall dkms-source gcpause \
 	dkms-install dkms-uninstall deb
 
 all: module lib selftests tools
@@ -183,6 +183,8 @@ $(GCPAUSE): tools/gcpause/gcpause.c tools/gcpause/gcpause.h $(GCPAUSE_GEN)/gcpau
 
 TOOLS_ALL := $(TOOLS) $(GCPAUSE)
 
+gcpause: $(GCPAUSE)
+
 tools: $(TOOLS_ALL)
 
 # each tool is tools/<name>/<name>.c
@@ -238,9 +240,10 @@ MAN := $(BUILD)/man
 # earlier in PATH, e.g. pyenv's, may lack docutils)
 PYTHON3 ?= $(firstword $(wildcard /usr/bin/python3) python3)
 MAN_FUNCS := $(shell sed -n 's/^[[:space:]]*\(gch_[a-z_]*\);/\1/p' userlib/libgcheap.map)
-MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4
+MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4 $(MAN)/man8/gcpause.8
 MAN_LINKS := $(MAN_FUNCS:%=$(MAN)/man3/%.3)
-MKMAN = $(PYTHON3) tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)'
+MKMAN = $(PYTHON3) tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)' \
+	--ref gcpause='gcpause(8)'
 
 man: $(MAN_PAGES) $(MAN_LINKS)
 
@@ -260,24 +263,27 @@ $(MAN)/man4/gcheap.4: Documentation/uapi.rst Documentation/design.rst Documentat
 		'Documentation/install.rst#Who may use /dev/gcheap' \
 		'Documentation/install.rst#Files'
 
+$(MAN)/man8/gcpause.8: Documentation/gcpause.rst tools/mkman
+	@mkdir -p $(@D)
+	$(MKMAN) --name gcpause --section 8 --see-also 'gcheap(4)' \
+		--see-also 'libgcheap(3)' --see-also 'bpftrace(8)' \
+		--summary 'summarize gcheap garbage-collection pauses as histograms' \
+		-o $@ $<
+
 $(MAN_LINKS): userlib/libgcheap.map
 	@mkdir -p $(@D)
 	echo '.so man3/libgcheap.3' > $@
 
 # --- install ----------------------------------------------------------------
 
-# gcpause (tools/gcpause, a libbpf tool) is installed once it is built;
-# its man page is man8/gcpause.8 in build/man when there is one.
-GCPAUSE ?= $(BUILD)/tools/gcpause
-GCPAUSE_MAN ?= $(MAN)/man8/gcpause.8
-
 INSTALL ?= install
 EXAMPLES := examples/Makefile examples/list.c
 
-install: lib man
+install: lib man $(GCPAUSE)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man3 \
-		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MODPROBEDIR) \
+		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MODPROBEDIR) \
 		$(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 644 $(LIB_SO) $(BUILD)/lib/libgcheap.a $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -290,8 +296,8 @@ install: lib man
 	$(INSTALL) -m 644 dist/60-gcheap.rules $(DESTDIR)$(UDEVRULESDIR)/
 	$(INSTALL) -m 644 dist/gcheap.conf $(DESTDIR)$(MODPROBEDIR)/
 	$(INSTALL) -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
-	$(if $(wildcard $(GCPAUSE)),$(INSTALL) -D -m 755 $(GCPAUSE) $(DESTDIR)$(SBINDIR)/gcpause)
-	$(if $(wildcard $(GCPAUSE_MAN)),$(INSTALL) -D -m 644 $(GCPAUSE_MAN) $(DESTDIR)$(MANDIR)/man8/gcpause.8)
+	$(INSTALL) -m 755 $(GCPAUSE) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 644 $(MAN)/man8/gcpause.8 $(DESTDIR)$(MANDIR)/man8/
 	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
