@@ -132,6 +132,9 @@ SEC("tp_btf/gcheap_gc_end")
 int BPF_PROG(gc_end_btf, int tgid, __u64 heap_id,
 	     const struct gch_gc_info *gi)
 {
+	/* never NULL, but since 6.10 the verifier wants it checked */
+	if (!gi)
+		return 0;
 	return on_gc_end(tgid, gi);
 }
 
