@@ -116,29 +116,51 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 
 TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo $(BUILD)/tools/gcbench
 
-# --- benchmarks (make bench; never part of make check) ----------------------
-
-BENCHES := $(BUILD)/bench/alloc $(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
-
-$(BUILD)/bench/alloc: bench/alloc/alloc.c $(LIBS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -lgcheap $$(pkg-config --libs bdw-gc) -lpthread
-
-# GCBench on the other allocators ($(BUILD)/tools/gcbench is the gcheap one)
-$(BUILD)/bench/gcbench-bdwgc: tools/gcbench/gcbench.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_BDWGC -o $@ $< $$(pkg-config --libs bdw-gc) -lpthread
-
-$(BUILD)/bench/gcbench-malloc: tools/gcbench/gcbench.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_MALLOC -o $@ $< -lpthread
-
 tools: $(TOOLS)
 
-# each tool is tools/<name>/<name>.c
-$(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS)
+# each tool is tools/<name>/<name>.c (gcbench also takes its allocator
+# from bench/lib/contender.c: the gcheap one here, the others below)
+CONTENDER := bench/lib/contender.c bench/lib/contender.h
+$(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ tools/$*/$*.c -L$(BUILD)/lib -lgcheap -lpthread
+	$(CC) $(ALL_CFLAGS) -o $@ tools/$*/$*.c \
+		$(if $(filter gcbench,$*),-Ibench/lib bench/lib/contender.c) \
+		-L$(BUILD)/lib -lgcheap -lpthread
+
+# --- benchmarks (make bench; never part of make check) ----------------------
+
+# Each workload bench/W/W.c is built once per contender, W-gcheap,
+# W-bdwgc, W-malloc, with bench/lib/contender.c (GCBench: gcbench-bdwgc
+# and gcbench-malloc here, $(BUILD)/tools/gcbench is the gcheap one).
+# markbench is the hosted core's mark and sweep, natively.
+BENCH_WORKLOADS := alloc garbage bigheap
+BENCH_CONTENDERS := gcheap bdwgc malloc
+BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
+	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
+BENCH_LIBS_gcheap = -L$(BUILD)/lib -lgcheap -lpthread
+BENCH_LIBS_bdwgc = $(shell pkg-config --libs bdw-gc) -lpthread
+BENCH_LIBS_malloc = -lpthread
+
+# bench_rule WORKLOAD CONTENDER SOURCE MACRO
+define bench_rule
+$(BUILD)/bench/$(1)-$(2): $(3) $(CONTENDER) $(LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -Ibench/lib -DBENCH_$(4) -o $$@ $(3) \
+		bench/lib/contender.c $$(BENCH_LIBS_$(2))
+endef
+$(foreach w,$(BENCH_WORKLOADS),\
+	$(eval $(call bench_rule,$(w),gcheap,bench/$(w)/$(w).c,GCHEAP)) \
+	$(eval $(call bench_rule,$(w),bdwgc,bench/$(w)/$(w).c,BDWGC)) \
+	$(eval $(call bench_rule,$(w),malloc,bench/$(w)/$(w).c,MALLOC)))
+$(eval $(call bench_rule,gcbench,bdwgc,tools/gcbench/gcbench.c,BDWGC))
+$(eval $(call bench_rule,gcbench,malloc,tools/gcbench/gcbench.c,MALLOC))
+
+MARKBENCH := $(BUILD)/bench/markbench
+$(MARKBENCH): bench/core/markbench.c $(wildcard kmod/core/*.c kmod/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O2 -g $(CPPFLAGS_GCH) \
+		-I$(CURDIR)/tools/testing/hosted/include -o $@ $< \
+		$(wildcard kmod/core/*.c) -lpthread
 
 # --- hosted core tests ------------------------------------------------------
 
