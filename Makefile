@@ -43,7 +43,7 @@ help:
 	@echo 'make hosted-tsan    the same under ThreadSanitizer'
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
-	@echo 'make bench          allocation rate: gcheap, bdwgc, glibc malloc in one VM'
+	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
 	@echo 'make deps           install the Debian packages (root or sudo)'
 	@echo 'make clean          remove build/ (cached kernels stay)'
 
@@ -195,7 +195,7 @@ stage: lib selftests tools $(BENCHES)
 	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
 	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS) $(BENCHES) $$dir/bin/; \
-	cp selftests/run-in-vm.sh $$dir/; cp bench/alloc/run-in-vm.sh $$dir/bench-alloc.sh; \
+	cp selftests/run-in-vm.sh $$dir/; cp bench/run-in-vm.sh $$dir/bench.sh; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 
 # --- style ------------------------------------------------------------------
@@ -214,15 +214,16 @@ run: deps
 check: deps
 	@tools/testing/check
 
-# Allocation rate, gcheap vs bdwgc vs glibc malloc, in one VM boot.
-# BENCH_REPS runs of each configuration (default 3), BENCH_MIB allocated
-# per thread and run (default 32).
+# The benchmark suite (bench/README.md): the hosted core's mark on the
+# host, then every workload on gcheap, bdwgc and glibc malloc in one VM
+# boot; the table, JSON and plots in build/bench/results/.  BENCH_REPS
+# rounds (default 3); BENCH_QUICK=1 for a tiny run of everything.
 BENCH_REPS ?= 3
-BENCH_MIB ?= 32
+BENCH_QUICK ?= 0
 bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
-	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --mem 3072 --timeout 1800 \
-		--log $(BUILD)/bench-alloc.log -- ./bench-alloc.sh $(BENCH_REPS) $(BENCH_MIB)
+	@$(MAKE) --no-print-directory $(MARKBENCH)
+	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick)
 
 clean:
 	rm -rf $(BUILD)
