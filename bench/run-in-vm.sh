@@ -16,6 +16,8 @@
 #   ALLOC_MIB     mebibytes each allocating thread allocates (16)
 #   GARBAGE_ITERS graph replacements per thread (1500)
 #   BIG_MIB       live heaps of the large-heap runs ("64 256 1024")
+#   BIG_COLL      collections timed per large-heap run (1)
+#   WORKLOADS     which to run ("gcbench alloc garbage bigheap")
 #   QUICK         1: each workload once, tiny, for a smoke test
 set -u
 cd /gcheap || exit 1
@@ -25,6 +27,8 @@ GCB_THREADS=${GCB_THREADS:-1 2 4}
 ALLOC_MIB=${ALLOC_MIB:-16}
 GARBAGE_ITERS=${GARBAGE_ITERS:-1500}
 BIG_MIB=${BIG_MIB:-64 256 1024}
+BIG_COLL=${BIG_COLL:-1}
+WORKLOADS=${WORKLOADS:-gcbench alloc garbage bigheap}
 if [ "${QUICK:-0}" = 1 ]; then
 	REPS=1 GCB_DEPTH=10 GCB_THREADS="1 2" ALLOC_MIB=1 GARBAGE_ITERS=50 BIG_MIB=8
 fi
@@ -33,15 +37,23 @@ ncpu=$(grep -c ^processor /proc/cpuinfo)
 # bdwgc marks with as many threads as gcheap has workers (one per CPU)
 export GC_MARKERS=$ncpu
 
+# want WORKLOAD: is it on the list?
+want() {
+	case " $WORKLOADS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
 total=0
-for t in $GCB_THREADS; do total=$((total + 3)); done
-total=$((total + 3 * 3 * 5 + 3))	# alloc: sizes x threads x 5; garbage
-for m in $BIG_MIB; do total=$((total + 4)); done
+want gcbench && for t in $GCB_THREADS; do total=$((total + 3)); done
+want alloc && total=$((total + 3 * 3 * 5))	# sizes x threads x 5
+want garbage && total=$((total + 3))
+want bigheap && for m in $BIG_MIB; do total=$((total + 3)); done
 total=$((total * REPS))
 n=0
 t_start=$(cut -d' ' -f1 /proc/uptime)
 failed=0
 
+# the pool: one worker thread per CPU (the module's default)
 load() {
 	rmmod gcheap 2>/dev/null
 	insmod gcheap.ko "$@" || { echo "bench: insmod $* failed"; exit 1; }
@@ -55,7 +67,7 @@ run() {
 	out=$("$@" -j 2>/tmp/bench.err)
 	rc=$?
 	now=$(cut -d' ' -f1 /proc/uptime)
-	wall=$(echo "$out" | sed -n 's/.*"wall_s": \([0-9.]*\).*/\1/p')
+	wall=$(echo "$out" | sed -n 's/.*"wall_s": \([0-9.]*\).*/\1s/p' | tr '\n' ' ')
 	elapsed=$(awk -v a="$t_start" -v b="$now" 'BEGIN { printf "%d", b - a }')
 	if [ "$rc" != 0 ] || [ -z "$out" ]; then
 		failed=$((failed + 1))
@@ -63,22 +75,22 @@ run() {
 		head -n 5 /tmp/bench.err
 		return
 	fi
-	echo "bench: [$n/$total] ${elapsed}s $label: ${wall}s"
-	echo "BENCH-JSON $(echo "$out" | sed "s/}\$/, \"rep\": $rep, \"workers\": $workers, \"label\": \"$label\"}/")"
+	echo "bench: [$n/$total] ${elapsed}s $label: $wall"
+	echo "$out" | sed "s/}\$/, \"rep\": $rep, \"workers\": $workers, \"label\": \"$label\"}/; s/^/BENCH-JSON /"
 }
 
 load
 echo "bench: $total runs, $REPS rounds, $ncpu CPUs, kernel $(uname -r)"
 r=1
 while [ "$r" -le "$REPS" ]; do
-	for t in $GCB_THREADS; do
+	want gcbench && for t in $GCB_THREADS; do
 		for c in gcheap bdwgc malloc; do
 			bin=bin/gcbench-$c
 			[ "$c" = gcheap ] && bin=bin/gcbench
 			run "$r" "$ncpu" "gcbench t$t $c" $bin -d "$GCB_DEPTH" -t "$t"
 		done
 	done
-	for t in 1 2 4; do
+	want alloc && for t in 1 2 4; do
 		for s in 16 64 256; do
 			for c in gcheap bdwgc malloc; do
 				run "$r" "$ncpu" "alloc ${s}B t$t $c" \
@@ -89,19 +101,19 @@ while [ "$r" -le "$REPS" ]; do
 			done
 		done
 	done
-	for c in gcheap bdwgc malloc; do
+	want garbage && for c in gcheap bdwgc malloc; do
 		run "$r" "$ncpu" "garbage $c" bin/garbage-$c -t "$ncpu" -i "$GARBAGE_ITERS"
 	done
-	for m in $BIG_MIB; do
+	# gcheap: one build, collections with 1 and 2 of the pool's
+	# workers in turn (bigheap -w); bdwgc: GC_MARKERS, fixed per process
+	want bigheap && for m in $BIG_MIB; do
+		run "$r" 0 "bigheap ${m}MiB gcheap w1,w2" \
+			bin/bigheap-gcheap -m "$m" -c "$BIG_COLL" -w 1,2
 		for w in 1 2; do
-			# the module's workers parameter is read-only: reload
-			load workers=$w
-			run "$r" "$w" "bigheap ${m}MiB w$w gcheap" bin/bigheap-gcheap -m "$m"
-			run "$r" "$w" "bigheap ${m}MiB w$w bdwgc" \
-				env GC_MARKERS="$w" bin/bigheap-bdwgc -m "$m"
+			run "$r" "$w" "bigheap ${m}MiB bdwgc w$w" \
+				env GC_MARKERS="$w" bin/bigheap-bdwgc -m "$m" -c "$BIG_COLL" -w "$w"
 		done
 	done
-	load
 	r=$((r + 1))
 done
 echo "bench: done, $n runs, $failed failed"

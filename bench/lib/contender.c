@@ -144,6 +144,21 @@ void bench_collect(void)
 	bench_harvest();
 }
 
+/*
+ * Collector threads for this heap's next collections: how many of the
+ * module's pool (its workers parameter) mark.  GCH_IOC_CONFIGURE takes
+ * the per-heap value at any time; libgcheap only sets it up front.
+ */
+int bench_set_workers(unsigned int n)
+{
+	struct gch_heap_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hdr.size = sizeof(cfg);
+	cfg.workers = n;
+	return gcheap_fd < 0 ? -1 : ioctl(gcheap_fd, GCH_IOC_CONFIGURE, &cfg);
+}
+
 void bench_thread_enter(void)
 {
 }
@@ -289,6 +304,13 @@ void bench_collect(void)
 	GC_gcollect();
 }
 
+/* Fixed when bdwgc starts: GC_MARKERS in the environment. */
+int bench_set_workers(unsigned int n)
+{
+	(void)n;
+	return -1;
+}
+
 void bench_thread_enter(void)
 {
 	struct GC_stack_base sb;
@@ -344,6 +366,12 @@ void bench_gc_enable(int on)
 
 void bench_collect(void)
 {
+}
+
+int bench_set_workers(unsigned int n)
+{
+	(void)n;
+	return -1;
 }
 
 void bench_thread_enter(void)

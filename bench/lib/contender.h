@@ -66,6 +66,7 @@ void *bench_alloc_atomic(size_t size);
 void bench_free(void *p);
 void bench_gc_enable(int on);
 void bench_collect(void);
+int bench_set_workers(unsigned int n);
 void bench_thread_enter(void);
 void bench_thread_leave(void);
 void bench_harvest(void);
