@@ -5,10 +5,12 @@
  *   bigheap [-m MIB] [-o OBJSIZE] [-c COLLECTIONS] [-w W1,W2] [-j]
  *
  * With automatic collection off, builds MIB mebibytes of linked objects
- * of OBJSIZE bytes (default 1024): a list through word 0, and word 1 of
- * each a pointer to a random earlier object, so that marking meets
- * objects already marked as in a real graph; the rest of each object is
- * small numbers, which a conservative collector scans and rejects.  Then
+ * of OBJSIZE bytes (default 1024): NLISTS lists (a hash table's chains,
+ * say: one long list could only ever be marked by one worker at a time)
+ * through word 0, and word 1 of each a pointer to a random recent
+ * object, so that marking meets objects already marked as in a real
+ * graph; the rest of each object is small numbers, which a conservative
+ * collector scans and rejects.  Then
  * runs COLLECTIONS full collections (default 2), each of which finds the
  * whole heap live, and reports the pause of each.
  *
@@ -43,7 +45,9 @@ struct obj {
 	uint64_t words[];
 };
 
-static struct obj *head;	/* the root: in bss, scanned by both */
+#define NLISTS		64
+
+static struct obj *heads[NLISTS];	/* the roots: bss, scanned by all */
 
 #define MAX_W		4
 #define MAX_COLL	64
@@ -108,7 +112,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	long mib = 64, objsize = 1024, ncoll = 2, n, i, k, bad = 0;
-	struct obj **recent, *o, *tail = NULL;
+	struct obj **recent, *o, *tails[NLISTS] = { NULL };
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	static struct per_workers pw[MAX_W];
 	int opt, json = 0, nw = 0, w;
@@ -165,15 +169,15 @@ int main(int argc, char **argv)
 		o->cross = i ? recent[(rng * 0x2545f4914f6cdd1dULL >> 33) %
 				      (i < 4096 ? i : 4096)] : NULL;
 		recent[i % 4096] = o;
-		if (tail)
-			tail->next = o;
+		if (tails[i % NLISTS])
+			tails[i % NLISTS]->next = o;
 		else
-			head = o;
-		tail = o;
+			heads[i % NLISTS] = o;
+		tails[i % NLISTS] = o;
 	}
-	/* only the list keeps them: the window is not scanned by bdwgc */
+	/* only the lists keep them: the window is not scanned by bdwgc */
 	free(recent);
-	tail = NULL;
+	memset(tails, 0, sizeof(tails));
 	build_s = now_s() - t0;
 	bench_gc_enable(1);	/* bdwgc's GC_gcollect() does nothing while off */
 
@@ -196,8 +200,12 @@ int main(int argc, char **argv)
 	}
 	bench_stop();
 
-	for (o = head, i = 0; o; o = o->next, i++)
-		bad += o->index != (uint64_t)i;
+	for (k = 0, i = 0; k < NLISTS; k++) {
+		long j = k;
+
+		for (o = heads[k]; o; o = o->next, j += NLISTS, i++)
+			bad += o->index != (uint64_t)j;
+	}
 	bad += i != n;
 	for (w = 0; w < nw; w++)
 		print_workers(&pw[w], mib, objsize, n, build_s, bad, json);
