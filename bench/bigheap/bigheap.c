@@ -163,10 +163,7 @@ int main(int argc, char **argv)
 		o->index = i;
 		for (k = 0; k < (objsize - (long)sizeof(*o)) / 8; k++)
 			o->words[k] = k;
-		rng ^= rng >> 12;
-		rng ^= rng << 25;
-		rng ^= rng >> 27;
-		o->cross = i ? recent[(rng * 0x2545f4914f6cdd1dULL >> 33) %
+		o->cross = i ? recent[(bench_rand(&rng) >> 33) %
 				      (i < 4096 ? i : 4096)] : NULL;
 		recent[i % 4096] = o;
 		if (tails[i % NLISTS])

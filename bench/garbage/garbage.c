@@ -60,10 +60,7 @@ static pthread_barrier_t start;
 
 static uint64_t rnd(struct worker *w)
 {
-	w->rng ^= w->rng >> 12;
-	w->rng ^= w->rng << 25;
-	w->rng ^= w->rng >> 27;
-	return w->rng * 0x2545f4914f6cdd1dULL;
+	return bench_rand(&w->rng);
 }
 
 /* A graph of @n nodes: a binary tree, built depth first. */

@@ -79,4 +79,13 @@ long bench_peak_rss_kib(void);
 void bench_json(FILE *f, const char *benchmark);
 void *bench_xalloc(size_t size, int atomic);
 
+/* xorshift64*: the workloads' deterministic random numbers. */
+static inline uint64_t bench_rand(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dULL;
+}
+
 #endif /* BENCH_CONTENDER_H */
