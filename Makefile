@@ -60,7 +60,7 @@ help:
 	@echo 'make hosted-tsan    the same under ThreadSanitizer'
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
-	@echo 'make bench          allocation rate: gcheap, bdwgc, glibc malloc in one VM'
+	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
 	@echo 'make deps           install the Debian packages (root or sudo)'
 	@echo 'make install        library, headers, gcheap.pc, man pages, udev and modprobe files'
 	@echo '                    (PREFIX=/usr/local, DESTDIR=); make uninstall removes them'
@@ -144,23 +144,6 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 
 TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo $(BUILD)/tools/gcbench
 
-# --- benchmarks (make bench; never part of make check) ----------------------
-
-BENCHES := $(BUILD)/bench/alloc $(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
-
-$(BUILD)/bench/alloc: bench/alloc/alloc.c $(LIBS)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(BUILD)/lib -lgcheap $$(pkg-config --libs bdw-gc) -lpthread
-
-# GCBench on the other allocators ($(BUILD)/tools/gcbench is the gcheap one)
-$(BUILD)/bench/gcbench-bdwgc: tools/gcbench/gcbench.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_BDWGC -o $@ $< $$(pkg-config --libs bdw-gc) -lpthread
-
-$(BUILD)/bench/gcbench-malloc: tools/gcbench/gcbench.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DGCB_BACKEND_MALLOC -o $@ $< -lpthread
-
 # gcpause: BPF C compiled with clang, a libbpf skeleton from bpftool, and
 # the tool around it.  Generated files stay in build/gen/gcpause/.
 GCPAUSE := $(BUILD)/tools/gcpause
@@ -187,10 +170,49 @@ gcpause: $(GCPAUSE)
 
 tools: $(TOOLS_ALL)
 
-# each tool is tools/<name>/<name>.c
-$(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS)
+# each tool is tools/<name>/<name>.c (gcbench also takes its allocator
+# from bench/lib/contender.c: the gcheap one here, the others below)
+CONTENDER := bench/lib/contender.c bench/lib/contender.h
+$(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ tools/$*/$*.c -L$(BUILD)/lib -lgcheap -lpthread
+	$(CC) $(ALL_CFLAGS) -o $@ tools/$*/$*.c \
+		$(if $(filter gcbench,$*),-Ibench/lib bench/lib/contender.c) \
+		-L$(BUILD)/lib -lgcheap -lpthread
+
+# --- benchmarks (make bench; never part of make check) ----------------------
+
+# Each workload bench/W/W.c is built once per contender, W-gcheap,
+# W-bdwgc, W-malloc, with bench/lib/contender.c (GCBench: gcbench-bdwgc
+# and gcbench-malloc here, $(BUILD)/tools/gcbench is the gcheap one).
+# markbench is the hosted core's mark and sweep, natively.
+BENCH_WORKLOADS := alloc garbage bigheap
+BENCH_CONTENDERS := gcheap bdwgc malloc
+BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
+	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
+BENCH_LIBS_gcheap = -L$(BUILD)/lib -lgcheap -lpthread
+BENCH_LIBS_bdwgc = $(shell pkg-config --libs bdw-gc) -lpthread
+BENCH_LIBS_malloc = -lpthread
+
+# bench_rule WORKLOAD CONTENDER SOURCE MACRO
+define bench_rule
+$(BUILD)/bench/$(1)-$(2): $(3) $(CONTENDER) $(LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_CFLAGS) -Ibench/lib -DBENCH_$(4) -o $$@ $(3) \
+		bench/lib/contender.c $$(BENCH_LIBS_$(2))
+endef
+$(foreach w,$(BENCH_WORKLOADS),\
+	$(eval $(call bench_rule,$(w),gcheap,bench/$(w)/$(w).c,GCHEAP)) \
+	$(eval $(call bench_rule,$(w),bdwgc,bench/$(w)/$(w).c,BDWGC)) \
+	$(eval $(call bench_rule,$(w),malloc,bench/$(w)/$(w).c,MALLOC)))
+$(eval $(call bench_rule,gcbench,bdwgc,tools/gcbench/gcbench.c,BDWGC))
+$(eval $(call bench_rule,gcbench,malloc,tools/gcbench/gcbench.c,MALLOC))
+
+MARKBENCH := $(BUILD)/bench/markbench
+$(MARKBENCH): bench/core/markbench.c $(wildcard kmod/core/*.c kmod/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -O2 -g $(CPPFLAGS_GCH) \
+		-I$(CURDIR)/tools/testing/hosted/include -o $@ $< \
+		$(wildcard kmod/core/*.c) -lpthread
 
 # --- hosted core tests ------------------------------------------------------
 
@@ -225,7 +247,7 @@ stage: lib selftests tools $(BENCHES)
 	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
 	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS_ALL) $(BENCHES) $$dir/bin/; \
-	cp selftests/run-in-vm.sh $$dir/; cp bench/alloc/run-in-vm.sh $$dir/bench-alloc.sh; \
+	cp selftests/run-in-vm.sh $$dir/; cp bench/run-in-vm.sh $$dir/bench.sh; \
 	cp tools/vm/demo.sh $$dir/; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 
@@ -363,15 +385,16 @@ run: deps
 check: deps
 	@tools/testing/check
 
-# Allocation rate, gcheap vs bdwgc vs glibc malloc, in one VM boot.
-# BENCH_REPS runs of each configuration (default 3), BENCH_MIB allocated
-# per thread and run (default 32).
+# The benchmark suite (bench/README.md): the hosted core's mark on the
+# host, then every workload on gcheap, bdwgc and glibc malloc in one VM
+# boot; the table, JSON and plots in build/bench/results/.  BENCH_REPS
+# rounds (default 3); BENCH_QUICK=1 for a tiny run of everything.
 BENCH_REPS ?= 3
-BENCH_MIB ?= 32
+BENCH_QUICK ?= 0
 bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
-	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --mem 3072 --timeout 1800 \
-		--log $(BUILD)/bench-alloc.log -- ./bench-alloc.sh $(BENCH_REPS) $(BENCH_MIB)
+	@$(MAKE) --no-print-directory $(MARKBENCH)
+	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick)
 
 clean:
 	rm -rf $(BUILD)

@@ -5,7 +5,8 @@
 #
 #   run-in-vm.sh kunit       load gcheap.ko (its KUnit suites run at load)
 #                            and report the suites' KTAP from debugfs
-#   run-in-vm.sh selftests   load gcheap.ko and run every selftest
+#   run-in-vm.sh selftests   load gcheap.ko and run every selftest, and a
+#                            tiny run of each benchmark program (bench_smoke)
 #
 # Each program's TAP is shown as it runs and again, at the end, between
 # "### GCHEAP-TAP-BEGIN <name>" and "### GCHEAP-TAP-END <name> rc=<rc>"
@@ -59,6 +60,35 @@ kunit() {
 		record kunit 1 "not ok 1 no gcheap KUnit suite in /sys/kernel/debug/kunit (kernel without CONFIG_KUNIT_DEBUGFS?)"
 }
 
+# The benchmark programs, tiny, on every contender: each checks its own
+# data (trees, graphs, lists), so this is a correctness test of the
+# workloads and of the collector under them; never a timing.
+bench_smoke() {
+	for c in gcheap bdwgc malloc; do
+		gcb=bin/gcbench-$c
+		[ "$c" = gcheap ] && gcb=bin/gcbench
+		smoke "bench-gcbench-$c" $gcb -d 8 -t 2 -j
+		smoke "bench-alloc-$c" bin/alloc-$c -s 64 -t 2 -b 1 -j
+		smoke "bench-alloc-nogc-$c" bin/alloc-$c -s 16 -t 1 -b 1 -n -j
+		smoke "bench-garbage-$c" bin/garbage-$c -t 2 -p 16 -n 50 -i 40 -j
+		smoke "bench-bigheap-$c" bin/bigheap-$c -m 4 -c 2 -j
+	done
+}
+
+# smoke NAME COMMAND...: a program that is not TAP; pass if it exits 0.
+smoke() {
+	name=$1
+	shift
+	if [ ! -x "$1" ]; then
+		record "$name" 1 "not ok 1 $name: $1 not staged"
+	elif out=$("$@" 2>&1); then
+		record "$name" 0 "ok 1 $name"
+	else
+		echo "$out" | tail -n 5
+		record "$name" 1 "not ok 1 $name: $* failed"
+	fi
+}
+
 selftests() {
 	load_module || return
 	for t in bin/*_test; do
@@ -71,6 +101,7 @@ selftests() {
 	[ -x bin/gcheap_alloc_test ] &&
 		run gcheap_alloc_test-norseq \
 			env GLIBC_TUNABLES=glibc.pthread.rseq=0 bin/gcheap_alloc_test
+	bench_smoke
 	[ -x bin/gcheap_module_test ] && run gcheap_module_test bin/gcheap_module_test
 	# nothing may be left behind: the module must unload cleanly
 	if rmmod gcheap; then

@@ -1,52 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench/alloc: allocation rate of gch_malloc next to glibc malloc/free and
- * bdwgc's GC_MALLOC, for one configuration per process run.
+ * bench/alloc: allocation rate, one configuration per process run, on the
+ * contender compiled in (bench/lib/contender.h: gcheap, bdwgc, malloc).
  *
- *   alloc -a gcheap|malloc|bdwgc|bdwgc-nogc -s SIZE -t THREADS -b MIB
+ *   alloc [-s SIZE] [-t THREADS] [-b MIB] [-n] [-j]
  *
  * Each thread allocates objects of SIZE bytes until it has allocated MIB
  * mebibytes, writes the first word of each (so the memory is really
- * touched) and keeps the last 1024 in a ring; the rest is garbage (bdwgc
- * collects it, malloc frees the object it drops from the ring, gcheap has
- * no collector yet and keeps it).  Prints one line:
+ * touched) and keeps the last 1024 in a ring; the rest is garbage (the
+ * collectors collect it, malloc frees the object it drops from the
+ * ring).  -n turns automatic collection off (gcheap: GOGC off; bdwgc:
+ * GC_disable()): the allocation path alone, every object on fresh memory.
  *
- *   <allocator> <size> <threads> <allocs> <seconds> <Mallocs/s> <ns/alloc>
+ * Prints one line (or with -j one JSON object):
+ *
+ *   <allocator or "nogc"> <size> <threads> <allocs> <seconds> <Mallocs/s> <ns/alloc>
  *
  * ns/alloc is wall time per allocation per thread.  A benchmark, not a
  * test: numbers are only comparable with others from the same VM run.
  */
-#define GC_THREADS
-#include <gc.h>
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "gcheap.h"
+#include "contender.h"
 
 #define RING 1024
 
-enum allocator { A_GCHEAP, A_MALLOC, A_BDWGC, A_BDWGC_NOGC };
-
-static const char *const names[] = { "gcheap", "malloc", "bdwgc", "bdwgc-nogc" };
-static enum allocator which;
 static size_t size = 16;
 static unsigned long per_thread;
 static pthread_barrier_t start;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void *worker(void *arg)
 {
@@ -57,38 +44,31 @@ static void *worker(void *arg)
 	(void)arg;
 	if (!ring)
 		return (void *)1;
+	bench_thread_enter();
 	pthread_barrier_wait(&start);
 	for (i = 0; i < per_thread; i++) {
-		switch (which) {
-		case A_GCHEAP:
-			p = gch_malloc(size);
-			break;
-		case A_MALLOC:
-			free(ring[i % RING]);
-			p = malloc(size);
-			break;
-		default:
-			p = GC_MALLOC(size);
-			break;
-		}
+		bench_free(ring[i % RING]);
+		p = bench_alloc(size);
 		if (!p) {
 			fprintf(stderr, "alloc: %s(%zu) failed after %lu: %s\n",
-				names[which], size, i, strerror(errno));
+				bench_backend, size, i, strerror(errno));
 			return (void *)1;
 		}
 		*(volatile uintptr_t *)p = i;
 		ring[i % RING] = p;
+		if ((i & 0xffff) == 0)
+			bench_harvest();
 	}
-	if (which == A_MALLOC)
-		for (i = 0; i < RING; i++)
-			free(ring[i]);
+	for (i = 0; i < RING; i++)
+		bench_free(ring[i]);
+	bench_thread_leave();
 	free(ring);
 	return NULL;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: alloc -a gcheap|malloc|bdwgc|bdwgc-nogc -s SIZE -t THREADS -b MIB\n");
+	fprintf(stderr, "usage: alloc [-s SIZE] [-t THREADS] [-b MIB] [-n] [-j]\n");
 	exit(2);
 }
 
@@ -96,20 +76,13 @@ int main(int argc, char **argv)
 {
 	unsigned long mib = 32;
 	pthread_t tids[64];
-	int threads = 1, opt, i, failed = 0;
-	double t0, t1;
+	int threads = 1, opt, i, failed = 0, nogc = 0, json = 0;
+	struct bench_gc gc;
+	double secs;
 	void *ret;
 
-	which = A_GCHEAP;
-	while ((opt = getopt(argc, argv, "a:s:t:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:t:b:nj")) != -1) {
 		switch (opt) {
-		case 'a':
-			for (i = 0; i < 4 && strcmp(optarg, names[i]); i++)
-				;
-			if (i == 4)
-				usage();
-			which = i;
-			break;
 		case 's':
 			size = strtoul(optarg, NULL, 0);
 			break;
@@ -119,28 +92,23 @@ int main(int argc, char **argv)
 		case 'b':
 			mib = strtoul(optarg, NULL, 0);
 			break;
+		case 'n':
+			nogc = 1;
+			break;
+		case 'j':
+			json = 1;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (!size || threads < 1 || threads > 64 || !mib)
+	if (!size || threads < 1 || threads > 64 || !mib || optind != argc)
 		usage();
 	per_thread = (mib << 20) / size;
 
-	if (which == A_BDWGC || which == A_BDWGC_NOGC) {
-		GC_INIT();
-		GC_allow_register_threads();
-		if (which == A_BDWGC_NOGC)
-			GC_disable();
-	} else if (which == A_GCHEAP) {
-		void *warm = gch_malloc(size);	/* initialise outside timing */
-
-		if (!warm) {
-			perror("alloc: gch_malloc");
-			return 1;
-		}
-	}
-
+	bench_init();			/* outside the timed part */
+	if (nogc)
+		bench_gc_enable(0);
 	pthread_barrier_init(&start, NULL, threads + 1);
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&tids[i], NULL, worker, NULL)) {
@@ -148,17 +116,26 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	pthread_barrier_wait(&start);
-	t0 = now();
+	bench_start();
 	for (i = 0; i < threads; i++) {
 		pthread_join(tids[i], &ret);
 		failed |= ret != NULL;
 	}
-	t1 = now();
+	bench_stop();
 	if (failed)
 		return 1;
-	printf("%-10s %6zu %2d %10lu %8.3f %9.2f %8.1f\n", names[which], size,
-	       threads, per_thread * threads, t1 - t0,
-	       per_thread * threads / (t1 - t0) / 1e6,
-	       (t1 - t0) * 1e9 / per_thread);
+	bench_gc_summary(&gc);
+	if (json) {
+		bench_json(stdout, "alloc");
+		printf(", \"size\": %zu, \"threads\": %d, \"gc\": %s, \"allocs\": %lu, \"bytes_allocated\": %lu}\n",
+		       size, threads, nogc ? "false" : "true",
+		       per_thread * threads, per_thread * threads * size);
+		return 0;
+	}
+	secs = bench_wall_s();
+	printf("%-10s %6zu %2d %10lu %8.3f %9.2f %8.1f\n",
+	       nogc && gc.has_gc ? "nogc" : bench_backend, size, threads,
+	       per_thread * threads, secs, per_thread * threads / secs / 1e6,
+	       secs * 1e9 / per_thread);
 	return 0;
 }

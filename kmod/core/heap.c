@@ -116,6 +116,7 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 	s->spanclass = spanclass;
 	s->nobjs = nobjs;
 	s->elemsize = elemsize;
+	s->divmul = state == GCH_SPAN_SMALL ? gch_span_divmul(elemsize) : 0;
 	s->sweepgen = h->sweepgen;
 	err = heap_alloc_bitmaps(h, s);
 	if (!err) {
@@ -125,6 +126,8 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 			heap_free_bitmaps(h, s);
 		}
 	}
+	/* stable while the span is in use (heap.h) */
+	s->mapped = !err && h->ops->map ? h->ops->map(h, s) : NULL;
 	if (err) {
 		heap_pages_free(h, s);
 		return err;
@@ -675,7 +678,7 @@ int gch_heap_lookup(const struct gch_heap_core *h, u64 off,
 	s = gch_pageheap_lookup(&h->pages, off >> GCH_PAGE_SHIFT);
 	if (!span_holds_objects(s))
 		return -ENOENT;
-	i = (u32)(off - span_base(s)) / s->elemsize;
+	i = gch_span_index(s, off - span_base(s));
 	if (i >= s->nobjs || !gch_bitmap_test(s->allocbits, i) ||
 	    (gch_span_unswept(h, s) && !gch_bitmap_test(s->markbits, i)))
 		return -ENOENT;

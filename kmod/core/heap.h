@@ -50,6 +50,9 @@ enum gch_span_state {
  * @nalloc:    objects allocated now (alloc bits set).
  * @freeindex: no free object below this index (a search hint).
  * @elemsize:  object size in bytes (npages * GCH_PAGE_SIZE for large).
+ * @divmul:    ceil(2^32 / @elemsize) for a small span: an offset's object
+ *             index is one multiplication (gch_span_index()), not a
+ *             division; 0 for a large span (its one object is index 0).
  * @sweepgen:  sweep generation, against the heap's @sweepgen (h): h - 2,
  *             not swept since the last mark (on an unswept list; its
  *             alloc bits still hold the objects the mark found dead);
@@ -61,6 +64,10 @@ enum gch_span_state {
  *             spans too (one bit each), so mark and sweep treat every
  *             span alike.
  * @backing:   the embedder's (kernel pages and their mapping).
+ * @mapped:    where the core reads the span's objects: ops->map()'s
+ *             answer, asked once when the span is populated (NULL if the
+ *             heap has no ops->map), so that the mark reads objects
+ *             without an indirect call per object.
  */
 struct gch_span {
 	u32 start;
@@ -74,11 +81,46 @@ struct gch_span {
 	u16 freeindex;
 	u32 elemsize;
 	u32 sweepgen;
+	u32 divmul;
 	struct list_head link;
 	unsigned long *allocbits;
 	unsigned long *markbits;
 	void *backing;
+	void *mapped;
 };
+
+/**
+ * gch_span_divmul() - the multiplier of gch_span_index() for a size
+ * @elemsize: a small object size, 16 to GCH_MAX_SMALL_SIZE.
+ *
+ * Return: U32_MAX / @elemsize + 1: ceil(2^32 / @elemsize), or one more
+ * for a power of two.
+ */
+static inline u32 gch_span_divmul(u32 elemsize)
+{
+	return U32_MAX / elemsize + 1;
+}
+
+/**
+ * gch_span_index() - the object of a span an offset into it falls in
+ * @s:   an in-use span.
+ * @rel: offset from the span's first byte, below its size.
+ *
+ * The mark does this for every candidate pointer, and a 32-bit division
+ * costs tens of cycles on hardware and a helper call under emulation, so
+ * a small span's index is (@rel * @divmul) >> 32, the Go runtime's
+ * divMagic.  The multiplier exceeds 2^32 / @elemsize by at most 1, so the
+ * result is exact (floor(@rel / @elemsize)) while @rel < 2^32 / @elemsize,
+ * which every size class's span satisfies with room to spare; the heap
+ * tests check every class at both ends of every object.  An offset past
+ * the last object gives an index >= @nobjs, as a division would.
+ *
+ * Return: the object index (0 for a large span, whose @divmul is 0).
+ */
+static inline u32 gch_span_index(const struct gch_span *s, u32 rel)
+{
+	return (u32)(((u64)rel * s->divmul) >> 32);
+}
 
 struct gch_heap_core;
 
@@ -112,9 +154,10 @@ struct gch_sweep_stats {
  * @zero:     zero @len bytes at arena offset @off (a recycled object).
  * @map:      the address, readable by the core, of the first byte of an
  *            in-use span's memory (the embedder's mapping of it; the
- *            span's bytes follow contiguously).  Optional for the heap;
- *            the collector (mark.c) needs it and calls it from several
- *            workers at once, for any spans.
+ *            span's bytes follow contiguously), the same for the span's
+ *            whole life.  Called once, right after @populate succeeds;
+ *            the answer is kept in the span's @mapped.  Optional for the
+ *            heap; the collector (mark.c) needs it.
  *
  * The core may sleep (its allocations are GFP_KERNEL) and so may these.
  * During a parallel sweep (sweep.c) @release is called by several workers

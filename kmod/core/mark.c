@@ -3,10 +3,13 @@
  * Parallel conservative mark.  See mark.h for how an embedder drives it.
  *
  * Marking.  A candidate value (a root word minus the arena's user base, or
- * a word of a scanned object minus the same base) is looked up in the
- * span table (two loads); it marks the object it falls into if that span
- * is in use and holds objects, the value is below its last object's end
- * and the object's alloc bit is set.  The mark bit is read first and set
+ * a word of a scanned object minus the same base) is first compared with
+ * the top of the arena's used part, inline in the scan loop: most words
+ * are not pointers into the heap and cost one subtraction and one
+ * comparison.  The rest are looked up in the span table (two loads); a
+ * value marks the object it falls into if that span is in use and holds
+ * objects, the value is below its last object's end (the object index is
+ * a multiplication, gch_span_index()) and the object's alloc bit is set.  The mark bit is read first and set
  * with an atomic test_and_set_bit() only if clear; the worker whose
  * test_and_set_bit() found it clear owns the object and queues it, a
  * loser does nothing.  Objects of noscan span classes are marked, never
@@ -14,7 +17,8 @@
  * that one big array is scanned by several workers.
  *
  * Work distribution.  Each worker has two private work buffers (arrays of
- * GCH_WBUF_ENTRIES arena offsets; two, so that a worker pushing and
+ * GCH_WBUF_ENTRIES objects to scan, each its address in the span's
+ * mapping and its length, so that scanning needs no second look-up; two, so that a worker pushing and
  * popping around a buffer boundary does not hand buffers back and forth),
  * and the workers share a stack of full buffers and a pool of empty ones,
  * each behind a spinlock.  A worker whose private buffers fill publishes
@@ -63,21 +67,22 @@
 #include "bitmap.h"
 #include "mark.h"
 
-#define GCH_WBUF_ENTRIES	510	/* 4 KiB buffers */
+#define GCH_WBUF_ENTRIES	255	/* 4 KiB buffers */
 #define GCH_MARK_PREFETCH	8
 #define GCH_MARK_SHARE_EVERY	64
 #define GCH_CACHELINE		64
+
+/* An object (or a piece of a large one) to scan: where, how long. */
+struct gch_mark_scan {
+	const u64 *p;
+	u64 nwords;
+};
 
 struct gch_wbuf {
 	struct gch_wbuf *next;
 	u32 n;
 	u32 owner;		/* the worker that published it */
-	u64 obj[GCH_WBUF_ENTRIES];
-};
-
-struct gch_mark_scan {
-	const u64 *p;
-	u32 nwords;
+	struct gch_mark_scan obj[GCH_WBUF_ENTRIES];
 };
 
 struct gch_mark_worker {
@@ -106,6 +111,7 @@ struct gch_mark {
 	unsigned int buf_limit;
 	u64 base;
 	u64 arena_bytes;
+	u64 scan_limit;		/* offsets at or above hold no span */
 	const struct gch_root *roots;
 	unsigned int nroots;
 	u64 *root_end;		/* cumulative work items of roots[0..i] */
@@ -139,7 +145,8 @@ static u64 mark_span_base(const struct gch_span *s)
  * gch_pageheap_lookup(), inline: this is the mark's inner loop.  The
  * table does not change during the mark, so plain reads.
  */
-static struct gch_span *mark_span_of(const struct gch_mark *m, u64 off)
+static __always_inline struct gch_span *mark_span_of(const struct gch_mark *m,
+						   u64 off)
 {
 	const struct gch_pageheap *ph = &m->h->pages;
 	struct gch_span **chunk, *s;
@@ -243,30 +250,46 @@ static void mark_install(struct gch_mark_worker *w, struct gch_wbuf *b)
 	w->cur = b;
 }
 
-static void mark_push(struct gch_mark_worker *w, u64 off)
+/* Both private buffers are full: publish one, then queue @p. */
+static void mark_push_slow(struct gch_mark_worker *w, const u64 *p,
+			   u32 nwords)
 {
-	struct gch_wbuf *b;
+	struct gch_wbuf *b = w->cur;
 
-	if (unlikely(w->cur->n == GCH_WBUF_ENTRIES)) {
-		b = w->cur;
-		w->cur = w->spare;
-		w->spare = b;
-		if (w->cur->n == GCH_WBUF_ENTRIES) {
-			b = mark_get_empty(w->m);
-			if (unlikely(!b)) {
-				/* marked but not queued: gch_mark_end() */
-				w->stats.overflows++;
-				atomic_set(&w->m->overflow, 1);
-				return;
-			}
-			mark_put_full(w, w->cur);
-			w->cur = b;
+	w->cur = w->spare;
+	w->spare = b;
+	if (w->cur->n == GCH_WBUF_ENTRIES) {
+		b = mark_get_empty(w->m);
+		if (unlikely(!b)) {
+			/* marked but not queued: gch_mark_end() */
+			w->stats.overflows++;
+			atomic_set(&w->m->overflow, 1);
+			return;
 		}
+		mark_put_full(w, w->cur);
+		w->cur = b;
 	}
-	w->cur->obj[w->cur->n++] = off;
+	w->cur->obj[w->cur->n].p = p;
+	w->cur->obj[w->cur->n].nwords = nwords;
+	w->cur->n++;
 }
 
-static bool mark_pop(struct gch_mark_worker *w, u64 *off)
+/* Queue an object to scan; inline, as it runs once per marked object. */
+static __always_inline void mark_push(struct gch_mark_worker *w,
+				      const u64 *p, u32 nwords)
+{
+	struct gch_wbuf *b = w->cur;
+
+	if (unlikely(b->n == GCH_WBUF_ENTRIES)) {
+		mark_push_slow(w, p, nwords);
+		return;
+	}
+	b->obj[b->n].p = p;
+	b->obj[b->n].nwords = nwords;
+	b->n++;
+}
+
+static bool mark_pop(struct gch_mark_worker *w, struct gch_mark_scan *sc)
 {
 	struct gch_wbuf *b;
 
@@ -277,7 +300,7 @@ static bool mark_pop(struct gch_mark_worker *w, u64 *off)
 		w->cur = w->spare;
 		w->spare = b;
 	}
-	*off = w->cur->obj[--w->cur->n];
+	*sc = w->cur->obj[--w->cur->n];
 	return true;
 }
 
@@ -317,10 +340,16 @@ static void mark_share(struct gch_mark_worker *w)
 
 /* --- marking and scanning ------------------------------------------------ */
 
+/*
+ * Mark the object @off falls into, if any.  The callers have already
+ * rejected offsets at or above @scan_limit (most words of most objects:
+ * small numbers, characters, pointers elsewhere), so this is called only
+ * for candidates that may be in an in-use span.
+ */
 static void mark_off(struct gch_mark_worker *w, u64 off)
 {
 	struct gch_span *s = mark_span_of(w->m, off);
-	u64 obj;
+	const u8 *obj;
 	u32 i, o;
 
 	if (!s)
@@ -328,8 +357,8 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
 	if (s->state == GCH_SPAN_LARGE) {
 		i = 0;
 	} else {
-		/* a span is below 4 GiB: 32-bit division */
-		i = (u32)(off - mark_span_base(s)) / s->elemsize;
+		/* a span is below 4 GiB; a multiplication, not a division */
+		i = gch_span_index(s, off - mark_span_base(s));
 		if (i >= s->nobjs)
 			return;		/* the span's tail */
 	}
@@ -343,15 +372,37 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
 	w->stats.bytes_marked += s->elemsize;
 	if (s->spanclass & 1)
 		return;			/* noscan: never scanned */
-	obj = mark_span_base(s) + (u64)i * s->elemsize;
+	obj = (const u8 *)s->mapped + (size_t)i * s->elemsize;
 	if (s->state != GCH_SPAN_LARGE) {
-		mark_push(w, obj);
+		mark_push(w, (const u64 *)obj, s->elemsize / sizeof(u64));
 		return;
 	}
 	for (o = 0; o < s->elemsize; o += GCH_MARK_OBLET) {
-		mark_push(w, obj + o);
+		mark_push(w, (const u64 *)(obj + o),
+			  min_t(u32, GCH_MARK_OBLET, s->elemsize - o) /
+			  sizeof(u64));
 		if (s->elemsize - o <= GCH_MARK_OBLET)
 			break;		/* no u32 overflow near 4 GiB */
+	}
+}
+
+/*
+ * Mark what @n words (user addresses) point to.  The filter is inline and
+ * its two values are locals: the candidates are compared against the
+ * part of the arena that has ever held spans before any call, and
+ * mark_off()'s atomic (a compiler barrier) does not force them to be
+ * loaded again for every word.
+ */
+static void mark_range(struct gch_mark_worker *w, const u64 *p, size_t n)
+{
+	const u64 base = w->m->base, limit = w->m->scan_limit;
+	size_t i;
+	u64 off;
+
+	for (i = 0; i < n; i++) {
+		off = p[i] - base;
+		if (off < limit)
+			mark_off(w, off);
 	}
 }
 
@@ -364,11 +415,7 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
  */
 void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n)
 {
-	u64 base = w->m->base;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		mark_off(w, words[i] - base);
+	mark_range(w, words, n);
 	w->stats.root_words += n;
 }
 
@@ -380,10 +427,12 @@ void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n)
  */
 void gch_mark_offsets(struct gch_mark_worker *w, const u64 *offs, size_t n)
 {
+	const u64 limit = w->m->scan_limit;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		mark_off(w, offs[i]);
+		if (offs[i] < limit)
+			mark_off(w, offs[i]);
 	w->stats.root_words += n;
 }
 
@@ -401,31 +450,9 @@ unsigned int gch_mark_worker_index(const struct gch_mark_worker *w)
 static void mark_scan_words(struct gch_mark_worker *w, const u64 *p,
 			    u32 nwords)
 {
-	u64 base = w->m->base;
-	u32 i;
-
-	for (i = 0; i < nwords; i++)
-		mark_off(w, p[i] - base);
+	mark_range(w, p, nwords);
 	w->stats.objects_scanned++;
 	w->stats.bytes_scanned += (u64)nwords * sizeof(u64);
-}
-
-/* The memory of a queued object, or of a piece of a large one. */
-static struct gch_mark_scan mark_scan_of(struct gch_mark *m, u64 off)
-{
-	struct gch_span *s = mark_span_of(m, off);
-	struct gch_mark_scan sc = { NULL, 0 };
-	u64 rel, len;
-
-	if (WARN_ON(!s))
-		return sc;
-	rel = off - mark_span_base(s);
-	len = s->elemsize;
-	if (s->state == GCH_SPAN_LARGE)
-		len = min_t(u64, GCH_MARK_OBLET, s->elemsize - rel);
-	sc.p = (const u64 *)((const u8 *)m->h->ops->map(m->h, s) + rel);
-	sc.nwords = len / sizeof(u64);
-	return sc;
 }
 
 /* Scan until the private buffers and the prefetch ring are empty. */
@@ -433,13 +460,9 @@ static void mark_drain(struct gch_mark_worker *w)
 {
 	struct gch_mark_scan sc;
 	unsigned int slot;
-	u64 off;
 
 	for (;;) {
-		while (w->ring_n < GCH_MARK_PREFETCH && mark_pop(w, &off)) {
-			sc = mark_scan_of(w->m, off);
-			if (!sc.p)
-				continue;
+		while (w->ring_n < GCH_MARK_PREFETCH && mark_pop(w, &sc)) {
 			__builtin_prefetch(sc.p);
 			slot = (w->ring_head + w->ring_n) % GCH_MARK_PREFETCH;
 			w->ring[slot] = sc;
@@ -711,6 +734,9 @@ int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 	m->nitems = items;
 	m->base = base;
 	m->arena_bytes = (u64)m->h->pages.npages << GCH_PAGE_SHIFT;
+	/* pages above @used were never part of a span */
+	m->scan_limit = min_t(u64, m->arena_bytes,
+			      (u64)m->h->pages.used << GCH_PAGE_SHIFT);
 	m->nworkers = nworkers;
 	m->rescans = 0;
 	atomic64_set(&m->root_next, 0);
@@ -741,7 +767,7 @@ static void mark_drain_alone(struct gch_mark_worker *w)
 /* Scan every marked object of @s again (the overflow rescan). */
 static void mark_rescan_span(struct gch_mark_worker *w, struct gch_span *s)
 {
-	const u8 *p = w->m->h->ops->map(w->m->h, s);
+	const u8 *p = s->mapped;
 	unsigned int i;
 
 	for (i = gch_bitmap_find_next_set(s->markbits, s->nobjs, 0);

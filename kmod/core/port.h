@@ -168,6 +168,7 @@ typedef __s64 s64;
 #ifndef ARRAY_SIZE		/* test harnesses bring their own */
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
+/* __always_inline comes from glibc's <sys/cdefs.h>, through <stdio.h> */
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 

@@ -10,11 +10,9 @@
  * times smaller (-d D: the same as -s 16-D, for quick runs), -V verify
  * every tree, -j JSON output.
  *
- * One source, three allocators, chosen when compiling:
- *
- *   -DGCB_BACKEND_GCHEAP  (default) gch_malloc / gch_malloc_atomic
- *   -DGCB_BACKEND_BDWGC   bdwgc's GC_MALLOC / GC_MALLOC_ATOMIC (libgc-dev)
- *   -DGCB_BACKEND_MALLOC  glibc malloc, with every dropped tree freed
+ * One source, three allocators, chosen when compiling and linking with
+ * bench/lib/contender.c (-DBENCH_GCHEAP, the default, -DBENCH_BDWGC,
+ * -DBENCH_MALLOC: glibc malloc, with every dropped tree freed).
  *
  * The benchmark: stretch the heap with a bottom-up tree of depth
  * STRETCH and drop it; build a long-lived top-down tree of depth
@@ -39,29 +37,13 @@
  * verified; any difference is reported and the exit status is 1.  So is
  * an allocation failure.
  *
- * Output: the per-depth times, then one summary line with wall and CPU
- * time (user + system of this process: gcheap's collector runs in kernel
- * threads, which are not counted here), the collections and their pauses
- * (gcheap: struct gch_collection; bdwgc: stop-the-world time measured
- * with GC_set_on_collection_event), and the peak RSS (VmHWM).  -j prints
- * one JSON object instead.
+ * Output: the per-depth times, then one summary line with wall time,
+ * the collections and their pauses (gcheap: the module's history; bdwgc:
+ * stop-the-world time from its collection events) and the peak RSS
+ * (VmHWM).  -j prints one JSON object instead: bench/lib/contender.h's
+ * fields (CPU time of the process and of the whole machine, each pause)
+ * and the per-depth times.
  */
-#if defined(GCB_BACKEND_BDWGC) + defined(GCB_BACKEND_MALLOC) + \
-	defined(GCB_BACKEND_GCHEAP) > 1
-#error "gcbench: define at most one GCB_BACKEND_*"
-#endif
-#if !defined(GCB_BACKEND_BDWGC) && !defined(GCB_BACKEND_MALLOC)
-#undef GCB_BACKEND_GCHEAP
-#define GCB_BACKEND_GCHEAP
-#endif
-
-#ifdef GCB_BACKEND_BDWGC
-/* threads register themselves: no pthread_create redirection */
-#define GC_THREADS
-#define GC_NO_THREAD_REDIRECTS
-#include <gc.h>
-#endif
-
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -70,13 +52,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifdef GCB_BACKEND_GCHEAP
-#include "gcheap.h"
-#endif
+#include "../../bench/lib/contender.h"
 
 #define MAX_THREADS	64
 #define MAX_DEPTH	20	/* largest MAX accepted (-d) */
@@ -123,290 +102,27 @@ static void __attribute__((noreturn)) alloc_failed(const char *what)
 	exit(1);
 }
 
-/* ---- the allocators ------------------------------------------------- */
-
-/*
- * Collection statistics as far as the allocator reports them: the
- * number, pauses and (gcheap) mark and sweep times of collections.
- */
-struct gc_summary {
-	int has_gc;			/* 0: explicit frees, nothing to report */
-	uint64_t collections;
-	uint64_t pause_total_ns;
-	uint64_t pause_max_ns;
-	uint64_t recorded;		/* collections with a record of their own */
-	uint64_t recorded_pause_ns;	/* pauses of those */
-	uint64_t mark_total_ns;
-	uint64_t mark_max_ns;
-	uint64_t sweep_total_ns;
-	uint64_t heap_goal;
-};
-
-#if defined(GCB_BACKEND_GCHEAP)
-
-static const char backend[] = "gcheap";
-
-static void backend_init(void)
-{
-	struct gch_heap_stats st;
-
-	/* set the heap up outside the timed part; fail early without it */
-	if (gch_stats(&st)) {
-		fprintf(stderr, "%s: gch_stats: %s\n", prog, strerror(errno));
-		exit(1);
-	}
-}
+/* ---- the allocator (bench/lib/contender.c) --------------------------- */
 
 static inline struct node *alloc_node(void)
 {
-	return gch_malloc(sizeof(struct node));
+	return bench_alloc(sizeof(struct node));
 }
 
 static inline double *alloc_doubles(long n)
 {
-	return gch_malloc_atomic(n * sizeof(double));
-}
-
-static void drop_tree(struct node *n)
-{
-	(void)n;
-}
-
-static void free_doubles(double *a)
-{
-	(void)a;
-}
-
-static void thread_enter(void)
-{
-}
-
-static void thread_leave(void)
-{
-}
-
-/*
- * The module keeps the records of the last 256 collections; harvest()
- * folds those not seen yet into the summary.  Called after each depth,
- * which with the standard sizes is far less than 256 collections.
- */
-static pthread_mutex_t harvest_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gch_collection history[256];
-static uint64_t last_gc_seen;
-static struct gc_summary summary;
-static int harvest_errno;
-
-static void harvest(void)
-{
-	int n, k;
-
-	pthread_mutex_lock(&harvest_lock);
-	n = gch_collections(history, sizeof(history) / sizeof(history[0]));
-	if (n < 0 && !harvest_errno)
-		harvest_errno = errno;
-	for (k = 0; k < n; k++) {
-		const struct gch_collection *c = &history[k];
-
-		if (c->gc_number <= last_gc_seen)
-			continue;
-		last_gc_seen = c->gc_number;
-		summary.recorded++;
-		summary.recorded_pause_ns += c->pause_ns;
-		if (c->pause_ns > summary.pause_max_ns)
-			summary.pause_max_ns = c->pause_ns;
-		summary.mark_total_ns += c->mark_ns;
-		if (c->mark_ns > summary.mark_max_ns)
-			summary.mark_max_ns = c->mark_ns;
-		summary.sweep_total_ns += c->sweep_ns;
-	}
-	pthread_mutex_unlock(&harvest_lock);
-}
-
-static void gc_summary(struct gc_summary *s)
-{
-	struct gch_heap_stats st;
-
-	harvest();
-	if (harvest_errno)
-		fprintf(stderr, "%s: gch_collections: %s\n", prog,
-			strerror(harvest_errno));
-	*s = summary;
-	s->has_gc = 1;
-	memset(&st, 0, sizeof(st));
-	if (gch_stats(&st) == 0) {
-		s->collections = st.num_gc;
-		s->pause_total_ns = st.pause_total_ns;
-		s->heap_goal = st.heap_goal;
-	} else {
-		fprintf(stderr, "%s: gch_stats: %s\n", prog, strerror(errno));
-		s->collections = s->recorded;
-		s->pause_total_ns = s->recorded_pause_ns;
-	}
-}
-
-#elif defined(GCB_BACKEND_BDWGC)
-
-static const char backend[] = "bdwgc";
-
-/*
- * Pauses: from GC_EVENT_PRE_STOP_WORLD to GC_EVENT_POST_START_WORLD,
- * marking from GC_EVENT_MARK_START to GC_EVENT_MARK_END, the collection's
- * reclaim phase from GC_EVENT_RECLAIM_START to GC_EVENT_RECLAIM_END (bdwgc
- * sweeps lazily, during allocation, so this is not the sweeping).  The
- * callback runs with the allocator lock held.
- */
-static struct gc_summary summary;
-static double stop_t, mark_t, reclaim_t;
-static GC_word gc_no_at_start;	/* GC_INIT() leaves GC_get_gc_no() at 1 */
-
-static void on_gc_event(GC_EventType ev)
-{
-	double t = now();
-	uint64_t ns;
-
-	switch (ev) {
-	case GC_EVENT_PRE_STOP_WORLD:
-		stop_t = t;
-		break;
-	case GC_EVENT_POST_START_WORLD:
-		if (stop_t == 0)
-			break;
-		ns = (uint64_t)((t - stop_t) * 1e9);
-		stop_t = 0;
-		summary.recorded++;
-		summary.recorded_pause_ns += ns;
-		if (ns > summary.pause_max_ns)
-			summary.pause_max_ns = ns;
-		break;
-	case GC_EVENT_MARK_START:
-		mark_t = t;
-		break;
-	case GC_EVENT_MARK_END:
-		ns = (uint64_t)((t - mark_t) * 1e9);
-		summary.mark_total_ns += ns;
-		if (ns > summary.mark_max_ns)
-			summary.mark_max_ns = ns;
-		break;
-	case GC_EVENT_RECLAIM_START:
-		reclaim_t = t;
-		break;
-	case GC_EVENT_RECLAIM_END:
-		summary.sweep_total_ns += (uint64_t)((t - reclaim_t) * 1e9);
-		break;
-	default:
-		break;
-	}
-}
-
-static void backend_init(void)
-{
-	GC_INIT();
-	GC_allow_register_threads();
-	GC_set_on_collection_event(on_gc_event);
-	gc_no_at_start = GC_get_gc_no();
-}
-
-static inline struct node *alloc_node(void)
-{
-	return GC_MALLOC(sizeof(struct node));
-}
-
-static inline double *alloc_doubles(long n)
-{
-	return GC_MALLOC_ATOMIC(n * sizeof(double));
-}
-
-static void drop_tree(struct node *n)
-{
-	(void)n;
-}
-
-static void free_doubles(double *a)
-{
-	(void)a;
-}
-
-static void thread_enter(void)
-{
-	struct GC_stack_base sb;
-
-	if (GC_get_stack_base(&sb) != GC_SUCCESS) {
-		fprintf(stderr, "%s: GC_get_stack_base failed\n", prog);
-		exit(1);
-	}
-	GC_register_my_thread(&sb);
-}
-
-static void thread_leave(void)
-{
-	GC_unregister_my_thread();
-}
-
-static void harvest(void)
-{
-}
-
-static void gc_summary(struct gc_summary *s)
-{
-	GC_alloc_lock();
-	*s = summary;
-	s->collections = GC_get_gc_no() - gc_no_at_start;
-	GC_alloc_unlock();
-	s->has_gc = 1;
-	s->pause_total_ns = s->recorded_pause_ns;
-}
-
-#else /* GCB_BACKEND_MALLOC */
-
-static const char backend[] = "malloc";
-
-static void backend_init(void)
-{
-}
-
-static inline struct node *alloc_node(void)
-{
-	return malloc(sizeof(struct node));
-}
-
-static inline double *alloc_doubles(long n)
-{
-	return malloc(n * sizeof(double));
+	return bench_alloc_atomic(n * sizeof(double));
 }
 
 /* what a program without a collector does with a tree it drops */
 static void drop_tree(struct node *n)
 {
-	if (!n)
+	if (!bench_frees || !n)
 		return;
 	drop_tree(n->left);
 	drop_tree(n->right);
-	free(n);
+	bench_free(n);
 }
-
-static void free_doubles(double *a)
-{
-	free(a);
-}
-
-static void thread_enter(void)
-{
-}
-
-static void thread_leave(void)
-{
-}
-
-static void harvest(void)
-{
-}
-
-static void gc_summary(struct gc_summary *s)
-{
-	memset(s, 0, sizeof(*s));
-}
-
-#endif
 
 /* ---- trees ------------------------------------------------------------ */
 
@@ -613,7 +329,7 @@ static void run_body(struct run *r)
 
 	for (depth = min_depth; depth <= max_depth; depth += 2) {
 		time_construction(r, depth);
-		harvest();
+		bench_harvest();
 		snprintf(when, sizeof(when), "after depth %d", depth);
 		verify_long_lived(r, long_lived, ll_serial, array, when);
 	}
@@ -623,75 +339,35 @@ static void run_body(struct run *r)
 	if (!long_lived->left || !long_lived->right || array[idx] != 1.0 / idx)
 		complain(r, "final check", 1);
 	drop_tree(long_lived);
-	free_doubles(array);
+	bench_free(array);
 }
 
 static void *thread_main(void *arg)
 {
 	struct run *r = arg;
 
-	thread_enter();
+	bench_thread_enter();
 	run_body(r);
-	thread_leave();
+	bench_thread_leave();
 	return NULL;
 }
 
 /* ---- results ------------------------------------------------------------ */
-
-static long peak_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-static double tv_sec(struct timeval tv)
-{
-	return tv.tv_sec + tv.tv_usec / 1e6;
-}
 
 static double ms(uint64_t ns)
 {
 	return ns / 1e6;
 }
 
-static void print_json(struct run *runs, double wall, double user,
-		       double sys, long rss, const struct gc_summary *s,
-		       long bad)
+static void print_json(struct run *runs, long bad)
 {
 	int k, t;
 
-	printf("{\"benchmark\": \"gcbench\", \"backend\": \"%s\", \"threads\": %d, ",
-	       backend, nthreads);
-	printf("\"stretch_depth\": %d, \"long_lived_depth\": %d, \"array_size\": %ld, ",
-	       stretch_depth, long_lived_depth, array_size);
-	printf("\"min_depth\": %d, \"max_depth\": %d, ", min_depth, max_depth);
-	printf("\"wall_s\": %.6f, \"cpu_s\": %.6f, \"user_s\": %.6f, \"sys_s\": %.6f, ",
-	       wall, user + sys, user, sys);
-	printf("\"peak_rss_kib\": %ld, ", rss);
-	if (s->has_gc) {
-		printf("\"collections\": %" PRIu64 ", \"pause_total_ms\": %.3f, ",
-		       s->collections, ms(s->pause_total_ns));
-		printf("\"pause_max_ms\": %.3f, \"pause_mean_ms\": %.3f, ",
-		       ms(s->pause_max_ns),
-		       s->collections ? ms(s->pause_total_ns) / s->collections : 0.0);
-		printf("\"pauses_recorded\": %" PRIu64 ", \"mark_total_ms\": %.3f, ",
-		       s->recorded, ms(s->mark_total_ns));
-		printf("\"mark_max_ms\": %.3f, \"sweep_total_ms\": %.3f, ",
-		       ms(s->mark_max_ns), ms(s->sweep_total_ns));
-		printf("\"heap_goal_bytes\": %" PRIu64 ", ", s->heap_goal);
-	} else {
-		printf("\"collections\": null, \"pause_total_ms\": null, ");
-		printf("\"pause_max_ms\": null, \"pause_mean_ms\": null, ");
-	}
+	bench_json(stdout, "gcbench");
+	printf(", \"threads\": %d, \"stretch_depth\": %d, \"long_lived_depth\": %d, ",
+	       nthreads, stretch_depth, long_lived_depth);
+	printf("\"array_size\": %ld, \"min_depth\": %d, \"max_depth\": %d, ",
+	       array_size, min_depth, max_depth);
 	printf("\"depths\": [");
 	for (k = 0; k < runs[0].ndepths; k++) {
 		printf("%s{\"depth\": %d, \"iters\": %ld, \"top_down_s\": [",
@@ -707,36 +383,28 @@ static void print_json(struct run *runs, double wall, double user,
 	printf("], \"bad\": %ld, \"ok\": %s}\n", bad, bad ? "false" : "true");
 }
 
-static void print_human(double wall, double user, double sys, long rss,
-			const struct gc_summary *s)
+static void print_human(void)
 {
-	printf("GCBench %s: %d thread%s, depth %d: %.2f s wall, %.2f s cpu",
-	       backend, nthreads, nthreads > 1 ? "s" : "", max_depth, wall,
-	       user + sys);
-	if (s->has_gc)
+	struct bench_gc s;
+
+	bench_gc_summary(&s);
+	printf("GCBench %s: %d thread%s, depth %d: %.2f s wall",
+	       bench_backend, nthreads, nthreads > 1 ? "s" : "", max_depth,
+	       bench_wall_s());
+	if (s.has_gc)
 		printf("; %" PRIu64 " collections, pause total %.1f ms, max %.1f ms, mean %.1f ms",
-		       s->collections, ms(s->pause_total_ns),
-		       ms(s->pause_max_ns),
-		       s->collections ? ms(s->pause_total_ns) / s->collections : 0.0);
+		       s.collections, ms(s.pause_total_ns),
+		       ms(s.pause_max_ns),
+		       s.npauses ? ms(s.pause_total_ns) / s.npauses : 0.0);
 	else
 		printf("; no collector (explicit free)");
-	printf("; peak RSS %ld MiB\n", rss < 0 ? -1 : (rss + 512) / 1024);
-	if (s->has_gc && s->collections) {
-		printf(" collections: mark total %.1f ms, max %.1f ms; %s total %.1f ms",
-		       ms(s->mark_total_ns), ms(s->mark_max_ns),
-#ifdef GCB_BACKEND_BDWGC
-		       "reclaim (not the lazy sweep)",
-#else
-		       "sweep",
-#endif
-		       ms(s->sweep_total_ns));
-		if (s->recorded < s->collections)
-			printf("; max over the last %" PRIu64 " only",
-			       s->recorded);
-		if (s->heap_goal)
-			printf("; heap goal %" PRIu64 " MiB", s->heap_goal >> 20);
-		printf("\n");
-	}
+	printf("; peak RSS %ld MiB\n", (bench_peak_rss_kib() + 512) / 1024);
+	if (s.has_gc && s.collections)
+		printf(" collections: mark total %.1f ms; %s total %.1f ms\n",
+		       ms(s.mark_total_ns),
+		       strcmp(bench_backend, "bdwgc") ? "sweep (in the pause)" :
+							"reclaim (not the lazy sweep)",
+		       ms(s.sweep_total_ns));
 }
 
 static void usage(void)
@@ -749,7 +417,7 @@ static void usage(void)
 		"  -V    verify every tree, not only the last of each depth\n"
 		"  -j    one JSON object on stdout instead of the text\n"
 		"allocator: %s (compiled in)\n",
-		prog, MAX_THREADS, MAX_SHIFT, MAX_DEPTH, backend);
+		prog, MAX_THREADS, MAX_SHIFT, MAX_DEPTH, bench_backend);
 	exit(2);
 }
 
@@ -769,12 +437,9 @@ int main(int argc, char **argv)
 {
 	static struct run runs[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
-	struct gc_summary s;
-	struct rusage ru;
 	int opt, shift = 0, k, err;
-	double t0, wall;
 	struct node *t;
-	long rss, bad = 0;
+	long bad = 0;
 
 	if (argc > 0 && argv[0][0]) {
 		prog = strrchr(argv[0], '/');
@@ -810,13 +475,13 @@ int main(int argc, char **argv)
 		min_depth = max_depth;
 	array_size = shift >= 0 ? array_size >> shift : array_size << -shift;
 
-	backend_init();
+	bench_init();
 	for (k = 0; k < nthreads; k++)
 		runs[k].id = k;
 
 	if (!json) {
 		printf("GCBench (%s): stretch depth %d, long-lived depth %d, array %ld doubles, depths %d..%d, %d thread%s\n",
-		       backend, stretch_depth, long_lived_depth, array_size,
+		       bench_backend, stretch_depth, long_lived_depth, array_size,
 		       min_depth, max_depth, nthreads, nthreads > 1 ? "s" : "");
 		printf(" Live storage peaks at about %ld KiB per thread (%zu-byte nodes)\n",
 		       (long)((tree_size(long_lived_depth) + tree_size(max_depth)) *
@@ -826,14 +491,14 @@ int main(int argc, char **argv)
 		       stretch_depth);
 		fflush(stdout);
 	}
-	t0 = now();
+	bench_start();
 
 	/* serial numbers: thread k uses (k + 1) << 24 up */
 	t = make_tree(stretch_depth, 0);
 	verify_tree(&runs[0], t, stretch_depth, 0, "stretch tree");
 	drop_tree(t);
 	t = NULL;
-	harvest();
+	bench_harvest();
 
 	for (k = 0; k < nthreads; k++)
 		runs[k].serial = (k + 1) << 24;
@@ -851,23 +516,18 @@ int main(int argc, char **argv)
 		for (k = 0; k < nthreads; k++)
 			pthread_join(tids[k], NULL);
 	}
-	wall = now() - t0;
-	getrusage(RUSAGE_SELF, &ru);
-	rss = peak_rss_kib();
-	gc_summary(&s);
+	bench_stop();
 	for (k = 0; k < nthreads; k++)
 		bad += runs[k].bad;
 
 	if (json) {
-		print_json(runs, wall, tv_sec(ru.ru_utime), tv_sec(ru.ru_stime),
-			   rss, &s, bad);
+		print_json(runs, bad);
 	} else {
 		if (!bad)
 			printf(" Verified: the long-lived tree (%ld nodes) and array (%ld doubles)%s\n",
 			       tree_size(long_lived_depth), array_size,
 			       nthreads > 1 ? " of every thread" : "");
-		print_human(wall, tv_sec(ru.ru_utime), tv_sec(ru.ru_stime),
-			    rss, &s);
+		print_human();
 	}
 	if (bad) {
 		fprintf(stderr, "%s: FAILED: %ld bad nodes or array entries (counted at every check)\n",

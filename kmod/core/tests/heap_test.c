@@ -360,6 +360,37 @@ static void heap_every_class(struct kunit *test)
 	}
 }
 
+/*
+ * gch_span_index() multiplies instead of dividing: it must agree with the
+ * division for every class, at both ends of every object and just past
+ * the last one (the span's tail).  floor(rel * divmul / 2^32) grows with
+ * rel, so the ends of each object cover everything between them.
+ */
+static void heap_span_index_exact(struct kunit *test)
+{
+	struct heap_fixture *f = test->priv;
+	struct gch_span s = { .state = GCH_SPAN_SMALL };
+	unsigned int sc;
+	u32 k, size, end;
+
+	for (sc = 1; sc < f->classes.nr_classes; sc++) {
+		size = f->classes.size[sc];
+		s.elemsize = size;
+		s.divmul = gch_span_divmul(size);
+		for (k = 0; k < f->classes.nobjs[sc]; k++) {
+			KUNIT_ASSERT_EQ(test, gch_span_index(&s, k * size), k);
+			KUNIT_ASSERT_EQ(test, gch_span_index(&s, k * size + size - 1),
+					k);
+		}
+		/* the tail, if the objects do not fill the span */
+		end = (u32)f->classes.npages[sc] << GCH_PAGE_SHIFT;
+		if (k * size < end) {
+			KUNIT_ASSERT_GE(test, gch_span_index(&s, k * size), k);
+			KUNIT_ASSERT_GE(test, gch_span_index(&s, end - 1), k);
+		}
+	}
+}
+
 /* Every byte of an object (every HT_INTERIOR_STEP-th in the kernel). */
 static void hf_expect_interior(struct kunit *test, struct heap_fixture *f,
 			       u64 off, u64 size)
@@ -1122,6 +1153,7 @@ static struct kunit_case heap_cases[] = {
 	KUNIT_CASE(heap_init_errors),
 	KUNIT_CASE(heap_bad_arguments),
 	KUNIT_CASE(heap_every_class),
+	KUNIT_CASE(heap_span_index_exact),
 	KUNIT_CASE(heap_lookup_interior),
 	KUNIT_CASE(heap_lookup_outside_objects),
 	KUNIT_CASE(heap_free_errors),
