@@ -124,14 +124,27 @@ static void gch_backing_free(struct gch_backing *b)
 static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 {
 	unsigned int i, nr = s->npages << (GCH_PAGE_SHIFT - PAGE_SHIFT);
+	struct gch_heap *heap = core_to_heap(core);
 	struct gch_backing *b;
 
-	b = kvzalloc(struct_size(b, pages, nr), GFP_KERNEL_ACCOUNT);
-	if (!b)
+	/* the core counted this span's struct and bitmaps already */
+	if (gch_heap_meta_charge(heap, struct_size(b, pages, nr)))
 		return -ENOMEM;
+
+	/*
+	 * RETRY_MAYFAIL: over its memcg's limit the caller gets ENOMEM from
+	 * the ioctl, never the OOM killer; NOWARN: that failure is handled.
+	 */
+	b = kvzalloc(struct_size(b, pages, nr),
+		     GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!b) {
+		heap->kmeta_bytes -= struct_size(b, pages, nr);
+		return -ENOMEM;
+	}
 	b->nr = nr;
 	for (i = 0; i < nr; i++) {
-		b->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		b->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+					 __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 		if (!b->pages[i] || fatal_signal_pending(current))
 			goto fail;
 		if ((i & 255) == 255)
@@ -144,6 +157,7 @@ static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 	return 0;
 fail:
 	gch_backing_free(b);
+	heap->kmeta_bytes -= struct_size(b, pages, nr);
 	return -ENOMEM;
 }
 
@@ -155,6 +169,7 @@ static void gch_span_release(struct gch_heap_core *core, struct gch_span *s)
 	if (!b)
 		return;
 	s->backing = NULL;
+	heap->kmeta_bytes -= struct_size(b, pages, b->nr);
 	if (READ_ONCE(heap->defer_release)) {
 		/* gch_arena_flush_released() zaps and frees, in one go */
 		b->start = s->start;
@@ -210,7 +225,7 @@ void gch_arena_flush_released(struct gch_heap *heap)
 		n++;
 	if (!n)
 		return;
-	v = kvmalloc_array(n, sizeof(*v), GFP_KERNEL);
+	v = kvmalloc_array(n, sizeof(*v), GFP_KERNEL | __GFP_NOWARN);
 	if (!v) {
 		/* no memory to sort: one zap per span */
 		llist_for_each_entry_safe(b, next, list, node) {
@@ -360,7 +375,13 @@ static void gch_vma_open(struct vm_area_struct *vma)
 		gch_vma_set_flags(vma, VM_WIPEONFORK);
 }
 
-/* An unmapped arena or control area is gone for good (see gch_map_state). */
+/*
+ * An unmapped arena or control area is gone for good (see gch_map_state),
+ * unless it never held an object: then it may be mapped again.  That is
+ * also how a mmap() that fails after ->mmap succeeded (mmap_region()
+ * calls ->close when it cannot insert the VMA, e.g. out of memory) leaves
+ * the heap as before, so the caller can retry.
+ */
 static void gch_arena_close(struct vm_area_struct *vma)
 {
 	struct gch_heap *heap = vma->vm_private_data;
@@ -369,6 +390,11 @@ static void gch_arena_close(struct vm_area_struct *vma)
 	if (vma == heap->arena_vma) {
 		heap->arena_vma = NULL;
 		heap->arena_state = GCH_MAP_GONE;
+		if (!heap->core.pages.used && !heap->mark) {
+			gch_heap_destroy(&heap->core);
+			heap->arena_start = 0;
+			heap->arena_state = GCH_MAP_NONE;
+		}
 	}
 	mutex_unlock(&heap->lock);
 }
@@ -381,6 +407,10 @@ static void gch_control_close(struct vm_area_struct *vma)
 	if (vma == heap->control_vma) {
 		heap->control_vma = NULL;
 		heap->control_state = GCH_MAP_GONE;
+		if (!heap->control_used) {
+			gch_control_destroy(heap);
+			heap->control_state = GCH_MAP_NONE;
+		}
 	}
 	mutex_unlock(&heap->lock);
 }
@@ -450,6 +480,11 @@ static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
 	err = gch_heap_init(&heap->core, &gch_size_classes,
 			    heap->arena_size >> GCH_PAGE_SHIFT,
 			    &gch_span_backing_ops);
+	if (!err && gch_heap_meta_charge(heap, 0)) {
+		/* the span table's top level alone passes max_heap_metadata */
+		gch_heap_destroy(&heap->core);
+		err = -ENOMEM;
+	}
 	if (err)
 		return err;
 	heap->arena_start = vma->vm_start;

@@ -87,6 +87,19 @@ bool gch_heap_gc_due(const struct gch_heap *heap)
 	return heap->heap_goal && heap->core.inuse_bytes >= heap->heap_goal;
 }
 
+/* Free the mark and sweep states and the history (not the roots). */
+static void gch_collector_free(struct gch_heap *heap)
+{
+	if (heap->mark)
+		gch_mark_destroy(heap->mark);
+	if (heap->sweep)
+		gch_sweep_destroy(heap->sweep);
+	kvfree(heap->history);
+	heap->mark = NULL;
+	heap->sweep = NULL;
+	heap->history = NULL;
+}
+
 /* Make the mark and sweep states and the history, once per heap. */
 static int gch_collector_init(struct gch_heap *heap)
 {
@@ -94,31 +107,28 @@ static int gch_collector_init(struct gch_heap *heap)
 
 	if (heap->mark)
 		return 0;
+	if (gch_heap_meta_charge(heap, GCH_GC_HISTORY * sizeof(*heap->history)))
+		return -ENOMEM;
 	heap->history = kvcalloc(GCH_GC_HISTORY, sizeof(*heap->history),
-				 GFP_KERNEL_ACCOUNT);
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	heap->sweep = gch_sweep_create(&heap->core, nr);
 	heap->mark = gch_mark_create(&heap->core, nr);
 	if (heap->history && heap->sweep && heap->mark)
 		return 0;
-	gch_collector_destroy(heap);
+	/* the registered roots stay: a later collection needs them */
+	gch_collector_free(heap);
+	heap->kmeta_bytes -= GCH_GC_HISTORY * sizeof(*heap->history);
 	return -ENOMEM;
 }
 
 /**
- * gch_collector_destroy() - free a heap's collector state
- * @heap: the heap, being released (or locked).
+ * gch_collector_destroy() - free a heap's collector state and its roots
+ * @heap: the heap, being released.
  */
 void gch_collector_destroy(struct gch_heap *heap)
 {
-	if (heap->mark)
-		gch_mark_destroy(heap->mark);
-	if (heap->sweep)
-		gch_sweep_destroy(heap->sweep);
-	kvfree(heap->history);
+	gch_collector_free(heap);
 	kvfree(heap->roots);
-	heap->mark = NULL;
-	heap->sweep = NULL;
-	heap->history = NULL;
 	heap->roots = NULL;
 	heap->nr_roots = 0;
 }
@@ -400,7 +410,7 @@ int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st)
 	if (st->history) {
 		want = min_t(u32, st->history_max, GCH_GC_HISTORY);
 		hist = kvmalloc_array(max(want, 1U), sizeof(*hist),
-				      GFP_KERNEL);
+				      GFP_KERNEL | __GFP_NOWARN);
 		if (!hist)
 			return -ENOMEM;
 	}

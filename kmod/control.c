@@ -36,7 +36,7 @@ unsigned long gch_control_size(void)
 int gch_control_init(struct gch_heap *heap)
 {
 	heap->cpu_blocks = kvcalloc(nr_cpu_ids, sizeof(*heap->cpu_blocks),
-				    GFP_KERNEL_ACCOUNT);
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	return heap->cpu_blocks ? 0 : -ENOMEM;
 }
 
@@ -73,7 +73,7 @@ void *gch_control_block(struct gch_heap *heap, unsigned int cpu)
 	block = heap->cpu_blocks[cpu];
 	if (!block) {
 		block = __vmalloc(gch_cache_layout.stride,
-				  GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+				  GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 		heap->cpu_blocks[cpu] = block;
 	}
 	return block;
@@ -135,6 +135,8 @@ int gch_control_fill(struct gch_heap *heap, unsigned int spanclass,
 	smp_wmb();	/* slots before the count that publishes them */
 	WRITE_ONCE(c->count, count + k);
 	put_cpu();
+	if (k)
+		heap->control_used = true;
 	return k;
 }
 

@@ -109,6 +109,35 @@ int gch_heap_check_owner(const struct gch_heap *heap)
 }
 
 /**
+ * gch_heap_meta_bytes() - kernel memory a heap uses for its bookkeeping
+ * @heap: the heap, locked.
+ *
+ * Return: the core's metadata plus the module's own.
+ */
+u64 gch_heap_meta_bytes(const struct gch_heap *heap)
+{
+	return heap->core.metadata_bytes + heap->kmeta_bytes;
+}
+
+/**
+ * gch_heap_meta_charge() - count more bookkeeping against max_heap_metadata
+ * @heap:  the heap, locked.
+ * @bytes: about to be allocated (the core's own may already be counted).
+ *
+ * Return: 0 (then @heap->kmeta_bytes grew by @bytes), or -ENOMEM if the
+ * heap would pass max_heap_metadata.
+ */
+int gch_heap_meta_charge(struct gch_heap *heap, u64 bytes)
+{
+	u64 cap = READ_ONCE(gch_max_heap_metadata);
+
+	if (cap && gch_heap_meta_bytes(heap) + bytes > cap)
+		return -ENOMEM;
+	heap->kmeta_bytes += bytes;
+	return 0;
+}
+
+/**
  * gch_heap_configure() - set and report a heap's parameters
  * @heap: the heap.
  * @cfg:  in: requested values (0 keeps); out: the values in force.
@@ -208,7 +237,7 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 	} else {
 		want = gch_cache_layout.capacity[r->spanclass];
 	}
-	offs = kvmalloc_array(want, sizeof(*offs), GFP_KERNEL);
+	offs = kvmalloc_array(want, sizeof(*offs), GFP_KERNEL | __GFP_NOWARN);
 	if (!offs)
 		return -ENOMEM;
 
@@ -379,7 +408,7 @@ void gch_heap_stats(struct gch_heap *heap, struct gch_stats *st)
 	st->inuse_bytes = core->inuse_bytes;
 	st->objects = core->objects;
 	st->large_objects = core->nlarge;
-	st->metadata_bytes = core->metadata_bytes;
+	st->metadata_bytes = gch_heap_meta_bytes(heap);
 	st->cached_objects = gch_control_cached_objects(heap);
 	st->classes[0].nmalloc = core->large_nmalloc;
 	st->classes[0].nfree = core->large_nfree;

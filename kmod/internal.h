@@ -25,6 +25,7 @@ extern unsigned int gch_max_heaps;
 extern unsigned long gch_default_arena_size;
 extern unsigned long gch_max_arena_size;
 extern unsigned int gch_stw_timeout_ms;
+extern unsigned long gch_max_heap_metadata;
 
 /* Most worker threads (module parameter workers). */
 #define GCH_MAX_WORKERS		64
@@ -92,6 +93,11 @@ extern struct gch_cache_layout gch_cache_layout;
  * @lazy_sweep_ns:  the last collection's sweep after the restart (the
  *                  part not in its pause), wall time of the batches.
  * @lazy_sweep_total_ns: those added up.
+ * @kmeta_bytes:    bookkeeping the module allocated besides the core's
+ *                  (core.metadata_bytes): span page lists, the root
+ *                  ranges, the history; both count against
+ *                  max_heap_metadata.
+ * @control_used:   an object was ever put into a per-CPU cache.
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
  */
@@ -128,6 +134,8 @@ struct gch_heap {
 	struct llist_head released;
 	u64 lazy_sweep_ns;
 	u64 lazy_sweep_total_ns;
+	u64 kmeta_bytes;
+	bool control_used;
 	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
 	unsigned int nr_last_workers;
 };
@@ -239,6 +247,8 @@ void gch_collector_destroy(struct gch_heap *heap);
 struct gch_heap *gch_heap_open(void);
 void gch_heap_release(struct gch_heap *heap);
 int gch_heap_check_owner(const struct gch_heap *heap);
+int gch_heap_meta_charge(struct gch_heap *heap, u64 bytes);
+u64 gch_heap_meta_bytes(const struct gch_heap *heap);
 int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg);
 int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		    u64 __user *ubuf);

@@ -32,6 +32,11 @@ module_param_named(stw_timeout_ms, gch_stw_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(stw_timeout_ms,
 		 "Longest wait for a process's threads to stop for a collection, in ms; then GCH_IOC_COLLECT fails with ETIMEDOUT (default 5000)");
 
+unsigned long gch_max_heap_metadata = 1UL << 30;
+module_param_named(max_heap_metadata, gch_max_heap_metadata, ulong, 0644);
+MODULE_PARM_DESC(max_heap_metadata,
+		 "Most kernel memory one heap may use for its bookkeeping (span table, span structs, bitmaps, page lists, root ranges, history), in bytes; allocations beyond it fail with ENOMEM; 0: no limit (default 1 GiB)");
+
 static unsigned int gch_nr_workers;
 module_param_named(workers, gch_nr_workers, uint, 0444);
 MODULE_PARM_DESC(workers,

@@ -105,10 +105,17 @@ int gch_roots_ctl(struct gch_heap *heap, const struct gch_roots *op)
 			break;
 		}
 		if (!heap->roots) {
+			err = gch_heap_meta_charge(heap, GCH_ROOTS_MAX *
+						   sizeof(*heap->roots));
+			if (err)
+				break;
 			heap->roots = kvmalloc_array(GCH_ROOTS_MAX,
 						     sizeof(*heap->roots),
-						     GFP_KERNEL_ACCOUNT);
+						     GFP_KERNEL_ACCOUNT |
+						     __GFP_NOWARN);
 			if (!heap->roots) {
+				heap->kmeta_bytes -= GCH_ROOTS_MAX *
+						     sizeof(*heap->roots);
 				err = -ENOMEM;
 				break;
 			}
@@ -329,7 +336,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	mutex_lock(&heap->lock);
 	nr = heap->nr_roots;
 	rs->ranges = kvmalloc_array(nr + 2 * nthreads, sizeof(*rs->ranges),
-				    GFP_KERNEL);
+				    GFP_KERNEL | __GFP_NOWARN);
 	if (rs->ranges)
 		for (i = 0; i < nr; i++)
 			gch_rs_add_range(rs, heap->roots[i].start,
@@ -341,7 +348,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	if (!rs->ranges)
 		goto fail;
 
-	rs->bufs = kvmalloc_array(nworkers, PAGE_SIZE, GFP_KERNEL);
+	rs->bufs = kvmalloc_array(nworkers, PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
 	if (!rs->bufs)
 		goto fail;
 
@@ -356,7 +363,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	gch_rs_merge(rs);
 	nr = gch_rs_cut(rs, mm);
 	rs->pieces = kvmalloc_array(max(nr, 1U), sizeof(*rs->pieces),
-				    GFP_KERNEL);
+				    GFP_KERNEL | __GFP_NOWARN);
 	if (rs->pieces)
 		rs->npieces = gch_rs_cut(rs, mm);
 	mmap_read_unlock(mm);
@@ -364,7 +371,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 		goto fail;
 
 	rs->items = kvcalloc(nthreads + rs->npieces + ncpus,
-			     sizeof(*rs->items), GFP_KERNEL);
+			     sizeof(*rs->items), GFP_KERNEL | __GFP_NOWARN);
 	if (!rs->items)
 		goto fail;
 	list_for_each_entry(t, threads, link) {

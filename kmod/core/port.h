@@ -50,7 +50,9 @@
  */
 static inline void *gch_zalloc(size_t size)
 {
-	return kvzalloc(size, GFP_KERNEL_ACCOUNT);
+	/* failure is handled: no OOM kill, no warning (ENOMEM to the caller) */
+	return kvzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+			__GFP_NOWARN);
 }
 
 /**
