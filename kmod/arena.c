@@ -390,7 +390,7 @@ static void gch_arena_close(struct vm_area_struct *vma)
 	if (vma == heap->arena_vma) {
 		heap->arena_vma = NULL;
 		heap->arena_state = GCH_MAP_GONE;
-		if (!heap->core.pages.used && !heap->mark) {
+		if (!heap->core.pages.used && !heap->num_gc) {
 			gch_heap_destroy(&heap->core);
 			heap->arena_start = 0;
 			heap->arena_state = GCH_MAP_NONE;
@@ -480,13 +480,15 @@ static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
 	err = gch_heap_init(&heap->core, &gch_size_classes,
 			    heap->arena_size >> GCH_PAGE_SHIFT,
 			    &gch_span_backing_ops);
-	if (!err && gch_heap_meta_charge(heap, 0)) {
-		/* the span table's top level alone passes max_heap_metadata */
-		gch_heap_destroy(&heap->core);
+	/* the span table's top level alone may pass max_heap_metadata */
+	if (!err && gch_heap_meta_charge(heap, 0))
 		err = -ENOMEM;
-	}
-	if (err)
+	if (!err)
+		err = gch_collector_init(heap);
+	if (err) {
+		gch_heap_destroy(&heap->core);
 		return err;
+	}
 	heap->arena_start = vma->vm_start;
 	heap->arena_vma = vma;
 	heap->arena_state = GCH_MAP_LIVE;

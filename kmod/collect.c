@@ -100,8 +100,17 @@ static void gch_collector_free(struct gch_heap *heap)
 	heap->history = NULL;
 }
 
-/* Make the mark and sweep states and the history, once per heap. */
-static int gch_collector_init(struct gch_heap *heap)
+/**
+ * gch_collector_init() - make the mark and sweep states and the history
+ * @heap: the heap, locked, its core initialised.
+ *
+ * Once per heap, when its arena is mapped: a collection, which frees
+ * memory, should not need memory of its own when the heap's memory cgroup
+ * or its max_heap_metadata is exhausted.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int gch_collector_init(struct gch_heap *heap)
 {
 	unsigned int nr = gch_pool_size();
 

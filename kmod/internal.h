@@ -241,6 +241,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st);
 bool gch_heap_gc_due(const struct gch_heap *heap);
 void gch_heap_set_goal(struct gch_heap *heap);
+int gch_collector_init(struct gch_heap *heap);
 void gch_collector_destroy(struct gch_heap *heap);
 
 /* heap.c */

@@ -723,7 +723,7 @@ static int fault_loop(struct __test_metadata *_metadata,
 			heap_close(&h);
 			return -1;
 		}
-		if (op->fresh && op->mapped && (n % 8 == 1)) {
+		if (op->fresh && op->mapped && h.fd >= 0 && n % 8 == 1) {
 			/* now and then, the whole heap: allocate, collect */
 			why = heap_usable(&h);
 			if (why) {

@@ -115,6 +115,7 @@ struct gch_mark {
 	const struct gch_root *roots;
 	unsigned int nroots;
 	u64 *root_end;		/* cumulative work items of roots[0..i] */
+	unsigned int root_end_cap;	/* entries @root_end holds */
 	u64 nitems;
 	u64 rescans;
 	struct gch_mark_worker **workers;
@@ -707,12 +708,17 @@ int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 		return -EINVAL;
 	if (m->h->unswept)
 		return -EBUSY;
-	gch_kvfree(m->root_end);
-	m->root_end = NULL;
-	if (nroots) {
+	/*
+	 * Kept from one mark to the next: a collection that needs no new
+	 * memory can run when memory is short, which is when it is needed.
+	 */
+	if (nroots > m->root_end_cap) {
+		gch_kvfree(m->root_end);
+		m->root_end_cap = 0;
 		m->root_end = gch_zalloc(nroots * sizeof(m->root_end[0]));
 		if (!m->root_end)
 			return -ENOMEM;
+		m->root_end_cap = nroots;
 	}
 	for (i = 0; i < nroots; i++) {
 		if (roots[i].kind == GCH_ROOT_FUNC) {
