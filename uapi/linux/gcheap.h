@@ -123,7 +123,9 @@ struct gch_version {
  *
  * Each can be mapped once per heap, by the heap's owner, with exactly the
  * size GCH_IOC_CONFIGURE reports; it cannot be resized, split, moved or
- * inherited by fork (the child sees no heap there).
+ * inherited by fork (the child sees no heap there).  Errors: EPERM (not
+ * the owner), ENOMEM (no memory, or max_heap_metadata); a mapping that
+ * failed, or was unmapped before it held an object, may be made again.
  */
 #define GCH_MMAP_ARENA		0ULL
 #define GCH_MMAP_CONTROL	(1ULL << 44)
@@ -354,8 +356,8 @@ struct gch_stats {
  * GCH_IOC_REFILL - refill the calling CPU's cache, or a buffer.
  *
  * Errors: -EINVAL (bad span class, size or flags), -ENXIO (arena or
- * control area not mapped), -ENOMEM (the arena or memory is exhausted),
- * -EFAULT.
+ * control area not mapped), -ENOMEM (the arena, the memory cgroup or the
+ * module's max_heap_metadata is exhausted), -EFAULT.
  */
 #define GCH_IOC_REFILL		_IOWR(GCH_IOC_MAGIC, 0x02, struct gch_refill)
 
