@@ -555,11 +555,26 @@ static const char *after_collect(struct heap *h)
 static const char *failed_collect(struct heap *h)
 {
 	struct gch_stats st;
+	unsigned int i;
 
 	if (stats(h, &st))
 		return "stats failed";
 	if (st.objects != gc_objects_before)
 		return "a failed collection freed objects";
+	/*
+	 * The next collection, without a fault and without registering the
+	 * roots again, keeps the rooted objects: the failure lost no root.
+	 */
+	if (op_collect(h))
+		return "the collection after a failed one failed";
+	for (i = 0; i < NROOTED; i++) {
+		struct gch_query q;
+
+		memset(&q, 0, sizeof(q));
+		q.addr = rooted[i];
+		if (ioc(h->fd, GCH_IOC_QUERY, &q, sizeof(q)))
+			return "a rooted object was freed after a failed collection";
+	}
 	return after_collect(h);
 }
 
@@ -607,11 +622,17 @@ static int op_close(struct heap *h)
 {
 	int err = 0;
 
-	munmap(h->arena, ARENA_SIZE);
-	munmap(h->control, h->control_size);
-	h->arena = h->control = NULL;
-	if (close(h->fd))
+	/* munmap may need memory (splitting nothing, but the VMA tree) */
+	if (munmap(h->arena, ARENA_SIZE))
 		err = -errno;
+	else
+		h->arena = NULL;
+	if (munmap(h->control, h->control_size))
+		err = err ?: -errno;
+	else
+		h->control = NULL;
+	if (close(h->fd))
+		err = err ?: -errno;
 	h->fd = -1;
 	return err;
 }
