@@ -818,4 +818,13 @@ TEST(every_allocation_fails_once)
 	close(nth_fd);
 }
 
+/*
+ * Diagnostics are printed from the harness's child, which ends with
+ * _exit(): unbuffered by line, they are not lost when stdout is a pipe.
+ */
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 TEST_HARNESS_MAIN

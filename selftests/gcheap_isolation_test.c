@@ -378,6 +378,8 @@ TEST(exec_inheriting_the_descriptor_gets_eperm)
 
 /* ---- no addresses in the statistics ------------------------------------ */
 
+static unsigned long words_scanned;
+
 struct range {
 	unsigned long start, end;
 };
@@ -412,6 +414,7 @@ static int scan_words(const char *what, const void *p, size_t len,
 	size_t i;
 	int j, bad = 0;
 
+	words_scanned += len / 8;
 	for (i = 0; i < len / 8; i++) {
 		if (w[i] >= 0xffff800000000000ULL) {
 			printf("# %s word %zu: %#llx is a kernel address\n",
@@ -490,6 +493,8 @@ TEST(stats_hold_no_addresses)
 	/* the objects in the control area are arena addresses too */
 	bad += scan_words("control area", h.control, h.cfg.control_size > 65536 ?
 			  65536 : h.cfg.control_size, maps, nmaps);
+	printf("# %lu words of ioctl output scanned, %d mappings\n",
+	       words_scanned, nmaps);
 	EXPECT_EQ(0, bad);
 	heap_close(&h);
 }
@@ -511,7 +516,7 @@ static long zero_round(bool fill)
 	static __u64 objs[ZPER_CLASS];
 	struct heap h;
 	long dirty = 0;
-	__u64 size, addr, k;
+	__u64 size, addr, k, bytes = 0;
 	__u32 i, j, n;
 
 	if (heap_open(&h))
@@ -524,6 +529,7 @@ static long zero_round(bool fill)
 			size = obj_size(h.fd, objs[0]);
 			if (!size)
 				return -1;
+			bytes += n * size;
 			for (k = 0; k < n; k++) {
 				__u64 *o = (__u64 *)(uintptr_t)objs[k], w;
 
@@ -539,6 +545,7 @@ static long zero_round(bool fill)
 	for (i = 0; i < ZLARGE; i++) {
 		if (alloc_large(h.fd, ZLARGE_SIZE, &addr))
 			return -1;
+		bytes += ZLARGE_SIZE;
 		for (k = 0; k < ZLARGE_SIZE / 8; k++) {
 			__u64 *o = (__u64 *)(uintptr_t)addr;
 
@@ -549,6 +556,9 @@ static long zero_round(bool fill)
 		}
 	}
 	heap_close(&h);
+	printf("# %s %llu bytes in %zu span classes and %u large objects\n",
+	       fill ? "filled" : "checked", (unsigned long long)bytes,
+	       2 * sizeof(zclasses) / sizeof(zclasses[0]), ZLARGE);
 	return dirty;
 }
 
@@ -578,6 +588,15 @@ TEST(new_heap_sees_only_zeros)
 			TH_LOG("round %d: a new heap's objects are not zero",
 			       round);
 	}
+}
+
+/*
+ * Diagnostics are printed from the harness's child, which ends with
+ * _exit(): unbuffered by line, they are not lost when stdout is a pipe.
+ */
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 TEST_HARNESS_MAIN

@@ -527,4 +527,13 @@ TEST_F_TIMEOUT(limits, many_processes_collecting, 300)
 	EXPECT_EQ(before, after);
 }
 
+/*
+ * Diagnostics are printed from the harness's child, which ends with
+ * _exit(): unbuffered by line, they are not lost when stdout is a pipe.
+ */
+static void __attribute__((constructor)) line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 TEST_HARNESS_MAIN
