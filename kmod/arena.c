@@ -407,10 +407,9 @@ static void gch_control_close(struct vm_area_struct *vma)
 	if (vma == heap->control_vma) {
 		heap->control_vma = NULL;
 		heap->control_state = GCH_MAP_GONE;
-		if (!heap->control_used) {
-			gch_control_destroy(heap);
+		/* its blocks stay (a collection may hold them) until release */
+		if (!heap->control_used)
 			heap->control_state = GCH_MAP_NONE;
-		}
 	}
 	mutex_unlock(&heap->lock);
 }
@@ -504,7 +503,8 @@ static int gch_mmap_control(struct gch_heap *heap, struct vm_area_struct *vma)
 		return -EBUSY;
 	if (vma->vm_end - vma->vm_start != gch_control_size())
 		return -EINVAL;
-	err = gch_control_init(heap);
+	/* mapped again after a failed mmap(): the blocks are still there */
+	err = heap->cpu_blocks ? 0 : gch_control_init(heap);
 	if (err)
 		return err;
 	heap->control_vma = vma;
