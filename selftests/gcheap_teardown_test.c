@@ -1138,8 +1138,12 @@ static int find_heap_fd(void)
 	return fd;
 }
 
-/* Exit status: 0, or which check failed. */
-static int fork_child(int fd, void *arena, size_t arena_size)
+/*
+ * In the child of a fork: @libfd is the library's descriptor, @fd a dup
+ * of it made before the fork (the library closes its own in the child).
+ * Exit status: 0, or which check failed.
+ */
+static int fork_child(int libfd, int fd, void *arena, size_t arena_size)
 {
 	struct gch_collect c = { .hdr.size = sizeof(c) };
 	struct gch_stats st = { .hdr.size = sizeof(st) };
@@ -1151,7 +1155,10 @@ static int fork_child(int fd, void *arena, size_t arena_size)
 		return 10;
 	if (!gch_collect() || errno != EPERM)
 		return 11;
-	/* so does the module, for the inherited fd (uapi: owner only) */
+	/* it dropped its descriptor, which would pin the parent's heap */
+	if (fcntl(libfd, F_GETFD) != -1 || errno != EBADF)
+		return 17;
+	/* the module refuses the inherited fd (uapi: owner only) */
 	if (!ioctl(fd, GCH_IOC_COLLECT, &c) || errno != EPERM)
 		return 12;
 	if (!ioctl(fd, GCH_IOC_STATS, &st) || errno != EPERM)
@@ -1176,14 +1183,16 @@ TEST_F_TIMEOUT(race, fork_during_collect, 300)
 	unsigned int i, k;
 	pthread_t th[3];
 	char why[128];
-	int fd, status;
+	int fd, libfd, status;
 
 	fork_sh = self->sh;
 	fork_root = list_build(3000, 99);
 	ASSERT_NE(NULL, fork_root) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, gch_stats(&st));
-	fd = find_heap_fd();
-	ASSERT_LE(0, fd) TH_LOG("no /dev/gcheap in /proc/self/fd");
+	libfd = find_heap_fd();
+	ASSERT_LE(0, libfd) TH_LOG("no /dev/gcheap in /proc/self/fd");
+	fd = dup(libfd);
+	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pthread_create(&th[0], NULL, fork_collector, NULL));
 	for (k = 1; k < 3; k++)
 		ASSERT_EQ(0, pthread_create(&th[k], NULL, fork_mutator, NULL));
@@ -1191,7 +1200,7 @@ TEST_F_TIMEOUT(race, fork_during_collect, 300)
 		self->child = fork();
 		ASSERT_LE(0, self->child);
 		if (!self->child)
-			_exit(fork_child(fd, st.arena_start, st.arena_size));
+			_exit(fork_child(libfd, fd, st.arena_start, st.arena_size));
 		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
 			TH_LOG("fork %u: the child hung", i);
 		self->child = 0;
@@ -1207,6 +1216,7 @@ TEST_F_TIMEOUT(race, fork_during_collect, 300)
 	ASSERT_EQ(0, gch_collect()) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, list_check(fork_root, 3000, 99, why, sizeof(why)))
 		TH_LOG("%s", why);
+	close(fd);
 	ksft_print_msg("fork_during_collect: %u forks during %llu collections\n",
 		       i, atomic_load(&self->sh->ncollect));
 	EXPECT_LE(RACE_MIN, i);
@@ -1233,7 +1243,19 @@ static int read_refcnt(void)
  * module reference).  The release of a killed process's heap can lag its
  * exit a little (a file's last fput is deferred), so poll for 10 s.
  */
-TEST(heaps_gone)
+FIXTURE(end) {
+};
+
+FIXTURE_SETUP(end)
+{
+}
+
+FIXTURE_TEARDOWN(end)
+{
+}
+
+/* A fixture of its own: the harness runs fixtures in the order defined. */
+TEST_F(end, heaps_gone)
 {
 	uint64_t end = now_ns() + 10000 * MSEC;
 	int n = read_refcnt();
