@@ -29,7 +29,7 @@
  * the console.
  *
  * Each race runs until RACE_MAX iterations or GCHEAP_TEARDOWN_SECONDS
- * (default 15) have passed, and prints how many it did; fewer than
+ * (default 20) have passed, and prints how many it did; fewer than
  * RACE_MIN is a failure (the race was not exercised).  Delays are random
  * within the length of a collection measured in the same process, so the
  * kill, exit, unmap or close lands in every phase: stop, mark, sweep.
@@ -79,7 +79,7 @@ static uint64_t race_budget_ns(void)
 	const char *s = getenv("GCHEAP_TEARDOWN_SECONDS");
 	unsigned long v = s ? strtoul(s, NULL, 10) : 0;
 
-	return (v ? v : 15) * 1000000000ULL;
+	return (v ? v : 20) * 1000000000ULL;
 }
 
 static uint64_t mix(uint64_t x)
@@ -537,7 +537,8 @@ static void victim_run(struct shared *sh, enum victim_end how,
 	if (pthread_create(&t, NULL, victim_collector, NULL))
 		_exit(3);
 	/* the first collection measures how long one takes */
-	while (atomic_load(&sh->ncollect) < 1 && !atomic_load(&sh->bad))
+	while ((atomic_load(&sh->ncollect) < 1 ||
+		!atomic_load(&sh->tid_mutator)) && !atomic_load(&sh->bad))
 		sleep_ns(MSEC);
 	atomic_store(&sh->ready, 1);
 	if (how == VICTIM_KILLED) {
@@ -718,7 +719,7 @@ static struct node *volatile churn_root;
 TEST_F_TIMEOUT(race, thread_churn, 300)
 {
 	uint64_t end = now_ns() + race_budget_ns();
-	unsigned int i, again = 0;
+	unsigned int i, again = 0, seed = 3;
 	pthread_t sp[2];
 	char why[128];
 	int r;
@@ -738,6 +739,8 @@ TEST_F_TIMEOUT(race, thread_churn, 300)
 			ASSERT_EQ(0, r) TH_LOG("collection %u: %s", i, strerror(errno));
 		ASSERT_EQ(0, list_check(churn_root, 2000, 77, why, sizeof(why)))
 			TH_LOG("rooted list after collection %u: %s", i, why);
+		/* let the spawners run: each stop catches some mid-create */
+		sleep_ns(MSEC + (uint64_t)rand_r(&seed) * 2 * MSEC / RAND_MAX);
 	}
 	atomic_store(&churn_stop, 1);
 	for (r = 0; r < 2; r++)
