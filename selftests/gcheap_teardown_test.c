@@ -66,6 +66,16 @@
 #define VICTIM_TIMEOUT_MS	60000
 #define REFCNT_PATH	"/sys/module/gcheap/refcnt"
 
+/*
+ * A TAP diagnostic line, flushed at once: the harness ends each test's
+ * process with _exit(), which would drop a buffered stdout (a pipe).
+ */
+#define diag(...)						\
+	do {							\
+		ksft_print_msg(__VA_ARGS__);			\
+		fflush(stdout);					\
+	} while (0)
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -595,7 +605,7 @@ FIXTURE_TEARDOWN(race)
 					 sizeof(_why));			\
 		self->rl.pid = 0;					\
 		ASSERT_EQ(0, _r) TH_LOG("%s", _why);			\
-		ksft_print_msg("%s: %lu unload attempts refused\n",	\
+		diag("%s: %lu unload attempts refused\n",	\
 			       __func__, _att);				\
 	} while (0)
 
@@ -623,7 +633,7 @@ TEST_F_TIMEOUT(race, exit_during_collect, 300)
 			TH_LOG("iteration %u: status %#x, not exit 42", i, status);
 		collections += atomic_load(&self->sh->ncollect);
 	}
-	ksft_print_msg("exit_during_collect: %u exits during a collection (%u collections)\n",
+	diag("exit_during_collect: %u exits during a collection (%u collections)\n",
 		       i, collections);
 	EXPECT_LE(RACE_MIN, i);
 	RMMOD_LOOP_CHECK();
@@ -665,7 +675,7 @@ TEST_F_TIMEOUT(race, sigkill_during_collect, 300)
 			TH_LOG("iteration %u: status %#x", i, status);
 		collections += atomic_load(&self->sh->ncollect);
 	}
-	ksft_print_msg("sigkill_during_collect: %u kills during a collection (%u collections)\n",
+	diag("sigkill_during_collect: %u kills during a collection (%u collections)\n",
 		       i, collections);
 	EXPECT_LE(RACE_MIN, i);
 	RMMOD_LOOP_CHECK();
@@ -746,7 +756,7 @@ TEST_F_TIMEOUT(race, thread_churn, 300)
 	for (r = 0; r < 2; r++)
 		pthread_join(sp[r], NULL);
 	ASSERT_EQ(0, self->sh->bad) TH_LOG("%s", self->sh->why);
-	ksft_print_msg("thread_churn: %u collections (%u EAGAIN) with %lu threads created and exiting\n",
+	diag("thread_churn: %u collections (%u EAGAIN) with %lu threads created and exiting\n",
 		       i, again, atomic_load(&churn_threads));
 	EXPECT_LE(RACE_MIN, i - again);
 	RMMOD_LOOP_CHECK();
@@ -928,7 +938,7 @@ TEST_F_TIMEOUT(race, munmap_during_collect, 300)
 			       what[w], status);
 		n[w]++;
 	}
-	ksft_print_msg("munmap_during_collect: %u races (arena %u, control area %u, both %u)\n",
+	diag("munmap_during_collect: %u races (arena %u, control area %u, both %u)\n",
 		       i, n[1], n[2], n[3]);
 	EXPECT_LE(RACE_MIN, i);
 	RMMOD_LOOP_CHECK();
@@ -1073,7 +1083,7 @@ TEST_F_TIMEOUT(race, close_during_ioctl, 300)
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			TH_LOG("iteration %u: status %#x", i, status);
 	}
-	ksft_print_msg("close_during_ioctl: %u closes of an fd and its dup during ioctls\n", i);
+	diag("close_during_ioctl: %u closes of an fd and its dup during ioctls\n", i);
 	EXPECT_LE(RACE_MIN, i);
 	RMMOD_LOOP_CHECK();
 }
@@ -1220,7 +1230,7 @@ TEST_F_TIMEOUT(race, fork_during_collect, 300)
 	ASSERT_EQ(0, list_check(fork_root, 3000, 99, why, sizeof(why)))
 		TH_LOG("%s", why);
 	close(fd);
-	ksft_print_msg("fork_during_collect: %u forks during %llu collections\n",
+	diag("fork_during_collect: %u forks during %llu collections\n",
 		       i, atomic_load(&self->sh->ncollect));
 	EXPECT_LE(RACE_MIN, i);
 	RMMOD_LOOP_CHECK();
