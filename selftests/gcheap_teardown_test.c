@@ -520,10 +520,19 @@ static void *victim_collector(void *arg)
 	return NULL;
 }
 
+/* Wait for a collection to start, then exit at a random point of it. */
+static void exit_mid_collection(struct shared *sh, unsigned int seed)
+{
+	while (!atomic_load(&sh->collecting) && !atomic_load(&sh->bad))
+		sched_yield();
+	sleep_ns(random_delay(sh, &seed));
+	syscall(SYS_exit_group, 42);
+}
+
 static void *victim_exiter(void *arg)
 {
-	(void)arg;
-	_exit(42);
+	exit_mid_collection(victim_sh, (uintptr_t)arg);
+	return NULL;
 }
 
 enum victim_end {
@@ -555,13 +564,10 @@ static void victim_run(struct shared *sh, enum victim_end how,
 		for (;;)
 			pause();
 	}
-	while (!atomic_load(&sh->collecting) && !atomic_load(&sh->bad))
-		sched_yield();
-	sleep_ns(random_delay(sh, &seed));
 	if (how == VICTIM_EXIT_MAIN)
-		syscall(SYS_exit_group, 42);
-	/* from another thread than main: exit_group from a non-leader */
-	if (pthread_create(&t, NULL, victim_exiter, NULL))
+		exit_mid_collection(sh, seed);
+	/* from another thread than main, made before the collection */
+	if (pthread_create(&t, NULL, victim_exiter, (void *)(uintptr_t)seed))
 		_exit(3);
 	for (;;)
 		pause();
