@@ -857,6 +857,7 @@ static void *unmap_mutator(void *arg)
 static void unmap_victim(struct shared *sh, int what, unsigned int seed)
 {
 	struct unmap_ctx *u = calloc(1, sizeof(*u));
+	static uint64_t garbage[256];
 	pthread_t c, m;
 	int n, got = 0;
 
@@ -876,7 +877,7 @@ static void unmap_victim(struct shared *sh, int what, unsigned int seed)
 		_exit(5);
 	/* garbage, so the sweep has work */
 	for (n = 0; n < 20; n++)
-		if (raw_alloc(u->h.fd, RAW_SC, (uint64_t[256]){ 0 }, 256) < 0)
+		if (raw_alloc(u->h.fd, RAW_SC, garbage, 256) < 0)
 			_exit(6);
 	if (pthread_create(&c, NULL, unmap_collector, u) ||
 	    pthread_create(&m, NULL, unmap_mutator, u))

@@ -206,15 +206,19 @@ static struct node *graph_new(struct mutator *m, unsigned int depth)
 	n->nwords = nw;
 	n->nkids = nk;
 	for (i = 0; i < nk; i++) {
-		/* a shared subgraph now and then: it outlives its first root */
-		if ((r >> (30 + i)) % 8 == 0 && (n->kids[i] = some_node(m)))
-			continue;
-		n->kids[i] = graph_new(m, depth - 1);
+		/* a shared leaf now and then: it outlives its first root */
+		if ((r >> (30 + i)) % 8 == 0)
+			n->kids[i] = some_node(m);
+		if (!n->kids[i])
+			n->kids[i] = graph_new(m, depth - 1);
 		if (!n->kids[i])
 			return NULL;
 	}
-	if ((r >> 40) % 3 == 0 && !(n->blob = blob_new(m)))
-		return NULL;
+	if ((r >> 40) % 3 == 0) {
+		n->blob = blob_new(m);
+		if (!n->blob)
+			return NULL;
+	}
 	node_seal(m, n);
 	return n;
 }
@@ -390,15 +394,32 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "t:d:i:n:p:s:jh")) != -1) {
 		switch (opt) {
-		case 't': nthreads = number(optarg, argv[0]); break;
-		case 'd': duration = number(optarg, argv[0]); break;
-		case 'i': interval_ms = number(optarg, argv[0]); break;
-		case 'n': nslots = number(optarg, argv[0]); break;
-		case 'p': progress = number(optarg, argv[0]); break;
-		case 's': seed0 = number(optarg, argv[0]); break;
-		case 'j': json = 1; break;
-		case 'h': usage(argv[0], 0); break;
-		default: usage(argv[0], 2);
+		case 't':
+			nthreads = number(optarg, argv[0]);
+			break;
+		case 'd':
+			duration = number(optarg, argv[0]);
+			break;
+		case 'i':
+			interval_ms = number(optarg, argv[0]);
+			break;
+		case 'n':
+			nslots = number(optarg, argv[0]);
+			break;
+		case 'p':
+			progress = number(optarg, argv[0]);
+			break;
+		case 's':
+			seed0 = number(optarg, argv[0]);
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(argv[0], 0);
+			break;
+		default:
+			usage(argv[0], 2);
 		}
 	}
 	if (optind != argc || !nthreads || nthreads > MAX_THREADS || !nslots ||
