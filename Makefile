@@ -47,7 +47,7 @@ DESTDIR ?=
 
 .PHONY: all help deps module lib selftests tools hosted-test stage lint \
 	run check bench clean hosted-tsan man install uninstall dkms-source gcpause \
-	dkms-install dkms-uninstall deb
+	dkms-install dkms-uninstall deb soak
 
 all: module lib selftests tools
 
@@ -61,6 +61,8 @@ help:
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
 	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
+	@echo 'make soak           gcsoak in a VM (SOAK_SECONDS=600 SOAK_KERNEL=debug SOAK_THREADS=8);'
+	@echo '                    fails on corruption or a kernel splat'
 	@echo 'make deps           install the Debian packages (root or sudo)'
 	@echo 'make install        library, headers, gcheap.pc, man pages, udev and modprobe files'
 	@echo '                    (PREFIX=/usr/local, DESTDIR=); make uninstall removes them'
@@ -142,7 +144,8 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
 		-o $@ $< kmod/core/sizeclass.c -L$(BUILD)/lib -lgcheap -lpthread
 
-TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo $(BUILD)/tools/gcbench
+TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo $(BUILD)/tools/gcbench \
+	$(BUILD)/tools/gcsoak
 
 # gcpause: BPF C compiled with clang, a libbpf skeleton from bpftool, and
 # the tool around it.  Generated files stay in build/gen/gcpause/.
@@ -395,6 +398,18 @@ bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
 	@$(MAKE) --no-print-directory $(MARKBENCH)
 	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick)
+
+# A long correctness soak (tools/gcsoak): mutators verifying checksummed
+# object graphs while collections run, in one VM; fails on corruption, a
+# failed collection or a kernel splat (the runner's exit status 126).
+SOAK_SECONDS ?= 600
+SOAK_KERNEL ?= debug
+SOAK_THREADS ?= 8
+soak: deps
+	@$(MAKE) --no-print-directory stage KERNEL=$(SOAK_KERNEL)
+	tools/vm/run --kernel $(SOAK_KERNEL) --stage $(BUILD)/stage/$(SOAK_KERNEL) \
+		--timeout $$(( $(SOAK_SECONDS) + 600 )) -- \
+		'insmod gcheap.ko && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10'
 
 clean:
 	rm -rf $(BUILD)

@@ -5,8 +5,9 @@
 #
 #   run-in-vm.sh kunit       load gcheap.ko (its KUnit suites run at load)
 #                            and report the suites' KTAP from debugfs
-#   run-in-vm.sh selftests   load gcheap.ko and run every selftest, and a
+#   run-in-vm.sh selftests   load gcheap.ko and run every selftest, a
 #                            tiny run of each benchmark program (bench_smoke)
+#                            and a short gcsoak run (soak_short)
 #
 # Each program's TAP is shown as it runs and again, at the end, between
 # "### GCHEAP-TAP-BEGIN <name>" and "### GCHEAP-TAP-END <name> rc=<rc>"
@@ -89,6 +90,25 @@ smoke() {
 	fi
 }
 
+# A short gcsoak run (make soak runs it long): 8 mutators verifying
+# checksummed graphs while collections run; its last line is the report.
+soak_short() {
+	if [ ! -x bin/gcsoak ]; then
+		record gcsoak 1 "not ok 1 gcsoak: bin/gcsoak not staged"
+		return
+	fi
+	echo "### running gcsoak"
+	{ bin/gcsoak -t 8 -d 15 -p 5; echo $? > /tmp/gcsoak.rc; } 2>&1 |
+		tee /tmp/gcsoak.out
+	rc=$(cat /tmp/gcsoak.rc)
+	last=$(tail -n 1 /tmp/gcsoak.out)
+	if [ "$rc" = 0 ]; then
+		record gcsoak 0 "ok 1 $last"
+	else
+		record gcsoak 1 "not ok 1 gcsoak exit $rc: $last"
+	fi
+}
+
 selftests() {
 	load_module || return
 	for t in bin/*_test; do
@@ -102,6 +122,7 @@ selftests() {
 		run gcheap_alloc_test-norseq \
 			env GLIBC_TUNABLES=glibc.pthread.rseq=0 bin/gcheap_alloc_test
 	bench_smoke
+	soak_short
 	[ -x bin/gcheap_module_test ] && run gcheap_module_test bin/gcheap_module_test
 	# nothing may be left behind: the module must unload cleanly
 	if rmmod gcheap; then

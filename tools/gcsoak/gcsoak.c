@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcsoak: a long-running correctness soak of gcheap.
+ *
+ *   gcsoak [-t THREADS] [-d SECONDS] [-i MS] [-n SLOTS] [-p SECONDS]
+ *          [-s SEED] [-j]
+ *
+ * THREADS mutator threads (default 8) each own SLOTS root slots (default
+ * 128) in a table reachable from the program's data.  A slot holds an
+ * object graph: nodes of random size (a few bytes to a large object of
+ * more than 32 KiB), 0 to 4 children, sometimes a pointer-free blob
+ * (gch_malloc_atomic), and sometimes a child taken from another of the
+ * thread's graphs, so graphs share subgraphs and an object outlives the
+ * root that made it.  Every object carries a checksum of its own content
+ * (its id, sizes, child and blob pointers, payload), verified on every
+ * visit.  A mutator picks a slot at random and verifies its graph, then
+ * replaces it with a new one, rewrites one node (recomputing its
+ * checksum), or leaves it; meanwhile it drops garbage graphs.
+ *
+ * A collector thread calls gch_collect() every MS milliseconds (default
+ * 100); the heap's own pacing (GOGC, default 100) adds collections as the
+ * mutators allocate.  Progress every SECONDS (default 5, 0: none) on
+ * stderr; at the end (after -d SECONDS, default 60) every graph is
+ * verified once more and a report says the collections done (explicit
+ * and in all), objects checked and corruption found.  -j prints the
+ * report as one JSON object on stdout.
+ *
+ * Exit status: 0 if no corruption and no error; 1 otherwise (a checksum,
+ * a dangling child, a collection or allocation failure); 2 usage.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gcheap.h"
+
+#define MAX_THREADS	256
+#define MAX_KIDS	4
+#define NODE_MAGIC	0x50414b53ULL		/* "SKAP" */
+#define BLOB_MAGIC	0x424f4c42ULL		/* "BLOB" */
+/* payload words of a large node: more than GCH_MAX_SMALL_SIZE bytes */
+#define LARGE_WORDS	(40 * 1024 / 8)
+#define MAX_REPORTS	10
+
+struct blob {
+	uint64_t magic;
+	uint64_t nwords;
+	uint64_t sum;
+	uint64_t words[];
+};
+
+struct node {
+	uint64_t magic;
+	uint64_t id;
+	uint32_t nkids;
+	uint32_t nwords;
+	uint64_t sum;
+	struct blob *blob;
+	struct node *kids[MAX_KIDS];
+	uint64_t words[];
+};
+
+struct mutator {
+	unsigned int index;
+	uint64_t rng;
+	uint64_t next_id;
+	struct node **slots;		/* gch_malloc'd: a heap object */
+	uint64_t checked;		/* objects verified */
+	uint64_t graphs;		/* graphs built */
+	uint64_t rewrites;
+	uint64_t bytes;
+	pthread_t thread;
+};
+
+static unsigned int nthreads = 8, nslots = 128, interval_ms = 100;
+static unsigned int duration = 60, progress = 5;
+static uint64_t seed0 = 1;
+static int json;
+
+/* Roots: the table of mutators (each holds its slot table) is in bss. */
+static struct mutator muts[MAX_THREADS];
+static atomic_int stop;
+static atomic_ulong corruption, errors, explicit_gc, collect_errors;
+static atomic_int reports;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t rnd(struct mutator *m)
+{
+	m->rng = mix(m->rng);
+	return m->rng;
+}
+
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_fetch_add(&reports, 1) >= MAX_REPORTS)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "gcsoak: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static uint64_t blob_sum(const struct blob *b)
+{
+	uint64_t s = mix(b->nwords ^ BLOB_MAGIC);
+	uint64_t i;
+
+	for (i = 0; i < b->nwords; i++)
+		s = mix(s ^ b->words[i]);
+	return s;
+}
+
+static uint64_t node_sum(const struct node *n)
+{
+	uint64_t s = mix(n->id ^ ((uint64_t)n->nkids << 32 | n->nwords));
+	unsigned int i;
+
+	s = mix(s ^ (uintptr_t)n->blob);
+	for (i = 0; i < MAX_KIDS; i++)
+		s = mix(s ^ (uintptr_t)n->kids[i]);
+	for (i = 0; i < n->nwords; i++)
+		s = mix(s ^ n->words[i]);
+	return s;
+}
+
+static struct blob *blob_new(struct mutator *m)
+{
+	uint64_t nw = 1 + rnd(m) % 500, i;
+	struct blob *b = gch_malloc_atomic(sizeof(*b) + nw * 8);
+
+	if (!b)
+		return NULL;
+	b->magic = BLOB_MAGIC;
+	b->nwords = nw;
+	for (i = 0; i < nw; i++)
+		b->words[i] = rnd(m);
+	b->sum = blob_sum(b);
+	m->bytes += sizeof(*b) + nw * 8;
+	return b;
+}
+
+/* A node's payload, children and checksum; children must be set first. */
+static void node_seal(struct mutator *m, struct node *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n->nwords; i++)
+		n->words[i] = rnd(m);
+	n->sum = node_sum(n);
+}
+
+/*
+ * A leaf of one of the thread's live graphs, or NULL: for sharing.  Only
+ * leaves, so that graphs stay as deep as they were built.
+ */
+static struct node *some_node(struct mutator *m)
+{
+	struct node *n = m->slots[rnd(m) % nslots];
+
+	while (n && n->nkids)
+		n = n->kids[rnd(m) % n->nkids];
+	return n;
+}
+
+static struct node *graph_new(struct mutator *m, unsigned int depth)
+{
+	uint64_t r = rnd(m);
+	unsigned int nw, nk, i;
+	struct node *n;
+
+	nw = r % 1000 == 0 ? LARGE_WORDS : (unsigned int)(r >> 10) % 48;
+	nk = depth ? (unsigned int)(r >> 20) % (MAX_KIDS + 1) : 0;
+	n = gch_malloc(sizeof(*n) + nw * 8);
+	if (!n)
+		return NULL;
+	m->bytes += sizeof(*n) + nw * 8;
+	n->magic = NODE_MAGIC;
+	n->id = ((uint64_t)m->index << 48) | m->next_id++;
+	n->nwords = nw;
+	n->nkids = nk;
+	for (i = 0; i < nk; i++) {
+		/* a shared leaf now and then: it outlives its first root */
+		if ((r >> (30 + i)) % 8 == 0)
+			n->kids[i] = some_node(m);
+		if (!n->kids[i])
+			n->kids[i] = graph_new(m, depth - 1);
+		if (!n->kids[i])
+			return NULL;
+	}
+	if ((r >> 40) % 3 == 0) {
+		n->blob = blob_new(m);
+		if (!n->blob)
+			return NULL;
+	}
+	node_seal(m, n);
+	return n;
+}
+
+/* Verify a graph; returns how many problems were found. */
+static unsigned long graph_check(struct mutator *m, const struct node *n,
+				 unsigned int depth)
+{
+	unsigned long bad = 0;
+	unsigned int i;
+
+	if (depth > 64) {
+		complain("thread %u: graph deeper than 64: a cycle made by corruption",
+			 m->index);
+		return 1;
+	}
+	m->checked++;
+	if (n->magic != NODE_MAGIC || n->nkids > MAX_KIDS ||
+	    n->nwords > LARGE_WORDS || n->sum != node_sum(n)) {
+		complain("thread %u: node %p (id %#" PRIx64 "): magic %#" PRIx64
+			 ", %u kids, %u words, checksum %s",
+			 m->index, (const void *)n, n->id, n->magic, n->nkids,
+			 n->nwords, n->sum == node_sum(n) ? "ok" : "wrong");
+		return 1;
+	}
+	if (n->blob) {
+		m->checked++;
+		if (n->blob->magic != BLOB_MAGIC || n->blob->nwords > 500 ||
+		    n->blob->sum != blob_sum(n->blob)) {
+			complain("thread %u: blob %p of node %#" PRIx64 " is corrupt",
+				 m->index, (const void *)n->blob, n->id);
+			bad++;
+		}
+	}
+	for (i = 0; i < n->nkids; i++) {
+		if (!n->kids[i]) {
+			complain("thread %u: node %#" PRIx64 ": child %u is NULL",
+				 m->index, n->id, i);
+			bad++;
+			continue;
+		}
+		bad += graph_check(m, n->kids[i], depth + 1);
+	}
+	return bad;
+}
+
+static void *mutator_main(void *arg)
+{
+	struct mutator *m = arg;
+	unsigned long bad;
+	unsigned int s;
+	struct node *n;
+	uint64_t r;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		r = rnd(m);
+		s = r % nslots;
+		n = m->slots[s];
+		if (n) {
+			bad = graph_check(m, n, 0);
+			if (bad) {
+				atomic_fetch_add(&corruption, bad);
+				m->slots[s] = NULL;	/* report each once */
+				continue;
+			}
+		}
+		switch ((r >> 32) % 4) {
+		case 0:
+		case 1:
+			/* replace: the old graph becomes garbage, unless shared */
+			n = graph_new(m, 3);
+			if (!n) {
+				complain("thread %u: allocation failed: %s",
+					 m->index, strerror(errno));
+				atomic_fetch_add(&errors, 1);
+				return NULL;
+			}
+			m->slots[s] = n;
+			m->graphs++;
+			break;
+		case 2:
+			/* rewrite one node in place */
+			if (n) {
+				node_seal(m, n);
+				m->rewrites++;
+			}
+			break;
+		default:
+			/* pure garbage */
+			if (!graph_new(m, 2)) {
+				complain("thread %u: allocation failed: %s",
+					 m->index, strerror(errno));
+				atomic_fetch_add(&errors, 1);
+				return NULL;
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *collector_main(void *arg)
+{
+	struct timespec ts = {
+		interval_ms / 1000, (interval_ms % 1000) * 1000000L
+	};
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		nanosleep(&ts, NULL);
+		if (gch_collect()) {
+			complain("gch_collect: %s", strerror(errno));
+			atomic_fetch_add(&collect_errors, 1);
+			if (errno != EAGAIN && errno != ETIMEDOUT)
+				return NULL;
+			continue;
+		}
+		atomic_fetch_add(&explicit_gc, 1);
+	}
+	return NULL;
+}
+
+static void totals(uint64_t *checked, uint64_t *graphs, uint64_t *rewrites,
+		   uint64_t *bytes)
+{
+	unsigned int i;
+
+	*checked = *graphs = *rewrites = *bytes = 0;
+	/* racy reads of counters: only for progress; final ones are joined */
+	for (i = 0; i < nthreads; i++) {
+		*checked += muts[i].checked;
+		*graphs += muts[i].graphs;
+		*rewrites += muts[i].rewrites;
+		*bytes += muts[i].bytes;
+	}
+}
+
+static void usage(const char *prog, int status)
+{
+	fprintf(status ? stderr : stdout,
+		"usage: %s [-t THREADS] [-d SECONDS] [-i MS] [-n SLOTS] [-p SECONDS] [-s SEED] [-j]\n"
+		"  -t    mutator threads (default 8, at most %d)\n"
+		"  -d    duration in seconds (default 60)\n"
+		"  -i    milliseconds between explicit collections (default 100)\n"
+		"  -n    root slots per thread (default 128)\n"
+		"  -p    seconds between progress lines on stderr (default 5, 0: none)\n"
+		"  -s    random seed (default 1)\n"
+		"  -j    the report as one JSON object on stdout\n",
+		prog, MAX_THREADS);
+	exit(status);
+}
+
+static unsigned long number(const char *s, const char *prog)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end)
+		usage(prog, 2);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t t0, next, checked, graphs, rewrites, bytes, pause_ns;
+	struct gch_heap_stats st;
+	unsigned long bad = 0;
+	pthread_t collector;
+	unsigned int i, s;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "t:d:i:n:p:s:jh")) != -1) {
+		switch (opt) {
+		case 't':
+			nthreads = number(optarg, argv[0]);
+			break;
+		case 'd':
+			duration = number(optarg, argv[0]);
+			break;
+		case 'i':
+			interval_ms = number(optarg, argv[0]);
+			break;
+		case 'n':
+			nslots = number(optarg, argv[0]);
+			break;
+		case 'p':
+			progress = number(optarg, argv[0]);
+			break;
+		case 's':
+			seed0 = number(optarg, argv[0]);
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			usage(argv[0], 0);
+			break;
+		default:
+			usage(argv[0], 2);
+		}
+	}
+	if (optind != argc || !nthreads || nthreads > MAX_THREADS || !nslots ||
+	    !interval_ms)
+		usage(argv[0], 2);
+
+	for (i = 0; i < nthreads; i++) {
+		muts[i].index = i;
+		muts[i].rng = mix(seed0 * 1000003ULL + i);
+		muts[i].slots = gch_calloc(nslots, sizeof(struct node *));
+		if (!muts[i].slots) {
+			fprintf(stderr, "gcsoak: gch_calloc: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	t0 = now_ns();
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&muts[i].thread, NULL, mutator_main, &muts[i])) {
+			fprintf(stderr, "gcsoak: pthread_create failed\n");
+			return 1;
+		}
+	if (pthread_create(&collector, NULL, collector_main, NULL)) {
+		fprintf(stderr, "gcsoak: pthread_create failed\n");
+		return 1;
+	}
+	next = t0 + (uint64_t)progress * 1000000000ULL;
+	while (now_ns() - t0 < (uint64_t)duration * 1000000000ULL &&
+	       !atomic_load(&errors)) {
+		usleep(100000);
+		if (progress && now_ns() >= next) {
+			totals(&checked, &graphs, &rewrites, &bytes);
+			if (gch_stats(&st))
+				memset(&st, 0, sizeof(st));
+			fprintf(stderr, "gcsoak: %3" PRIu64 " s: %lu collections (%" PRIu64
+				" in all), %" PRIu64 " objects checked, %" PRIu64
+				" graphs, heap %.1f MiB, corruption %lu\n",
+				(uint64_t)((now_ns() - t0) / 1000000000ULL),
+				atomic_load(&explicit_gc), st.num_gc, checked,
+				graphs, st.inuse_bytes / 1048576.0,
+				atomic_load(&corruption));
+			next += (uint64_t)progress * 1000000000ULL;
+		}
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(muts[i].thread, NULL);
+	pthread_join(collector, NULL);
+
+	/* one last collection, then every graph once more */
+	if (gch_collect()) {
+		complain("final gch_collect: %s", strerror(errno));
+		atomic_fetch_add(&collect_errors, 1);
+	} else {
+		atomic_fetch_add(&explicit_gc, 1);
+	}
+	for (i = 0; i < nthreads; i++)
+		for (s = 0; s < nslots; s++)
+			if (muts[i].slots[s])
+				bad += graph_check(&muts[i], muts[i].slots[s], 0);
+	atomic_fetch_add(&corruption, bad);
+	totals(&checked, &graphs, &rewrites, &bytes);
+	if (gch_stats(&st))
+		memset(&st, 0, sizeof(st));
+	pause_ns = st.pause_total_ns;
+
+	if (json) {
+		printf("{\"tool\": \"gcsoak\", \"threads\": %u, \"slots\": %u, "
+		       "\"seconds\": %.1f, \"collections\": %" PRIu64 ", "
+		       "\"explicit_collections\": %lu, \"collect_errors\": %lu, "
+		       "\"objects_checked\": %" PRIu64 ", \"graphs\": %" PRIu64
+		       ", \"rewrites\": %" PRIu64 ", \"bytes_allocated\": %" PRIu64
+		       ", \"pause_total_ns\": %" PRIu64 ", \"corruption\": %lu, "
+		       "\"errors\": %lu}\n",
+		       nthreads, nslots, (now_ns() - t0) / 1e9, st.num_gc,
+		       atomic_load(&explicit_gc), atomic_load(&collect_errors),
+		       checked, graphs, rewrites, bytes, pause_ns,
+		       atomic_load(&corruption), atomic_load(&errors));
+	} else {
+		printf("gcsoak: %u threads, %.1f s: %" PRIu64 " collections (%lu explicit, %"
+		       PRIu64 " paced), %" PRIu64 " objects checked, %" PRIu64
+		       " graphs, %.1f MiB allocated, corruption %lu, errors %lu\n",
+		       nthreads, (now_ns() - t0) / 1e9, st.num_gc,
+		       atomic_load(&explicit_gc),
+		       st.num_gc > atomic_load(&explicit_gc) ?
+		       st.num_gc - atomic_load(&explicit_gc) : 0,
+		       checked, graphs, bytes / 1048576.0,
+		       atomic_load(&corruption),
+		       atomic_load(&errors) + atomic_load(&collect_errors));
+	}
+	return atomic_load(&corruption) || atomic_load(&errors) ||
+	       atomic_load(&collect_errors) ? 1 : 0;
+}
