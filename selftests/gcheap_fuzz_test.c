@@ -1324,6 +1324,7 @@ TEST_F_TIMEOUT(fuzz, control_area, 1200)
 			       .tag = LIVE_TAG };
 	struct gch_refill rf = { .hdr.size = sizeof(rf), .spanclass = 2 };
 	long steps = total_calls / 4, n;
+	__u64 four[4];
 	__u64 s = seed ^ 0xc0117201ULL;
 	double t0 = now();
 	pthread_t th;
@@ -1366,8 +1367,10 @@ TEST_F_TIMEOUT(fuzz, control_area, 1200)
 	call(OP_REFILL, C.fd, GCH_IOC_REFILL, &rf, ENXIO);
 	rf.hdr.flags = GCH_REFILL_BUFFER;
 	rf.max = 4;
-	rf.buf = (__u64)c_tag;
-	call(OP_REFILL, C.fd, GCH_IOC_REFILL, &rf, 0);
+	rf.buf = (__u64)four;
+	if (!call(OP_REFILL, C.fd, GCH_IOC_REFILL, &rf, 0))
+		for (n = 0; n < rf.count && n < 4; n++)
+			c_take(&s, four[n], rf.spanclass);
 	c_collect();
 	printf("# control area: %lu corruptions, %lu refills checked (%lu from a bad count), %lu objects handed out checked, %u held; %.1f s\n",
 	       c_corruptions, c_refills, c_resets_seen, c_taken, n_out,
