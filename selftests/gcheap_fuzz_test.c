@@ -314,7 +314,8 @@ static bool in_arena(const struct heap *h, __u64 a)
 	return a >= (__u64)h->arena && a - (__u64)h->arena < h->arena_size;
 }
 
-static struct heap F, L;
+/* N: a heap never mapped, where allocation and lookups get ENXIO */
+static struct heap F, L, N;
 
 /* Objects of F seen, for frees and queries; racy on purpose, any value. */
 static __u64 f_objs[MAX_FOBJS];
@@ -884,6 +885,9 @@ static void fuzz_one(__u64 *s, char *buf, enum op op, struct heap *h,
 		arg = (char *)bad_ptr(s, k);
 	}
 	want = early_errno(op, k, usize, tail_garbage, bad_flags);
+	if (want < 0 && k == P_VALID && h == &N &&
+	    (op == OP_FREE || op == OP_QUERY))
+		want = ENXIO;
 	/* another heap's objects are outside this arena */
 	if (want < 0 && k == P_VALID && h == &F &&
 	    (op == OP_FREE || op == OP_QUERY) &&
@@ -962,6 +966,8 @@ static void *fuzz_thread(void *p)
 			l_alloc(&s);
 		else if (what < 18)
 			l_free(&s);
+		else if (what < 19)
+			fuzz_one(&s, buf, below(&s, OP_BADCMD), &N, false);
 		else if (what < 20)
 			fuzz_badcmd(&s, buf, chance(&s, 2) ? &F : &L);
 		else if (what < 35)
@@ -1057,6 +1063,8 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1200)
 	bad_memory_init();
 	ASSERT_EQ(0, heap_open(&F, F_ARENA, true)) TH_LOG("F: %s", strerror(errno));
 	ASSERT_EQ(0, heap_open(&L, L_ARENA, false)) TH_LOG("L: %s", strerror(errno));
+	N.fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, N.fd);
 	r.addr = (__u64)live_addr;
 	r.len = sizeof(live_addr);
 	ASSERT_EQ(0, ioctl(L.fd, GCH_IOC_ROOTS, &r)) TH_LOG("%s", strerror(errno));
@@ -1084,6 +1092,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1200)
 	printf("# wall time %.1f s\n", now() - t0);
 	heap_close(&F);
 	heap_close(&L);
+	close(N.fd);
 	EXPECT_EQ(0, failures) TH_LOG("%lu failed checks (seed %#llx)",
 				      failures, seed);
 	EXPECT_LT(0, l_collections);
@@ -1380,6 +1389,21 @@ TEST_F_TIMEOUT(fuzz, control_area, 1200)
 	EXPECT_EQ(0, failures) TH_LOG("%lu failed checks (seed %#llx)",
 				      failures, seed);
 	EXPECT_LT(0, c_refills);
+}
+
+/*
+ * The harness's timeout is a constant: a long run (make fuzz) gets one in
+ * proportion to its steps, the default stays a hang detector.
+ */
+static void __attribute__((constructor)) scale_timeouts(void)
+{
+	const char *c = getenv("GCH_FUZZ_CALLS");
+	long calls = c ? strtol(c, NULL, 0) : 0;
+
+	if (calls > 100000) {
+		_fuzz_ioctls_object.timeout = 1200 * (calls / 100000 + 1);
+		_fuzz_control_area_object.timeout = 1200 * (calls / 100000 + 1);
+	}
 }
 
 TEST_HARNESS_MAIN
