@@ -56,6 +56,7 @@
 #define ARGBUF		8192
 #define MAX_REPORTS	30
 #define L_ARENA		(64UL << 20)
+#define GCH_GC_PERCENT_MAX	1000000U
 #define F_ARENA		(128UL << 20)	/* fits in the VM's memory */
 
 static struct gch_sizeclass_table classes;
@@ -334,7 +335,7 @@ static unsigned int nlive;
 static __u64 freed[MAX_FREED];
 static unsigned int nfreed;
 static pthread_mutex_t l_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long l_collections, l_verified;
+static unsigned long l_collections, l_timeouts, l_verified;
 
 static __u64 pattern(__u64 addr, __u64 tag, __u64 i)
 {
@@ -540,11 +541,19 @@ static void l_collect(void)
 {
 	struct gch_collect c = { .hdr.size = sizeof(c) };
 	unsigned int i;
+	int e;
 
-	if (call(OP_COLLECT, L.fd, GCH_IOC_COLLECT, &c, 0))
-		return;
+	/*
+	 * Another thread collecting F at the same time waits for us to stop
+	 * while we wait for it: both time out (documented), nothing freed.
+	 */
+	e = call(OP_COLLECT, L.fd, GCH_IOC_COLLECT, &c, -1);
+	check(!e || e == ETIMEDOUT, "collection of L: %s", strerror(e));
 	pthread_mutex_lock(&l_lock);
-	count(&l_collections);
+	if (!e)
+		count(&l_collections);
+	else
+		count(&l_timeouts);
 	for (i = 0; i < nlive; i++) {
 		check(l_intact(i), "object %#llx (%llu bytes) changed by a collection",
 		      live_addr[i], (unsigned long long)live[i].size);
@@ -635,10 +644,12 @@ static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
 					       (__u64)UINT32_MAX << 13, 12345 };
 
 		c->arena_size = chance(s, 2) ? h->arena_size : sz[below(s, 6)];
+		/*
+		 * Valid percents would make F's IF_DUE collections run all
+		 * the time (and L's gc_due mean nothing): GC stays off.
+		 */
 		c->gc_percent = chance(s, 3) ? 0 : chance(s, 2) ? GCH_GC_OFF :
-				(__u32)rnd(s) >> below(s, 32);
-		if (on_l && c->gc_percent && c->gc_percent != GCH_GC_OFF)
-			c->gc_percent = GCH_GC_OFF;	/* L never gets gc_due */
+				GCH_GC_PERCENT_MAX + 1 + below(s, 1U << 31);
 		c->workers = chance(s, 2) ? 0 : below(s, 1100);
 		c->tls_below = chance(s, 2) ? 0 : (__u32)rnd(s) >> below(s, 32);
 		c->tls_above = chance(s, 2) ? 0 : below(s, GCH_TLS_MAX + 2);
@@ -655,7 +666,7 @@ static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
 		r->spanclass = chance(s, 4) ? (__u32)rnd(s) >> below(s, 32) :
 			       below(s, 2 * classes.nr_classes + 2);
 		r->max = chance(s, 3) ? (__u32)rnd(s) >> below(s, 32) :
-			 below(s, 4098);
+			 below(s, chance(s, 16) ? 4098 : 64);
 		r->buf = chance(s, 2) ? (__u64)arg + 512 :
 			 chance(s, 2) ? bad_ptr(s, P_NULL + below(s, 5)) :
 			 chance(s, 2) ? (__u64)read_only :
@@ -673,7 +684,7 @@ static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
 					       1ULL << 63 };
 
 		a->size = chance(s, 2) ? sz[below(s, 8)] :
-			  32769 + below(s, chance(s, 4) ? h->arena_size : 1 << 18);
+			  32769 + below(s, chance(s, 64) ? h->arena_size : 1 << 17);
 		a->pad = chance(s, 4) ? rnd(s) : 0;
 		a->addr = chance(s, 4) ? rnd(s) : 0;
 		break;
@@ -849,7 +860,7 @@ static void fuzz_one(__u64 *s, char *buf, enum op op, struct heap *h,
 		flags = ops[op].flags;
 	}
 	/* F's collections: mostly only if due (rarely), they stop everyone */
-	if (op == OP_COLLECT && !on_l && !chance(s, 16)) {
+	if (op == OP_COLLECT && !on_l && !chance(s, 256)) {
 		flags = GCH_COLLECT_IF_DUE;
 		bad_flags = false;
 	}
@@ -936,14 +947,22 @@ static void fuzz_badcmd(__u64 *s, char *buf, struct heap *h)
 
 /* --- the threads --------------------------------------------------------- */
 
-static long calls_per_thread;
-static unsigned long progress;
+/* ioctl calls so far */
+static unsigned long calls_done(void)
+{
+	unsigned long n = 0;
+	int op;
+
+	for (op = 0; op < NR_OPS; op++)
+		n += __atomic_load_n(&op_calls[op], __ATOMIC_RELAXED);
+	return n;
+}
 
 static void *fuzz_thread(void *p)
 {
 	__u64 s = seed ^ ((__u64)(uintptr_t)p * 0x51ed270b27ULL);
 	char *mem, *buf;
-	long n;
+	unsigned long n;
 
 	/* an argument page with a guard after it, for P_STRADDLE */
 	mem = mmap(NULL, ARGBUF + 4096, PROT_READ | PROT_WRITE,
@@ -954,12 +973,11 @@ static void *fuzz_thread(void *p)
 	}
 	mprotect(mem + ARGBUF, 4096, PROT_NONE);
 	buf = mem;
-	for (n = 0; n < calls_per_thread; n++) {
+	for (n = 0; (long)calls_done() < total_calls; n++) {
 		unsigned int what = below(&s, 100);
-		unsigned long done = __atomic_add_fetch(&progress, 1, __ATOMIC_RELAXED);
 
-		if (done % 20000 == 0) {
-			printf("# %lu steps\n", done);
+		if (p == (void *)1 && n % 4096 == 0) {
+			printf("# %lu calls\n", calls_done());
 			fflush(stdout);
 		}
 		if (what < 12)
@@ -975,7 +993,7 @@ static void *fuzz_thread(void *p)
 		else
 			fuzz_one(&s, buf, below(&s, OP_BADCMD), &F, false);
 		/* collections stop every thread: rare, L's with checks */
-		if (chance(&s, 1500))
+		if (chance(&s, 4000))
 			l_collect();
 		if (chance(&s, 64)) {
 			pthread_mutex_lock(&l_lock);
@@ -1058,7 +1076,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1200)
 	int i, status;
 	pid_t pid;
 
-	printf("# seed %#llx (GCH_FUZZ_SEED), %ld steps (GCH_FUZZ_CALLS), %d threads, %s kernel\n",
+	printf("# seed %#llx (GCH_FUZZ_SEED), %ld calls (GCH_FUZZ_CALLS), %d threads, %s kernel\n",
 	       seed, total_calls, NTHREADS, debug_kernel() ? "debug" : "stock");
 	bad_memory_init();
 	ASSERT_EQ(0, heap_open(&F, F_ARENA, true)) TH_LOG("F: %s", strerror(errno));
@@ -1078,7 +1096,6 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1200)
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
 		TH_LOG("a forked child's ioctls did not all get EPERM (%#x)", status);
 
-	calls_per_thread = total_calls / NTHREADS;
 	for (i = 0; i < NTHREADS; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, fuzz_thread,
 					    (void *)(uintptr_t)(i + 1)));
@@ -1087,8 +1104,8 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1200)
 	/* the end: one more collection of L and its checks */
 	l_collect();
 	print_counts();
-	printf("# L: %u live objects, %lu collections, %lu object checks after collections\n",
-	       nlive, l_collections, l_verified);
+	printf("# L: %u live objects, %lu collections (%lu timed out), %lu object checks after collections\n",
+	       nlive, l_collections, l_timeouts, l_verified);
 	printf("# wall time %.1f s\n", now() - t0);
 	heap_close(&F);
 	heap_close(&L);
@@ -1332,7 +1349,8 @@ TEST_F_TIMEOUT(fuzz, control_area, 1200)
 	struct gch_roots r = { .hdr.size = sizeof(r), .op = GCH_ROOTS_ADD,
 			       .tag = LIVE_TAG };
 	struct gch_refill rf = { .hdr.size = sizeof(rf), .spanclass = 2 };
-	long steps = total_calls / 4, n;
+	/* each step makes about ten calls, most of them checks */
+	long steps = total_calls / 20 > 100 ? total_calls / 20 : 100, n;
 	__u64 four[4];
 	__u64 s = seed ^ 0xc0117201ULL;
 	double t0 = now();
