@@ -792,7 +792,9 @@ static void check_result(enum op op, const void *arg, __u32 usize,
 
 		if (usize < 24)
 			break;
-		check(in_arena(h, a->addr) && !(a->addr % GCH_PAGE_SIZE),
+		/* heap pages count from the arena's start (4 KiB aligned) */
+		check(in_arena(h, a->addr) &&
+		      !((a->addr - (__u64)h->arena) % GCH_PAGE_SIZE),
 		      "large object %#llx outside the arena",
 		      (unsigned long long)a->addr);
 		if (h == &F)
@@ -860,7 +862,7 @@ static void fuzz_one(__u64 *s, char *buf, enum op op, struct heap *h,
 		flags = ops[op].flags;
 	}
 	/* F's collections: mostly only if due (rarely), they stop everyone */
-	if (op == OP_COLLECT && !on_l && !chance(s, 256)) {
+	if (op == OP_COLLECT && !on_l && !chance(s, 512)) {
 		flags = GCH_COLLECT_IF_DUE;
 		bad_flags = false;
 	}
@@ -993,9 +995,9 @@ static void *fuzz_thread(void *p)
 		else
 			fuzz_one(&s, buf, below(&s, OP_BADCMD), &F, false);
 		/* collections stop every thread: rare, L's with checks */
-		if (chance(&s, 4000))
+		if (chance(&s, 6000))
 			l_collect();
-		if (chance(&s, 64)) {
+		if (chance(&s, 128)) {
 			pthread_mutex_lock(&l_lock);
 			l_check_stats();
 			pthread_mutex_unlock(&l_lock);
