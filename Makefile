@@ -413,7 +413,7 @@ fuzz: deps
 	@$(MAKE) --no-print-directory stage KERNEL=$(FUZZ_KERNEL)
 	@seed='$(FUZZ_SEED)'; \
 	[ "$$seed" != random ] || seed=0x$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
-	echo "fuzz: seed $$seed, $(FUZZ_CALLS) steps, kernel $(FUZZ_KERNEL) (replay: make fuzz FUZZ_SEED=$$seed)"; \
+	echo "fuzz: seed $$seed, $(FUZZ_CALLS) calls, kernel $(FUZZ_KERNEL) (replay: make fuzz FUZZ_SEED=$$seed)"; \
 	tools/vm/run --kernel $(FUZZ_KERNEL) --stage $(BUILD)/stage/$(FUZZ_KERNEL) \
 		--timeout $(FUZZ_TIMEOUT) -- "insmod gcheap.ko && \
 		GCH_FUZZ_SEED=$$seed GCH_FUZZ_CALLS=$(FUZZ_CALLS) bin/gcheap_fuzz_test"; \
