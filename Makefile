@@ -47,7 +47,7 @@ DESTDIR ?=
 
 .PHONY: all help deps module lib selftests tools hosted-test stage lint \
 	run check bench clean hosted-tsan man install uninstall dkms-source gcpause \
-	dkms-install dkms-uninstall deb soak
+	dkms-install dkms-uninstall deb fuzz soak
 
 all: module lib selftests tools
 
@@ -63,6 +63,8 @@ help:
 	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
 	@echo 'make soak           gcsoak in a VM (SOAK_SECONDS=600 SOAK_KERNEL=debug SOAK_THREADS=8);'
 	@echo '                    fails on corruption or a kernel splat'
+	@echo 'make fuzz           a long ioctl and control-area fuzz run in a VM (FUZZ_KERNEL=debug,'
+	@echo '                    FUZZ_CALLS=1000000, FUZZ_SEED=random, printed); fails on any splat'
 	@echo 'make deps           install the Debian packages (root or sudo)'
 	@echo 'make install        library, headers, gcheap.pc, man pages, udev and modprobe files'
 	@echo '                    (PREFIX=/usr/local, DESTDIR=); make uninstall removes them'
@@ -410,6 +412,27 @@ soak: deps
 	tools/vm/run --kernel $(SOAK_KERNEL) --stage $(BUILD)/stage/$(SOAK_KERNEL) \
 		--timeout $$(( $(SOAK_SECONDS) + 600 )) -- \
 		'insmod gcheap.ko && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10'
+
+# --- fuzzing ----------------------------------------------------------------
+
+# selftests/gcheap_fuzz_test for longer than make check runs it, with a
+# new seed each time unless FUZZ_SEED is given (the seed is printed: a
+# failure is replayed with FUZZ_SEED=<it>).  tools/vm/run fails (126) on
+# any oops, KASAN, lockdep or kmemleak report.
+FUZZ_KERNEL ?= debug
+FUZZ_CALLS ?= 1000000
+FUZZ_SEED ?= random
+FUZZ_TIMEOUT ?= 21600
+
+fuzz: deps
+	@$(MAKE) --no-print-directory stage KERNEL=$(FUZZ_KERNEL)
+	@seed='$(FUZZ_SEED)'; \
+	[ "$$seed" != random ] || seed=0x$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
+	echo "fuzz: seed $$seed, $(FUZZ_CALLS) calls, kernel $(FUZZ_KERNEL) (replay: make fuzz FUZZ_SEED=$$seed)"; \
+	tools/vm/run --kernel $(FUZZ_KERNEL) --stage $(BUILD)/stage/$(FUZZ_KERNEL) \
+		--timeout $(FUZZ_TIMEOUT) -- "insmod gcheap.ko && \
+		GCH_FUZZ_SEED=$$seed GCH_FUZZ_CALLS=$(FUZZ_CALLS) bin/gcheap_fuzz_test"; \
+	rc=$$?; echo "fuzz: seed $$seed: exit $$rc"; exit $$rc
 
 clean:
 	rm -rf $(BUILD)

@@ -276,10 +276,15 @@ unlock:
 		for (i = 0; i < n; i++)
 			offs[i] += heap->arena_start;
 		if (copy_to_user(ubuf, offs, n * sizeof(*offs))) {
+			/*
+			 * Give them back, but without a warning: unlocked,
+			 * another thread may have freed some meanwhile (their
+			 * addresses are easy to guess, or were partly copied).
+			 */
 			mutex_lock(&heap->lock);
 			for (i = 0; i < n; i++)
-				offs[i] -= heap->arena_start;
-			gch_heap_unallocate(heap, offs, n);
+				gch_heap_free(&heap->core,
+					      offs[i] - heap->arena_start);
 			mutex_unlock(&heap->lock);
 			n = -EFAULT;
 			goto out;

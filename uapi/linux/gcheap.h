@@ -16,6 +16,9 @@
  *   taken as zero.  On return the kernel writes back at most @size bytes and
  *   sets @size to the number of bytes it filled in.
  * - @flags bits that the kernel does not know give -EINVAL.
+ * - A bad pointer (the struct, or a buffer it points to) gives -EFAULT;
+ *   any ioctl number other than the GCH_IOC_* below gives -ENOTTY.  The
+ *   errors listed for each ioctl come on top of these.
  * - Ioctl numbers never change when a struct grows: the size encoded in the
  *   number is that of the first version, the real size travels in @size.
  * - Every heap belongs to the process (mm) that opened the device; ioctls
@@ -260,7 +263,7 @@ struct gch_alloc {
  * @addr: in: the start of an allocated object.
  *
  * Errors: -EINVAL if @addr is not the start of an allocated object (a
- * double free included).
+ * double free included), -ENXIO if the arena is not mapped.
  */
 struct gch_free {
 	struct gch_ioc_hdr hdr;
@@ -283,7 +286,8 @@ struct gch_free {
  * @oflags:    out: GCH_OBJ_* bits.
  *
  * Errors: -EINVAL if @addr is outside the arena, -ENOENT if it is inside
- * the arena but not inside an allocated object.
+ * the arena but not inside an allocated object, -ENXIO if the arena is not
+ * mapped.
  */
 struct gch_query {
 	struct gch_ioc_hdr hdr;
@@ -375,7 +379,7 @@ struct gch_stats {
 /** GCH_IOC_QUERY - find the object an address points into. */
 #define GCH_IOC_QUERY		_IOWR(GCH_IOC_MAGIC, 0x05, struct gch_query)
 
-/** GCH_IOC_STATS - heap statistics. */
+/** GCH_IOC_STATS - heap statistics.  Errors: -ENOMEM. */
 #define GCH_IOC_STATS		_IOWR(GCH_IOC_MAGIC, 0x06, struct gch_stats)
 
 /*
@@ -579,7 +583,10 @@ struct gch_gc_stats {
 /** GCH_IOC_ROOTS - add or remove root ranges. */
 #define GCH_IOC_ROOTS		_IOWR(GCH_IOC_MAGIC, 0x08, struct gch_roots)
 
-/** GCH_IOC_GC_STATS - collector statistics and recent collections. */
+/**
+ * GCH_IOC_GC_STATS - collector statistics and recent collections.
+ * Errors: -EINVAL (@history_max without @history), -ENOMEM.
+ */
 #define GCH_IOC_GC_STATS	_IOWR(GCH_IOC_MAGIC, 0x09, struct gch_gc_stats)
 
 #endif /* _UAPI_LINUX_GCHEAP_H */
