@@ -2844,10 +2844,16 @@ TEST_F_TIMEOUT(gc, collection_history, 120)
 		EXPECT_EQ(i + 1, h[i].gc_number);
 		EXPECT_EQ(GCH_GC_REASON_USER, h[i].reason);
 		EXPECT_EQ(0, h[i].threads);
-		EXPECT_LT(0, h[i].pause_ns) TH_LOG("collection %d", i + 1);
+		/*
+		 * The pause contains the stop and the root gathering.  Not
+		 * "pause > 0": the debug kernel's clocksource is jiffies
+		 * under TCG, and a short collection can take none.
+		 */
+		EXPECT_LE(h[i].stw_ns + h[i].roots_ns, h[i].pause_ns)
+			TH_LOG("collection %d", i + 1);
 		EXPECT_LT(0, h[i].workers);
 		if (i) {
-			EXPECT_LT(h[i - 1].start_ns, h[i].start_ns);
+			EXPECT_LE(h[i - 1].start_ns, h[i].start_ns);
 		}
 		sum += h[i].pause_ns;
 	}
