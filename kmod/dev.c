@@ -6,6 +6,7 @@
  * a module reference and rmmod is refused (-EWOULDBLOCK) while any heap
  * exists, then accepted once the last one is released.
  */
+#include <linux/compat.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -15,8 +16,19 @@
 
 static int gch_open(struct inode *inode, struct file *file)
 {
-	struct gch_heap *heap = gch_heap_open();
+	struct gch_heap *heap;
 
+	/*
+	 * The mark reads 8-byte words at 8-byte alignment: the 4-byte
+	 * pointers of an ia32 or x32 program would be missed, and its objects
+	 * freed.  Refused up front rather than collected wrongly.
+	 */
+	if (in_compat_syscall()) {
+		pr_warn_ratelimited("gcheap: 32-bit process %d refused: only 64-bit programs are supported\n",
+				    task_tgid_nr(current));
+		return -EOPNOTSUPP;
+	}
+	heap = gch_heap_open();
 	if (IS_ERR(heap))
 		return PTR_ERR(heap);
 	file->private_data = heap;
@@ -37,8 +49,7 @@ static const struct file_operations gch_fops = {
 	.release = gch_release,
 	.mmap = gch_mmap,
 	.unlocked_ioctl = gch_ioctl,
-	/* the ABI has no pointer-sized fields: one handler serves both */
-	.compat_ioctl = compat_ptr_ioctl,
+	/* no .compat_ioctl: 32-bit processes cannot open the device */
 	.llseek = noop_llseek,
 };
 

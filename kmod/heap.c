@@ -96,8 +96,9 @@ void gch_heap_release(struct gch_heap *heap)
  * gch_heap_check_owner() - may the calling process use @heap?
  * @heap: the heap of the file being operated on.
  *
- * A heap belongs to the mm that created it; a forked child or a process
- * that received the file descriptor over a socket must not touch it.
+ * A heap belongs to the process (thread group and mm) that created it; a
+ * forked child, a clone(CLONE_VM) child or a process that received the
+ * file descriptor over a socket must not touch it.
  * Comparing mm pointers is safe because the heap holds mm_count: the
  * owner's mm_struct cannot be freed and its address reused meanwhile.
  *
@@ -105,7 +106,13 @@ void gch_heap_release(struct gch_heap *heap)
  */
 int gch_heap_check_owner(const struct gch_heap *heap)
 {
-	return current->mm == heap->mm ? 0 : -EPERM;
+	/*
+	 * The thread group too: a clone(CLONE_VM) child that is not a
+	 * thread shares the mm, but a collection it ran would stop none of
+	 * the owner's threads.
+	 */
+	return current->mm == heap->mm && task_tgid_nr(current) == heap->tgid ?
+	       0 : -EPERM;
 }
 
 /**

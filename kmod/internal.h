@@ -26,6 +26,7 @@ extern unsigned long gch_default_arena_size;
 extern unsigned long gch_max_arena_size;
 extern unsigned int gch_stw_timeout_ms;
 extern unsigned long gch_max_heap_metadata;
+extern unsigned long gch_max_root_bytes;
 
 /* Most worker threads (module parameter workers). */
 #define GCH_MAX_WORKERS		64
@@ -182,34 +183,52 @@ enum gch_thread_state {
 struct gch_world;
 
 /**
+ * struct gch_xstate - a copy of a thread's saved FPU/vector registers
+ * @words: the XSAVE image, as words to scan conservatively.
+ * @n:     words of it in use.
+ * @cap:   words allocated.
+ */
+struct gch_xstate {
+	u64 *words;
+	unsigned int n;
+	unsigned int cap;
+};
+
+/**
  * struct gch_thread - one thread of the process during a collection
  * @work:        the queued park.
  * @world:       the world it belongs to.
  * @task:        the thread (referenced).
- * @node:        in the world's hash of threads.
  * @link:        in the world's list of threads.
  * @state:       enum gch_thread_state.
- * @stopped:     QUEUED, but found stopped by a signal or tracer: @regs
- *               and @fsbase were read where it stands.
+ * @stopped:     QUEUED, but found stopped by a signal or tracer: @regs,
+ *               @fsbase and @xstate were read where it stands.
  * @exiting:     QUEUED, but exiting.
+ * @stop_err:    found stopped, but @xstate could not be copied.
  * @regs:        user registers (collector, or stopped thread).
  * @fsbase:      user thread pointer (collector, or stopped thread).
+ * @xstate:      user FPU/vector registers (collector, or stopped thread).
+ * @park_err:    the thread parked without @park_xstate (no memory).
  * @park_regs:   user registers, written by the thread when it parks.
  * @park_fsbase: its thread pointer, likewise.
+ * @park_xstate: its FPU/vector registers, likewise.
  */
 struct gch_thread {
 	struct callback_head work;
 	struct gch_world *world;
 	struct task_struct *task;
-	struct hlist_node node;
 	struct list_head link;
 	int state;
 	bool stopped;
 	bool exiting;
+	int stop_err;
 	struct pt_regs regs;
 	unsigned long fsbase;
+	struct gch_xstate xstate;
+	int park_err;
 	struct pt_regs park_regs;
 	unsigned long park_fsbase;
+	struct gch_xstate park_xstate;
 };
 
 /* stw.c */
@@ -218,6 +237,11 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 void gch_world_release(struct gch_world *w);
 struct list_head *gch_world_threads(struct gch_world *w);
 unsigned int gch_world_nr_stopped(struct gch_world *w);
+
+/* xstate.c */
+int gch_xstate_save_current(struct gch_xstate *xs);
+int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs);
+void gch_xstate_free(struct gch_xstate *xs);
 
 /* workers.c */
 int gch_pool_init(unsigned int nr);

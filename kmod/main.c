@@ -37,6 +37,11 @@ module_param_named(max_heap_metadata, gch_max_heap_metadata, ulong, 0644);
 MODULE_PARM_DESC(max_heap_metadata,
 		 "Most kernel memory one heap may use for its bookkeeping (span table, span structs, bitmaps, page lists, root ranges, history), in bytes; allocations beyond it fail with ENOMEM; 0: no limit (default 1 GiB)");
 
+unsigned long gch_max_root_bytes = 4UL << 30;
+module_param_named(max_root_bytes, gch_max_root_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_root_bytes,
+		 "Most bytes of user memory (stacks, TLS, data, bss, registered ranges) one collection reads for roots; beyond it GCH_IOC_COLLECT fails with E2BIG (default 4 GiB)");
+
 static unsigned int gch_nr_workers;
 module_param_named(workers, gch_nr_workers, uint, 0444);
 MODULE_PARM_DESC(workers,

@@ -2,10 +2,17 @@
 /*
  * Roots: where a collection starts marking.
  *
- *  - every thread's user registers (copied when it parked);
+ *  - every thread's user registers: the general ones (copied when it
+ *    parked, or where it stands if stopped) and the whole FPU/vector
+ *    state (xstate.c);
  *  - every thread's stack, from its stack pointer less the 128-byte red
  *    zone to the end of the mapping it is in (for threads made by glibc
  *    that end holds its static TLS and thread control block too);
+ *  - every thread's home stack, when its stack pointer is elsewhere (a
+ *    signal handler on an alternate stack, a coroutine's stack): the
+ *    whole mapping of the main thread's stack, or of another thread's
+ *    thread pointer (glibc puts the thread control block at the top of
+ *    the thread's stack), up to GCH_HOME_STACK_MAX bytes;
  *  - every thread's static TLS, around its thread pointer, as far as the
  *    library told us (gch_heap_config.tls_below/tls_above): the main
  *    thread's is not on its stack;
@@ -13,17 +20,33 @@
  *    data and bss of every loaded object, and the program its own;
  *  - the objects in the per-CPU caches (allocated, not yet handed out).
  *
- * User memory is scanned in place by the mark workers, which run in the
- * process's address space: the ranges are cut along the mappings first
- * (the world is stopped, so the layout holds still), dropping what is not
- * readable, device memory, mappings armed for userfaultfd (a fault there
- * would wait for a parked thread) and gcheap's own mappings (their fault
- * handlers take the heap lock the collector holds).  The pieces, at most
- * GCH_ROOT_PIECE bytes each, are the parallel work items of root
- * scanning.  A page that cannot be read when its turn comes is skipped.
+ * User memory is read before the mark, without the heap lock: the ranges
+ * are cut along the mappings (the world is stopped, so the layout holds
+ * still), dropping what is not readable, device memory, mappings armed
+ * for userfaultfd (a fault there would wait for a parked thread) and
+ * gcheap's own mappings.  The pieces, at most GCH_ROOT_PIECE bytes each,
+ * are read in parallel by the worker threads in the process's address
+ * space, and every word that points into the arena is kept; the mark then
+ * starts from those words, with the heap locked.  Reading user memory can
+ * fault and take the mmap lock; the arena's fault handler and ->close run
+ * under the mmap lock and take the heap lock, so user memory is never
+ * read with the heap lock held.
+ *
+ * A root page must be read or the collection fails: a page copy_from_user
+ * cannot read (a protection key the worker's PKRU does not open, a swap-in
+ * that failed) is read again through get_user_pages_remote(), which
+ * ignores protection keys; only a page the program could not read either
+ * (beyond the end of its file, poisoned) holds no roots.  Anything else
+ * (no memory, a fatal signal for the collector) fails the collection with
+ * nothing freed.  The user bytes one collection reads are bounded by the
+ * module parameter max_root_bytes (-E2BIG beyond it), the words kept are
+ * charged to the heap owner's memory cgroup.
  */
+#include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -34,31 +57,68 @@
 /* Bytes below the stack pointer a function may use without moving it. */
 #define GCH_RED_ZONE		128
 
-/* Root ranges are scanned in work items of at most this many bytes. */
+/* Root ranges are read in work items of at most this many bytes. */
 #define GCH_ROOT_PIECE		(256UL << 10)
 
+/* Largest home stack scanned whole (glibc's default thread stack: 8 MiB). */
+#define GCH_HOME_STACK_MAX	(64UL << 20)
+
 /**
- * struct gch_urange - a piece of user memory to scan
+ * struct gch_urange - a piece of user memory to read
  * @start: first byte, 8-byte aligned.
  * @end:   one past the last, 8-byte aligned.
- * @rs:    the root set (for the workers' buffers).
  */
 struct gch_urange {
 	unsigned long start;
 	unsigned long end;
-	struct gch_rootset *rs;
+};
+
+/**
+ * struct gch_found - words read from user memory that point into the arena
+ * @next:  the block filled before this one.
+ * @n:     entries of @words used.
+ * @words: the words.
+ */
+struct gch_found {
+	struct gch_found *next;
+	unsigned int n;
+	u64 words[];
+};
+
+#define GCH_FOUND_WORDS	\
+	((PAGE_SIZE - offsetof(struct gch_found, words)) / sizeof(u64))
+
+/**
+ * struct gch_reader - one worker's part of reading the roots
+ * @buf:    a page, where it copies user memory.
+ * @found:  its blocks of words found, the one being filled first.
+ * @nfound: blocks in @found.
+ */
+struct gch_reader {
+	u64 *buf;
+	struct gch_found *found;
+	unsigned int nfound;
 };
 
 /**
  * struct gch_rootset - the roots of one collection, as work items
- * @items:   the core's root items.
- * @nitems:  entries of @items used.
- * @ranges:  user ranges before cutting (sorted and merged).
- * @nranges: entries of @ranges.
- * @pieces:  the user ranges cut along the mappings.
- * @npieces: entries of @pieces.
- * @bufs:    one page per worker, where it copies user memory.
- * @heap:    the heap.
+ * @items:      the core's root items.
+ * @nitems:     entries of @items used.
+ * @ranges:     user ranges before cutting (sorted and merged).
+ * @nranges:    entries of @ranges.
+ * @pieces:     the user ranges cut along the mappings.
+ * @npieces:    entries of @pieces.
+ * @next_piece: the next piece a reader takes.
+ * @readers:    one per worker.
+ * @nreaders:   entries of @readers.
+ * @cpu_blocks: the per-CPU cache blocks, taken under the heap lock.
+ * @ncpus:      entries of @cpu_blocks.
+ * @lo:         the arena's first address: words in [@lo, @hi) are kept.
+ * @hi:         one past its last.
+ * @err:        the first error of a reader, or 0.
+ * @collector:  the collecting thread (its fatal signal stops the readers).
+ * @memcg:      the heap owner's memory cgroup (charged for @found), or NULL.
+ * @heap:       the heap.
  */
 struct gch_rootset {
 	struct gch_root *items;
@@ -67,7 +127,16 @@ struct gch_rootset {
 	unsigned int nranges;
 	struct gch_urange *pieces;
 	unsigned int npieces;
-	u64 *bufs;
+	atomic_t next_piece;
+	struct gch_reader *readers;
+	unsigned int nreaders;
+	void **cpu_blocks;
+	unsigned int ncpus;
+	u64 lo;
+	u64 hi;
+	atomic_t err;
+	struct task_struct *collector;
+	struct mem_cgroup *memcg;
 	struct gch_heap *heap;
 };
 
@@ -182,7 +251,7 @@ static void gch_rs_merge(struct gch_rootset *rs)
 	rs->nranges = j + 1;
 }
 
-/* May the collector read this mapping with copy_from_user()? */
+/* May the collector read this mapping? */
 static bool gch_vma_scannable(struct vm_area_struct *vma)
 {
 	return (vma->vm_flags & VM_READ) &&
@@ -192,9 +261,11 @@ static bool gch_vma_scannable(struct vm_area_struct *vma)
 
 /*
  * Cut the ranges along the scannable mappings into pieces of at most
- * GCH_ROOT_PIECE bytes.  First pass (!rs->pieces) only counts.
+ * GCH_ROOT_PIECE bytes.  First pass (!rs->pieces) only counts, and adds
+ * up the bytes into *@bytes.
  */
-static unsigned int gch_rs_cut(struct gch_rootset *rs, struct mm_struct *mm)
+static unsigned int gch_rs_cut(struct gch_rootset *rs, struct mm_struct *mm,
+			       u64 *bytes)
 {
 	struct vm_area_struct *vma;
 	unsigned long s, e, p;
@@ -209,14 +280,16 @@ static unsigned int gch_rs_cut(struct gch_rootset *rs, struct mm_struct *mm)
 				continue;
 			s = max(rs->ranges[i].start, vma->vm_start);
 			e = min(rs->ranges[i].end, vma->vm_end);
-			for (p = s; p < e; p += GCH_ROOT_PIECE) {
-				if (rs->pieces) {
+			*bytes += e - s;
+			if (!rs->pieces) {
+				n += DIV_ROUND_UP(e - s, GCH_ROOT_PIECE);
+			} else {
+				for (p = s; p < e; p += GCH_ROOT_PIECE) {
 					rs->pieces[n].start = p;
 					rs->pieces[n].end =
 						min(e, p + GCH_ROOT_PIECE);
-					rs->pieces[n].rs = rs;
+					n++;
 				}
-				n++;
 			}
 			if (vma->vm_end >= rs->ranges[i].end)
 				break;
@@ -225,22 +298,107 @@ static unsigned int gch_rs_cut(struct gch_rootset *rs, struct mm_struct *mm)
 	return n;
 }
 
-/* GCH_ROOT_FUNC: scan a piece of user memory, a page at a time. */
-static void gch_scan_user(struct gch_mark_worker *mw, void *arg)
+/*
+ * Read a user page copy_from_user() could not: through the page tables,
+ * ignoring protection keys (the program's PKRU may open a key that the
+ * worker's does not).  Return: 0; -EFAULT if the program could not read
+ * it either; another error otherwise.
+ */
+static int gch_read_remote(struct mm_struct *mm, unsigned long addr,
+			   void *buf, size_t len)
 {
-	struct gch_urange *u = arg;
-	u64 *buf = u->rs->bufs +
-		   gch_mark_worker_index(mw) * (PAGE_SIZE / sizeof(u64));
+	struct page *page;
+	void *kaddr;
+	long got;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+#ifdef GCH_GUP_REMOTE_VMAS
+	got = get_user_pages_remote(mm, addr, 1, 0, &page, NULL, NULL);
+#else
+	got = get_user_pages_remote(mm, addr, 1, 0, &page, NULL);
+#endif
+	mmap_read_unlock(mm);
+	if (got == -EHWPOISON || got == 0)
+		return -EFAULT;
+	if (got < 0)
+		return got;
+	kaddr = kmap_local_page(page);
+	memcpy(buf, kaddr + offset_in_page(addr), len);
+	kunmap_local(kaddr);
+	put_page(page);
+	return 0;
+}
+
+/* Keep the words of @buf that point into the arena.  0 or -ENOMEM. */
+static int gch_keep_words(struct gch_rootset *rs, struct gch_reader *r,
+			  const u64 *buf, size_t n)
+{
+	struct gch_found *f = r->found;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] < rs->lo || buf[i] >= rs->hi)
+			continue;
+		if (!f || f->n == GCH_FOUND_WORDS) {
+			f = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT |
+				    __GFP_NOWARN);
+			if (!f)
+				return -ENOMEM;
+			f->n = 0;
+			f->next = r->found;
+			r->found = f;
+			r->nfound++;
+		}
+		f->words[f->n++] = buf[i];
+	}
+	return 0;
+}
+
+/* Read one piece of user memory, a page at a time. */
+static int gch_read_piece(struct gch_rootset *rs, struct gch_reader *r,
+			  const struct gch_urange *u, struct mm_struct *mm)
+{
 	unsigned long addr = u->start, len;
+	int err;
 
 	while (addr < u->end) {
+		if (fatal_signal_pending(rs->collector))
+			return -EINTR;
 		len = min(u->end - addr, PAGE_SIZE - offset_in_page(addr));
-		/* a page that cannot be read now holds no roots */
-		if (!copy_from_user(buf, (const void __user *)addr, len))
-			gch_mark_words(mw, buf, len / sizeof(u64));
+		err = 0;
+		if (copy_from_user(r->buf, (const void __user *)addr, len))
+			err = gch_read_remote(mm, addr, r->buf, len);
+		if (!err)
+			err = gch_keep_words(rs, r, r->buf, len / sizeof(u64));
+		else if (err == -EFAULT)
+			err = 0;	/* unreadable to the program too */
+		if (err)
+			return err;
 		addr += len;
 		cond_resched();
 	}
+	return 0;
+}
+
+/* A pool job: read pieces until none is left or one failed. */
+static void gch_read_fn(void *arg, unsigned int index)
+{
+	struct gch_rootset *rs = arg;
+	struct gch_reader *r = &rs->readers[index];
+	struct mem_cgroup *old = set_active_memcg(rs->memcg);
+	unsigned int i;
+	int err;
+
+	while (!atomic_read(&rs->err)) {
+		i = atomic_inc_return(&rs->next_piece) - 1;
+		if (i >= rs->npieces)
+			break;
+		err = gch_read_piece(rs, r, &rs->pieces[i], current->mm);
+		if (err)
+			atomic_cmpxchg(&rs->err, 0, err);
+	}
+	set_active_memcg(old);
 }
 
 /* GCH_ROOT_FUNC: the objects in one CPU's caches. */
@@ -262,24 +420,27 @@ static void gch_scan_cpu_caches(struct gch_mark_worker *mw, void *block)
 	}
 }
 
-/* The user registers and thread pointer of a thread, or false. */
+/* The user registers, thread pointer and vector state of a thread. */
 static bool gch_thread_state(struct gch_thread *t, struct pt_regs **regs,
-			     unsigned long *fsbase)
+			     unsigned long *fsbase, struct gch_xstate **xs)
 {
 	/* acquire: a PARKED thread's registers are complete */
 	switch (smp_load_acquire(&t->state)) {
 	case GCH_THREAD_SELF:
 		*regs = &t->regs;
 		*fsbase = t->fsbase;
+		*xs = &t->xstate;
 		return true;
 	case GCH_THREAD_PARKED:
 		*regs = &t->park_regs;
 		*fsbase = t->park_fsbase;
+		*xs = &t->park_xstate;
 		return true;
 	case GCH_THREAD_QUEUED:
 		if (t->stopped && !t->exiting) {
 			*regs = &t->regs;
 			*fsbase = t->fsbase;
+			*xs = &t->xstate;
 			return true;
 		}
 		return false;
@@ -288,113 +449,204 @@ static bool gch_thread_state(struct gch_thread *t, struct pt_regs **regs,
 	}
 }
 
-/* Add the stack (from the mapping of @sp) and TLS ranges of a thread. */
+/*
+ * Add the ranges of one thread: its stack from @sp, its home stack if
+ * @sp is not in it, its static TLS.
+ */
 static void gch_rs_add_thread(struct gch_rootset *rs, struct mm_struct *mm,
-			      unsigned long sp, unsigned long fsbase)
+			      struct task_struct *task, unsigned long sp,
+			      unsigned long fsbase)
 {
 	struct gch_heap *heap = rs->heap;
-	struct vm_area_struct *vma;
+	struct vm_area_struct *vma, *home;
+	unsigned long at;
 
 	vma = find_vma(mm, sp);
 	if (vma && vma->vm_start <= sp)
 		gch_rs_add_range(rs, max(sp - GCH_RED_ZONE, vma->vm_start),
 				 vma->vm_end);
+	else
+		vma = NULL;
+	at = task == task->group_leader ? mm->start_stack : fsbase;
+	home = at ? find_vma(mm, at) : NULL;
+	if (home && home != vma && home->vm_start <= at && !home->vm_file &&
+	    home->vm_end - home->vm_start <= GCH_HOME_STACK_MAX)
+		gch_rs_add_range(rs, home->vm_start, home->vm_end);
 	if (fsbase && fsbase > heap->tls_below)
 		gch_rs_add_range(rs, fsbase - heap->tls_below,
 				 fsbase + heap->tls_above);
 }
 
+static void gch_rs_add_item(struct gch_rootset *rs, u8 kind, const u64 *words,
+			    size_t n)
+{
+	struct gch_root *item = &rs->items[rs->nitems++];
+
+	item->kind = kind;
+	item->words = words;
+	item->n = n;
+}
+
+/* Take the registered ranges, the cache blocks and the arena's bounds. */
+static int gch_rs_take_heap(struct gch_rootset *rs, unsigned int nthreads)
+{
+	struct gch_heap *heap = rs->heap;
+	unsigned int cpu, i;
+	int err = 0;
+
+	rs->cpu_blocks = kcalloc(nr_cpu_ids, sizeof(*rs->cpu_blocks),
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!rs->cpu_blocks)
+		return -ENOMEM;
+	mutex_lock(&heap->lock);
+	rs->ranges = kvmalloc_array(heap->nr_roots + 3 * nthreads,
+				    sizeof(*rs->ranges),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (rs->ranges) {
+		for (i = 0; i < heap->nr_roots; i++)
+			gch_rs_add_range(rs, heap->roots[i].start,
+					 heap->roots[i].end);
+	} else {
+		err = -ENOMEM;
+	}
+	/* the blocks, as they are now: the world is stopped */
+	for (cpu = 0; heap->cpu_blocks && cpu < nr_cpu_ids; cpu++)
+		if (heap->cpu_blocks[cpu])
+			rs->cpu_blocks[rs->ncpus++] = heap->cpu_blocks[cpu];
+	rs->lo = heap->arena_start;
+	rs->hi = heap->arena_start + heap->arena_size;
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/* Cut the ranges of memory to read into pieces.  0, -EINTR, -E2BIG. */
+static int gch_rs_plan(struct gch_rootset *rs, struct gch_world *w,
+		       struct mm_struct *mm)
+{
+	struct list_head *threads = gch_world_threads(w);
+	struct gch_xstate *xs;
+	unsigned long fsbase;
+	struct pt_regs *regs;
+	struct gch_thread *t;
+	unsigned int n;
+	u64 bytes = 0;
+	int err = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	list_for_each_entry(t, threads, link)
+		if (gch_thread_state(t, &regs, &fsbase, &xs))
+			gch_rs_add_thread(rs, mm, t->task,
+					  user_stack_pointer(regs), fsbase);
+	gch_rs_merge(rs);
+	n = gch_rs_cut(rs, mm, &bytes);
+	if (bytes > READ_ONCE(gch_max_root_bytes)) {
+		err = -E2BIG;
+		goto out;
+	}
+	rs->pieces = kvmalloc_array(max(n, 1U), sizeof(*rs->pieces),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!rs->pieces) {
+		err = -ENOMEM;
+		goto out;
+	}
+	rs->npieces = gch_rs_cut(rs, mm, &bytes);
+out:
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/* Read the pieces in @n worker threads.  0 or the first error. */
+static int gch_rs_read(struct gch_rootset *rs, unsigned int n)
+{
+	unsigned int i;
+	int err = 0;
+
+	rs->readers = kcalloc(n, sizeof(*rs->readers),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!rs->readers)
+		return -ENOMEM;
+	rs->nreaders = n;
+	for (i = 0; i < n; i++) {
+		rs->readers[i].buf = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT |
+					     __GFP_NOWARN);
+		if (!rs->readers[i].buf)
+			return -ENOMEM;
+	}
+	rs->collector = current;
+	rs->memcg = get_mem_cgroup_from_mm(current->mm);
+	if (rs->npieces)
+		gch_pool_run(n, gch_read_fn, rs, current->mm);
+	err = atomic_read(&rs->err);
+	if (err == -EINTR && !fatal_signal_pending(current))
+		err = -ENOMEM;	/* only the collector's fatal signal stops */
+	return err;
+}
+
 /**
  * gch_roots_build() - gather the roots of a collection
- * @heap:     the heap, unlocked (this takes the mmap lock, which ranks
- *            above the heap lock).
+ * @heap:     the heap, unlocked: the mmap lock ranks above the heap lock,
+ *            and user memory is read here.
  * @w:        the stopped world.
- * @nworkers: workers that will scan.
+ * @nworkers: workers that read the roots (and will mark).
  *
- * Return: the root set, or an ERR_PTR (-ENOMEM, -EINTR).
+ * Return: the root set, or an ERR_PTR: -ENOMEM, -EINTR (a fatal signal),
+ * -E2BIG (more than max_root_bytes of user memory to read).
  */
 struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 				    struct gch_world *w, unsigned int nworkers)
 {
-	struct mm_struct *mm = current->mm;
-	unsigned int nthreads = 0, nr, ncpus = 0, cpu, i;
 	struct list_head *threads = gch_world_threads(w);
+	unsigned int nthreads = 0, nitems, i;
 	struct gch_rootset *rs;
+	struct gch_xstate *xs;
+	struct gch_found *f;
 	unsigned long fsbase;
 	struct pt_regs *regs;
 	struct gch_thread *t;
-	int err = -ENOMEM;
+	int err;
 
-	rs = kzalloc(sizeof(*rs), GFP_KERNEL);
+	rs = kzalloc(sizeof(*rs), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!rs)
 		return ERR_PTR(-ENOMEM);
 	rs->heap = heap;
+	atomic_set(&rs->next_piece, 0);
+	atomic_set(&rs->err, 0);
 	list_for_each_entry(t, threads, link)
 		nthreads++;
 
-	/* the registered ranges: nobody can change them, the world stopped */
-	mutex_lock(&heap->lock);
-	nr = heap->nr_roots;
-	rs->ranges = kvmalloc_array(nr + 2 * nthreads, sizeof(*rs->ranges),
-				    GFP_KERNEL | __GFP_NOWARN);
-	if (rs->ranges)
-		for (i = 0; i < nr; i++)
-			gch_rs_add_range(rs, heap->roots[i].start,
-					 heap->roots[i].end);
-	if (heap->cpu_blocks)
-		for (cpu = 0; cpu < nr_cpu_ids; cpu++)
-			ncpus += !!heap->cpu_blocks[cpu];
-	mutex_unlock(&heap->lock);
-	if (!rs->ranges)
+	err = gch_rs_take_heap(rs, nthreads);
+	if (!err)
+		err = gch_rs_plan(rs, w, current->mm);
+	if (!err)
+		err = gch_rs_read(rs, clamp(nworkers, 1U, gch_pool_size()));
+	if (err)
 		goto fail;
 
-	rs->bufs = kvmalloc_array(nworkers, PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
-	if (!rs->bufs)
-		goto fail;
-
-	if (mmap_read_lock_killable(mm)) {
-		err = -EINTR;
+	nitems = 2 * nthreads + rs->ncpus;
+	for (i = 0; i < rs->nreaders; i++)
+		nitems += rs->readers[i].nfound;
+	rs->items = kvcalloc(nitems, sizeof(*rs->items),
+			     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!rs->items) {
+		err = -ENOMEM;
 		goto fail;
 	}
-	list_for_each_entry(t, threads, link)
-		if (gch_thread_state(t, &regs, &fsbase))
-			gch_rs_add_thread(rs, mm, user_stack_pointer(regs),
-					  fsbase);
-	gch_rs_merge(rs);
-	nr = gch_rs_cut(rs, mm);
-	rs->pieces = kvmalloc_array(max(nr, 1U), sizeof(*rs->pieces),
-				    GFP_KERNEL | __GFP_NOWARN);
-	if (rs->pieces)
-		rs->npieces = gch_rs_cut(rs, mm);
-	mmap_read_unlock(mm);
-	if (!rs->pieces)
-		goto fail;
-
-	rs->items = kvcalloc(nthreads + rs->npieces + ncpus,
-			     sizeof(*rs->items), GFP_KERNEL | __GFP_NOWARN);
-	if (!rs->items)
-		goto fail;
 	list_for_each_entry(t, threads, link) {
-		if (!gch_thread_state(t, &regs, &fsbase))
+		if (!gch_thread_state(t, &regs, &fsbase, &xs))
 			continue;
-		rs->items[rs->nitems].kind = GCH_ROOT_WORDS;
-		rs->items[rs->nitems].words = (const u64 *)regs;
-		rs->items[rs->nitems].n = sizeof(*regs) / sizeof(u64);
-		rs->nitems++;
+		gch_rs_add_item(rs, GCH_ROOT_WORDS, (const u64 *)regs,
+				sizeof(*regs) / sizeof(u64));
+		if (xs->n)
+			gch_rs_add_item(rs, GCH_ROOT_WORDS, xs->words, xs->n);
 	}
-	for (i = 0; i < rs->npieces; i++) {
-		rs->items[rs->nitems].kind = GCH_ROOT_FUNC;
-		rs->items[rs->nitems].fn = gch_scan_user;
-		rs->items[rs->nitems].arg = &rs->pieces[i];
-		rs->nitems++;
-	}
-	/* cpu_blocks only grow under the heap lock, by running threads */
-	for (cpu = 0; heap->cpu_blocks && cpu < nr_cpu_ids; cpu++) {
-		if (!heap->cpu_blocks[cpu] || !ncpus--)
-			continue;
+	for (i = 0; i < rs->nreaders; i++)
+		for (f = rs->readers[i].found; f; f = f->next)
+			gch_rs_add_item(rs, GCH_ROOT_WORDS, f->words, f->n);
+	for (i = 0; i < rs->ncpus; i++) {
 		rs->items[rs->nitems].kind = GCH_ROOT_FUNC;
 		rs->items[rs->nitems].fn = gch_scan_cpu_caches;
-		rs->items[rs->nitems].arg = heap->cpu_blocks[cpu];
+		rs->items[rs->nitems].arg = rs->cpu_blocks[i];
 		rs->nitems++;
 	}
 	return rs;
@@ -424,12 +676,24 @@ const struct gch_root *gch_rootset_items(const struct gch_rootset *rs,
  */
 void gch_roots_free(struct gch_rootset *rs)
 {
+	struct gch_found *f, *next;
+	unsigned int i;
+
 	if (!rs)
 		return;
+	for (i = 0; i < rs->nreaders; i++) {
+		for (f = rs->readers[i].found; f; f = next) {
+			next = f->next;
+			kfree(f);
+		}
+		kfree(rs->readers[i].buf);
+	}
+	kfree(rs->readers);
+	mem_cgroup_put(rs->memcg);
 	kvfree(rs->items);
 	kvfree(rs->pieces);
 	kvfree(rs->ranges);
-	kvfree(rs->bufs);
+	kfree(rs->cpu_blocks);
 	kfree(rs);
 }
 

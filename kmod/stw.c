@@ -36,7 +36,6 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hashtable.h>
 #include <linux/jiffies.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/debug.h>
@@ -46,6 +45,7 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 #ifdef CONFIG_X86_64
 #include <asm/fsgsbase.h>
 #endif
@@ -53,8 +53,12 @@
 #include "internal.h"
 
 /* New threads taken from one scan of the thread group. */
-#define GCH_STW_BATCH		64
-/* Scans that found new threads: more, and the world will not stop. */
+#define GCH_STW_BATCH		512
+/*
+ * Scans that found fewer new threads than a batch (threads created since
+ * the scan before): more, and the world will not stop.  Full batches are
+ * only the walk through a large group and are not counted.
+ */
 #define GCH_STW_MAX_SCANS	256
 
 /**
@@ -65,9 +69,12 @@
  * @wq:         the collector waits here for @events.
  * @release_wq: parked threads wait here for @released.
  * @file:       the heap's file (each work holds a reference).
- * @threads:    struct gch_thread of every thread found, by task.
+ * @threads:    struct gch_thread of every thread found, by pid: a lookup
+ *              in O(log n), so that stopping tens of thousands of
+ *              threads does not take quadratic time.
  * @list:       the same, in the order found (the collector first).
  * @nr:         entries of @list.
+ * @batch:      GCH_STW_BATCH task pointers, for one scan.
  */
 struct gch_world {
 	refcount_t ref;
@@ -76,9 +83,10 @@ struct gch_world {
 	wait_queue_head_t wq;
 	wait_queue_head_t release_wq;
 	struct file *file;
-	DECLARE_HASHTABLE(threads, 6);
+	struct xarray threads;
 	struct list_head list;
 	unsigned int nr;
+	struct task_struct **batch;
 };
 
 static void gch_world_put(struct gch_world *w)
@@ -89,8 +97,12 @@ static void gch_world_put(struct gch_world *w)
 		return;
 	list_for_each_entry_safe(t, next, &w->list, link) {
 		put_task_struct(t->task);
+		gch_xstate_free(&t->xstate);
+		gch_xstate_free(&t->park_xstate);
 		kfree(t);
 	}
+	xa_destroy(&w->threads);
+	kfree(w->batch);
 	kfree(w);
 }
 
@@ -124,6 +136,8 @@ static void gch_park(struct callback_head *cb)
 	if (!(current->flags & PF_EXITING) && !READ_ONCE(w->released)) {
 		t->park_regs = *task_pt_regs(current);
 		t->park_fsbase = gch_fsbase_self();
+		/* the vector registers too; without them the collection fails */
+		t->park_err = gch_xstate_save_current(&t->park_xstate);
 		/* publishes the registers to gch_thread_state()'s acquire */
 		smp_store_release(&t->state, GCH_THREAD_PARKED);
 		atomic_inc(&w->events);
@@ -139,15 +153,15 @@ static void gch_park(struct callback_head *cb)
 	fput(file);	/* last: may drop the module's last pin */
 }
 
-static struct gch_thread *gch_world_find(struct gch_world *w,
-					 struct task_struct *task)
+/*
+ * Has @task been found before?  Under RCU: a thread that exited and whose
+ * pid was reused is another task, hence new.
+ */
+static bool gch_world_known(struct gch_world *w, struct task_struct *task)
 {
-	struct gch_thread *t;
+	struct gch_thread *t = xa_load(&w->threads, task->pid);
 
-	hash_for_each_possible(w->threads, t, node, (unsigned long)task)
-		if (t->task == task)
-			return t;
-	return NULL;
+	return t && t->task == task;
 }
 
 /* Threads that never return to user mode and need not be stopped. */
@@ -171,7 +185,11 @@ static struct gch_thread *gch_world_add(struct gch_world *w,
 		return NULL;
 	t->task = task;
 	t->world = w;
-	hash_add(w->threads, &t->node, (unsigned long)task);
+	/* replaces a thread that exited and left its pid to this one */
+	if (xa_is_err(xa_store(&w->threads, task->pid, t, GFP_KERNEL))) {
+		kfree(t);
+		return NULL;
+	}
 	list_add_tail(&t->link, &w->list);
 	w->nr++;
 	return t;
@@ -183,7 +201,7 @@ static struct gch_thread *gch_world_add(struct gch_world *w,
  */
 static int gch_world_scan(struct gch_world *w)
 {
-	struct task_struct *batch[GCH_STW_BATCH], *task;
+	struct task_struct **batch = w->batch, *task;
 	struct gch_thread *t;
 	unsigned int n = 0, i;
 	int err = 0;
@@ -191,11 +209,11 @@ static int gch_world_scan(struct gch_world *w)
 	rcu_read_lock();
 	for_each_thread(current, task) {
 		if (task == current || gch_thread_exempt(task) ||
-		    gch_world_find(w, task))
+		    gch_world_known(w, task))
 			continue;
 		get_task_struct(task);
 		batch[n++] = task;
-		if (n == ARRAY_SIZE(batch))
+		if (n == GCH_STW_BATCH)
 			break;
 	}
 	rcu_read_unlock();
@@ -238,18 +256,46 @@ static bool gch_world_stopped(struct gch_world *w)
 			t->exiting = true;
 			continue;
 		}
-		if (task_is_stopped_or_traced(t->task)) {
-			/* off CPU in get_signal(): its user state is saved */
+		/*
+		 * Stopped, and off CPU: the context switch has saved its
+		 * user state (acquire pairs with the release of on_cpu at
+		 * the end of the switch).  Until then it is not stopped yet.
+		 */
+		if (task_is_stopped_or_traced(t->task) &&
+		    !smp_load_acquire(&t->task->on_cpu)) {
 			t->regs = *task_pt_regs(t->task);
 			t->fsbase = gch_fsbase_stopped(t->task);
-			t->stopped = true;
-			continue;
+			t->stopped = !gch_xstate_copy_stopped(t->task,
+							      &t->xstate);
+			if (t->stopped)
+				continue;
+			t->stop_err = -ENOMEM;
 		}
 		t->stopped = false;
 		t->exiting = false;
 		all = false;
 	}
 	return all;
+}
+
+/*
+ * A thread that parked or was found stopped without a copy of its vector
+ * registers (no memory for it): its roots are incomplete, so no
+ * collection.  Return: 0 or -ENOMEM.
+ */
+static int gch_world_stop_error(struct gch_world *w)
+{
+	struct gch_thread *t;
+
+	list_for_each_entry(t, &w->list, link) {
+		/* pairs with the release in gch_park() */
+		if (smp_load_acquire(&t->state) == GCH_THREAD_PARKED &&
+		    t->park_err)
+			return t->park_err;
+		if (t->stop_err)
+			return t->stop_err;
+	}
+	return 0;
 }
 
 /* Say which threads did not stop, so a timeout can be understood. */
@@ -290,6 +336,7 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 	struct gch_world *w;
 	struct gch_thread *self;
 	int n, err, seen;
+	bool all;
 
 	w = kzalloc(sizeof(*w), GFP_KERNEL);
 	if (!w)
@@ -298,9 +345,14 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 	atomic_set(&w->events, 0);
 	init_waitqueue_head(&w->wq);
 	init_waitqueue_head(&w->release_wq);
-	hash_init(w->threads);
+	xa_init(&w->threads);
 	INIT_LIST_HEAD(&w->list);
 	w->file = file;
+	w->batch = kmalloc_array(GCH_STW_BATCH, sizeof(*w->batch), GFP_KERNEL);
+	if (!w->batch) {
+		err = -ENOMEM;
+		goto fail;
+	}
 
 	/* the collector is a thread of the world too: its roots count */
 	get_task_struct(current);
@@ -313,22 +365,43 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 	self->state = GCH_THREAD_SELF;
 	self->regs = *task_pt_regs(current);
 	self->fsbase = gch_fsbase_self();
+	err = gch_xstate_save_current(&self->xstate);
+	if (err)
+		goto fail;
 
 	for (;;) {
 		seen = atomic_read(&w->events);
+		/*
+		 * First whether all known threads are stopped, then whether
+		 * there are new ones: a thread is in the group before its
+		 * creator returns from clone(), so once the creator is seen
+		 * parked a scan after that finds its child.  The other order
+		 * could miss a child made between the scan and the check.
+		 */
+		all = gch_world_stopped(w);
+		err = gch_world_stop_error(w);
+		if (err)
+			goto fail;
 		n = gch_world_scan(w);
 		if (n < 0) {
 			err = n;
 			goto fail;
 		}
-		if (n && ++scans > GCH_STW_MAX_SCANS) {
+		if (n && n < GCH_STW_BATCH && ++scans > GCH_STW_MAX_SCANS) {
 			err = -EAGAIN;
 			goto fail;
 		}
-		if (!n && gch_world_stopped(w))
+		if (!n && all)
 			break;
-		if (n)
-			continue;	/* look for more before waiting */
+		if (n) {
+			/* look for more before waiting */
+			if (fatal_signal_pending(current)) {
+				err = -EINTR;
+				goto fail;
+			}
+			cond_resched();
+			continue;
+		}
 		/* stopped threads do not report: poll them now and then */
 		wait_event_interruptible_timeout(w->wq,
 				atomic_read(&w->events) != seen,
