@@ -10,6 +10,7 @@
  */
 #include <linux/atomic.h>
 #include <linux/errno.h>
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
@@ -17,6 +18,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 
 #include "internal.h"
 
@@ -26,14 +28,80 @@
 static atomic_t gch_nr_heaps = ATOMIC_INIT(0);
 static atomic64_t gch_next_heap_id = ATOMIC64_INIT(0);
 
+/* Heaps open per user (uid in the initial namespace -> count). */
+static DEFINE_XARRAY(gch_user_heaps);
+static DEFINE_MUTEX(gch_user_lock);
+
+/*
+ * Count one more heap of @uid, unless the user has max_heaps_per_user.
+ * Return: 0, -EMFILE, -ENOMEM.
+ */
+static int gch_user_get(uid_t uid)
+{
+	unsigned long n;
+	void *old;
+	int err = 0;
+
+	mutex_lock(&gch_user_lock);
+	old = xa_load(&gch_user_heaps, uid);
+	n = old ? xa_to_value(old) : 0;
+	if (n >= READ_ONCE(gch_max_heaps_per_user)) {
+		err = -EMFILE;
+	} else {
+		old = xa_store(&gch_user_heaps, uid, xa_mk_value(n + 1),
+			       GFP_KERNEL);
+		if (xa_is_err(old))
+			err = xa_err(old);
+	}
+	mutex_unlock(&gch_user_lock);
+	return err;
+}
+
+static void gch_user_put(uid_t uid)
+{
+	unsigned long n;
+	void *old;
+
+	mutex_lock(&gch_user_lock);
+	old = xa_load(&gch_user_heaps, uid);
+	n = old ? xa_to_value(old) : 1;
+	/* replacing a present entry allocates nothing; NULL erases it */
+	xa_store(&gch_user_heaps, uid, n > 1 ? xa_mk_value(n - 1) : NULL,
+		 GFP_KERNEL);
+	mutex_unlock(&gch_user_lock);
+}
+
+/*
+ * Teach lockdep the order every path keeps (design.rst, "Locks"), once per
+ * heap: collect_lock, the owner's mmap lock, the heap lock, the heap
+ * inode's i_mmap lock.  A path that takes two of them the other way, or
+ * faults on user memory under the heap lock, is then reported on the
+ * debug kernel even when the two paths never meet in a test.
+ */
+static void gch_heap_lockdep_prime(struct gch_heap *heap)
+{
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		return;
+	mutex_lock(&heap->collect_lock);
+	mmap_read_lock(current->mm);
+	mutex_lock(&heap->lock);
+	i_mmap_lock_read(heap->inode->i_mapping);
+	i_mmap_unlock_read(heap->inode->i_mapping);
+	mutex_unlock(&heap->lock);
+	mmap_read_unlock(current->mm);
+	mutex_unlock(&heap->collect_lock);
+}
+
 /**
  * gch_heap_open() - make a heap owned by the calling process
  *
  * Return: the heap, or ERR_PTR(-EINVAL) when called without an address
- * space, -ENFILE when max_heaps heaps are open, -ENOMEM.
+ * space, -ENFILE when max_heaps heaps are open, -EMFILE when the calling
+ * user has max_heaps_per_user open, -ENOMEM.
  */
 struct gch_heap *gch_heap_open(void)
 {
+	uid_t uid = from_kuid(&init_user_ns, current_uid());
 	struct gch_heap *heap;
 	int err;
 
@@ -46,16 +114,27 @@ struct gch_heap *gch_heap_open(void)
 				    task_tgid_nr(current));
 		return ERR_PTR(-ENFILE);
 	}
+	err = gch_user_get(uid);
+	if (err) {
+		atomic_dec(&gch_nr_heaps);
+		if (err == -EMFILE)
+			pr_warn_ratelimited("gcheap: max_heaps_per_user (%u) reached by uid %u, open by pid %d refused\n",
+					    READ_ONCE(gch_max_heaps_per_user),
+					    uid, task_tgid_nr(current));
+		return ERR_PTR(err);
+	}
 	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
 	if (!heap) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	heap->uid = uid;
 	mutex_init(&heap->lock);
 	mutex_init(&heap->collect_lock);
 	err = gch_arena_fs_init(heap);
 	if (err)
 		goto fail_free;
+	gch_heap_lockdep_prime(heap);
 	heap->id = atomic64_inc_return(&gch_next_heap_id);
 	heap->tgid = task_tgid_nr(current);
 	heap->arena_size = round_down(READ_ONCE(gch_default_arena_size),
@@ -69,6 +148,7 @@ struct gch_heap *gch_heap_open(void)
 fail_free:
 	kfree(heap);
 fail:
+	gch_user_put(uid);
 	atomic_dec(&gch_nr_heaps);
 	return ERR_PTR(err);
 }
@@ -88,6 +168,7 @@ void gch_heap_release(struct gch_heap *heap)
 	mmdrop(heap->mm);
 	mutex_destroy(&heap->collect_lock);
 	mutex_destroy(&heap->lock);
+	gch_user_put(heap->uid);
 	kfree(heap);
 	atomic_dec(&gch_nr_heaps);
 }

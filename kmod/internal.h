@@ -22,6 +22,7 @@ struct vm_area_struct;
 
 /* Module parameters (main.c). */
 extern unsigned int gch_max_heaps;
+extern unsigned int gch_max_heaps_per_user;
 extern unsigned long gch_default_arena_size;
 extern unsigned long gch_max_arena_size;
 extern unsigned int gch_stw_timeout_ms;
@@ -50,6 +51,8 @@ extern struct gch_cache_layout gch_cache_layout;
  *                  heap never keeps a dead process's memory alive.
  * @tgid:           the owner's thread-group id in the initial pid
  *                  namespace (what tracing tools see).
+ * @uid:            the opener's uid in the initial user namespace (counted
+ *                  against max_heaps_per_user until release).
  * @lock:           serialises everything below.  Never held while
  *                  touching user memory: the arena's fault handler takes
  *                  it, so a user copy under it could deadlock.
@@ -106,6 +109,7 @@ struct gch_heap {
 	u64 id;
 	struct mm_struct *mm;
 	pid_t tgid;
+	uid_t uid;
 	struct mutex lock;
 	struct inode *inode;
 	u64 arena_size;

@@ -17,6 +17,11 @@ module_param_named(max_heaps, gch_max_heaps, uint, 0644);
 MODULE_PARM_DESC(max_heaps,
 		 "Most heaps (open files of /dev/gcheap) at once, system-wide; open() beyond it fails with ENFILE (default 1024)");
 
+unsigned int gch_max_heaps_per_user = 256;
+module_param_named(max_heaps_per_user, gch_max_heaps_per_user, uint, 0644);
+MODULE_PARM_DESC(max_heaps_per_user,
+		 "Most heaps one user (uid) may have open at once; open() beyond it fails with EMFILE (default 256)");
+
 unsigned long gch_default_arena_size = 4UL << 30;
 module_param_named(default_arena_size, gch_default_arena_size, ulong, 0644);
 MODULE_PARM_DESC(default_arena_size,

@@ -258,10 +258,10 @@ static bool gch_world_stopped(struct gch_world *w)
 		}
 		/*
 		 * Stopped, and off CPU: the context switch has saved its
-		 * user state (acquire pairs with the release of on_cpu at
-		 * the end of the switch).  Until then it is not stopped yet.
+		 * user state.  Until then it is not stopped yet.
 		 */
 		if (task_is_stopped_or_traced(t->task) &&
+		    /* pairs with the release of on_cpu ending the switch */
 		    !smp_load_acquire(&t->task->on_cpu)) {
 			t->regs = *task_pt_regs(t->task);
 			t->fsbase = gch_fsbase_stopped(t->task);

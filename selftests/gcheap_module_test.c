@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Module lifetime and parameters: rmmod is refused while a heap is open
- * and accepted after the last close; max_heaps bounds open heaps.
+ * and accepted after the last close; max_heaps bounds open heaps, and
+ * max_heaps_per_user those of one user without denying other users.
  *
  * This test unloads and reloads gcheap.ko, so it runs alone, after the
  * others.  GCHEAP_KO names the module file to reload (the VM test script
@@ -15,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/gcheap.h>
@@ -23,6 +25,8 @@
 #include "kselftest_harness.h"
 
 #define PARAM_MAX_HEAPS "/sys/module/gcheap/parameters/max_heaps"
+#define PARAM_MAX_HEAPS_PER_USER \
+	"/sys/module/gcheap/parameters/max_heaps_per_user"
 
 static int delete_module(const char *name, int flags)
 {
@@ -105,6 +109,63 @@ TEST(max_heaps_bounds_open)
 	fd = open(GCH_DEVICE_PATH, O_RDWR);
 	EXPECT_LE(0, fd);
 	close(fd);
+}
+
+/* In a child running as @uid: 0 if a heap opens, else its errno. */
+static int open_as(uid_t uid)
+{
+	int status, fd;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+			_exit(200);
+		fd = open(GCH_DEVICE_PATH, O_RDWR);
+		_exit(fd < 0 ? errno : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST(max_heaps_per_user_bounds_one_user)
+{
+	unsigned int saved, n;
+	int fds[3], err;
+
+	if (geteuid())
+		SKIP(return, "needs root to change the parameter and the uid");
+	ASSERT_EQ(0, read_param(PARAM_MAX_HEAPS_PER_USER, &saved))
+		TH_LOG("%s: %s", PARAM_MAX_HEAPS_PER_USER, strerror(errno));
+	ASSERT_EQ(256, saved);	/* the documented default */
+	ASSERT_EQ(0, write_param(PARAM_MAX_HEAPS_PER_USER, 2));
+	ASSERT_EQ(0, read_param(PARAM_MAX_HEAPS_PER_USER, &n));
+	ASSERT_EQ(2, n);
+
+	fds[0] = open(GCH_DEVICE_PATH, O_RDWR);
+	fds[1] = open(GCH_DEVICE_PATH, O_RDWR);
+	fds[2] = open(GCH_DEVICE_PATH, O_RDWR);
+	err = errno;
+	EXPECT_LE(0, fds[0]);
+	EXPECT_LE(0, fds[1]);
+	EXPECT_EQ(-1, fds[2]);
+	EXPECT_EQ(EMFILE, err);
+	/* another user is not denied by this one's heaps */
+	EXPECT_EQ(0, open_as(65534));
+	/* and a slot freed by close is this user's again */
+	close(fds[1]);
+	fds[1] = open(GCH_DEVICE_PATH, O_RDWR);
+	EXPECT_LE(0, fds[1]);
+	close(fds[0]);
+	close(fds[1]);
+
+	ASSERT_EQ(0, write_param(PARAM_MAX_HEAPS_PER_USER, saved));
+	fds[0] = open(GCH_DEVICE_PATH, O_RDWR);
+	EXPECT_LE(0, fds[0]);
+	close(fds[0]);
 }
 
 TEST(rmmod_refused_while_open_then_accepted)
