@@ -8,6 +8,8 @@
 #include <linux/llist.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
 #include <linux/ptrace.h>
 #include <linux/types.h>
 
@@ -241,6 +243,32 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 void gch_world_release(struct gch_world *w);
 struct list_head *gch_world_threads(struct gch_world *w);
 unsigned int gch_world_nr_stopped(struct gch_world *w);
+
+/**
+ * gch_gc_alloc() - zeroed memory for one collection's own use
+ * @n:    elements.
+ * @size: bytes each.
+ *
+ * Root words, register images, work lists: charged to the caller's
+ * memory cgroup (the heap owner's, or the one set with set_active_memcg())
+ * while it has room, taken uncharged otherwise, so that a collection,
+ * which frees memory, still runs at the limit.  It lives for one
+ * collection and is bounded by max_root_bytes and the thread count.  Free
+ * with kvfree().
+ *
+ * Return: the memory, or NULL.
+ */
+static inline void *gch_gc_alloc(size_t n, size_t size)
+{
+	size_t bytes;
+	void *p;
+
+	if (check_mul_overflow(n, size, &bytes))
+		return NULL;
+	p = kvzalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+		     __GFP_NOWARN);
+	return p ?: kvzalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
+}
 
 /* xstate.c */
 int gch_xstate_save_current(struct gch_xstate *xs);

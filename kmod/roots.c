@@ -40,7 +40,8 @@
  * (no memory, a fatal signal for the collector) fails the collection with
  * nothing freed.  The user bytes one collection reads are bounded by the
  * module parameter max_root_bytes (-E2BIG beyond it), the words kept are
- * charged to the heap owner's memory cgroup.
+ * charged to the heap owner's memory cgroup while it has room
+ * (gch_gc_alloc()).
  */
 #include <linux/highmem.h>
 #include <linux/memcontrol.h>
@@ -341,8 +342,7 @@ static int gch_keep_words(struct gch_rootset *rs, struct gch_reader *r,
 		if (buf[i] < rs->lo || buf[i] >= rs->hi)
 			continue;
 		if (!f || f->n == GCH_FOUND_WORDS) {
-			f = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT |
-				    __GFP_NOWARN);
+			f = gch_gc_alloc(1, PAGE_SIZE);
 			if (!f)
 				return -ENOMEM;
 			f->n = 0;
@@ -494,14 +494,12 @@ static int gch_rs_take_heap(struct gch_rootset *rs, unsigned int nthreads)
 	unsigned int cpu, i;
 	int err = 0;
 
-	rs->cpu_blocks = kcalloc(nr_cpu_ids, sizeof(*rs->cpu_blocks),
-				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	rs->cpu_blocks = gch_gc_alloc(nr_cpu_ids, sizeof(*rs->cpu_blocks));
 	if (!rs->cpu_blocks)
 		return -ENOMEM;
 	mutex_lock(&heap->lock);
-	rs->ranges = kvmalloc_array(heap->nr_roots + 3 * nthreads,
-				    sizeof(*rs->ranges),
-				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	rs->ranges = gch_gc_alloc(heap->nr_roots + 3 * nthreads,
+				  sizeof(*rs->ranges));
 	if (rs->ranges) {
 		for (i = 0; i < heap->nr_roots; i++)
 			gch_rs_add_range(rs, heap->roots[i].start,
@@ -544,8 +542,7 @@ static int gch_rs_plan(struct gch_rootset *rs, struct gch_world *w,
 		err = -E2BIG;
 		goto out;
 	}
-	rs->pieces = kvmalloc_array(max(n, 1U), sizeof(*rs->pieces),
-				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	rs->pieces = gch_gc_alloc(max(n, 1U), sizeof(*rs->pieces));
 	if (!rs->pieces) {
 		err = -ENOMEM;
 		goto out;
@@ -562,14 +559,12 @@ static int gch_rs_read(struct gch_rootset *rs, unsigned int n)
 	unsigned int i;
 	int err = 0;
 
-	rs->readers = kcalloc(n, sizeof(*rs->readers),
-			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	rs->readers = gch_gc_alloc(n, sizeof(*rs->readers));
 	if (!rs->readers)
 		return -ENOMEM;
 	rs->nreaders = n;
 	for (i = 0; i < n; i++) {
-		rs->readers[i].buf = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT |
-					     __GFP_NOWARN);
+		rs->readers[i].buf = gch_gc_alloc(1, PAGE_SIZE);
 		if (!rs->readers[i].buf)
 			return -ENOMEM;
 	}
@@ -606,7 +601,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	struct gch_thread *t;
 	int err;
 
-	rs = kzalloc(sizeof(*rs), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	rs = gch_gc_alloc(1, sizeof(*rs));
 	if (!rs)
 		return ERR_PTR(-ENOMEM);
 	rs->heap = heap;
@@ -626,8 +621,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	nitems = 2 * nthreads + rs->ncpus;
 	for (i = 0; i < rs->nreaders; i++)
 		nitems += rs->readers[i].nfound;
-	rs->items = kvcalloc(nitems, sizeof(*rs->items),
-			     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	rs->items = gch_gc_alloc(nitems, sizeof(*rs->items));
 	if (!rs->items) {
 		err = -ENOMEM;
 		goto fail;
@@ -684,17 +678,17 @@ void gch_roots_free(struct gch_rootset *rs)
 	for (i = 0; i < rs->nreaders; i++) {
 		for (f = rs->readers[i].found; f; f = next) {
 			next = f->next;
-			kfree(f);
+			kvfree(f);
 		}
-		kfree(rs->readers[i].buf);
+		kvfree(rs->readers[i].buf);
 	}
-	kfree(rs->readers);
+	kvfree(rs->readers);
 	mem_cgroup_put(rs->memcg);
 	kvfree(rs->items);
 	kvfree(rs->pieces);
 	kvfree(rs->ranges);
-	kfree(rs->cpu_blocks);
-	kfree(rs);
+	kvfree(rs->cpu_blocks);
+	kvfree(rs);
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -53,10 +53,10 @@ static int gch_xstate_reserve(struct gch_xstate *xs, unsigned int bytes)
 
 	if (xs->words && xs->cap >= bytes / sizeof(u64))
 		return 0;
-	words = kmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	words = gch_gc_alloc(1, bytes);
 	if (!words)
 		return -ENOMEM;
-	kfree(xs->words);
+	kvfree(xs->words);
 	xs->words = words;
 	xs->cap = bytes / sizeof(u64);
 	return 0;
@@ -126,7 +126,7 @@ int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs)
  */
 void gch_xstate_free(struct gch_xstate *xs)
 {
-	kfree(xs->words);
+	kvfree(xs->words);
 	xs->words = NULL;
 	xs->n = 0;
 	xs->cap = 0;
