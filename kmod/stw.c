@@ -8,8 +8,9 @@
  * nanosleep() or futex wait returns -ERESTART*, and the syscall restarts
  * after the park, invisibly) and run the work on its way back to user
  * mode.  The work records the thread's user registers (task_pt_regs: the
- * user state is all there while it is in the kernel) and thread pointer,
- * tells the collector, and waits, killable only, until released.  No
+ * user state is all there while it is in the kernel), its thread pointer
+ * and its FPU/vector registers (xstate.c), tells the collector, and
+ * waits, killable only, until released.  No
  * signal handler and no registration is needed: threads the program never
  * told anyone about are stopped the same way.
  *
@@ -17,8 +18,9 @@
  * a tracer (it cannot return to user mode without running the queued work
  * first; its registers are read where it stands), or exiting (it will
  * never run user code again).  Threads created meanwhile are found by
- * rescanning the thread group until a scan finds no new thread while all
- * known ones are stopped: a parked creator cannot create any more.
+ * rescanning the thread group until a scan finds no new thread after all
+ * known ones were seen stopped: a parked creator cannot create any more,
+ * and the child of one that was seen parked is already in the group.
  *
  * Every work holds a reference on the world and on the heap's file; the
  * file pins the module until the work has run, even if that is long after
