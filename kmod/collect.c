@@ -219,9 +219,14 @@ static void gch_gc_record(struct gch_heap *heap, struct gch_gc_info *gi)
 	heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
 }
 
-/* Mark and start the sweep, the heap locked and the world stopped. */
-static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
-			  unsigned int n, struct gch_gc_info *gi)
+/*
+ * Mark and start the sweep, the heap locked and the world stopped.  If
+ * the world turned out not to have stayed stopped (gch_world_intact()),
+ * everything is kept: the sweep frees nothing, and -EAGAIN.
+ */
+static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
+			  struct gch_rootset *rs, unsigned int n,
+			  struct gch_gc_info *gi)
 {
 	struct gch_collection_ctx ctx = { .heap = heap };
 	const struct gch_root *items;
@@ -246,6 +251,11 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_rootset *rs,
 	gch_pool_run(n, gch_mark_fn, &ctx, current->mm);
 	mem_cgroup_put(ctx.memcg);
 	gch_mark_end(heap->mark, &ms);
+	if (!gch_world_intact(w)) {
+		gch_mark_keep_all(heap->mark);
+		gch_sweep_eager(heap, n, &ss);
+		return -EAGAIN;
+	}
 	t1 = ktime_get_ns();
 	gi->mark_ns = t1 - t0;
 	gi->objects_marked = ms.objects_marked;
@@ -390,7 +400,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 
 	mutex_lock(&heap->lock);
 	gi->heap_before = heap->core.inuse_bytes;
-	err = gch_mark_sweep(heap, rs, n, gi);
+	err = gch_mark_sweep(heap, w, rs, n, gi);
 	if (!err) {
 		heap->num_gc = gi->gc_number;
 		/* the restart that follows takes a wake-up: count it now */

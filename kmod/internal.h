@@ -211,6 +211,8 @@ struct gch_xstate {
  *               @fsbase and @xstate were read where it stands.
  * @exiting:     QUEUED, but exiting.
  * @stop_err:    found stopped, but @xstate could not be copied.
+ * @switches:    found stopped: its context switches then (see
+ *               gch_world_intact()).
  * @regs:        user registers (collector, or stopped thread).
  * @fsbase:      user thread pointer (collector, or stopped thread).
  * @xstate:      user FPU/vector registers (collector, or stopped thread).
@@ -228,6 +230,7 @@ struct gch_thread {
 	bool stopped;
 	bool exiting;
 	int stop_err;
+	unsigned long switches;
 	struct pt_regs regs;
 	unsigned long fsbase;
 	struct gch_xstate xstate;
@@ -243,6 +246,7 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 void gch_world_release(struct gch_world *w);
 struct list_head *gch_world_threads(struct gch_world *w);
 unsigned int gch_world_nr_stopped(struct gch_world *w);
+bool gch_world_intact(struct gch_world *w);
 
 /**
  * gch_gc_alloc() - zeroed memory for one collection's own use

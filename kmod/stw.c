@@ -166,6 +166,12 @@ static bool gch_world_known(struct gch_world *w, struct task_struct *task)
 	return t && t->task == task;
 }
 
+/* Context switches of @task so far: a change means it ran. */
+static unsigned long gch_task_switches(struct task_struct *task)
+{
+	return READ_ONCE(task->nvcsw) + READ_ONCE(task->nivcsw);
+}
+
 /* Threads that never return to user mode and need not be stopped. */
 static bool gch_thread_exempt(struct task_struct *task)
 {
@@ -265,6 +271,7 @@ static bool gch_world_stopped(struct gch_world *w)
 		if (task_is_stopped_or_traced(t->task) &&
 		    /* pairs with the release of on_cpu ending the switch */
 		    !smp_load_acquire(&t->task->on_cpu)) {
+			t->switches = gch_task_switches(t->task);
 			t->regs = *task_pt_regs(t->task);
 			t->fsbase = gch_fsbase_stopped(t->task);
 			t->stopped = !gch_xstate_copy_stopped(t->task,
@@ -298,6 +305,42 @@ static int gch_world_stop_error(struct gch_world *w)
 			return t->stop_err;
 	}
 	return 0;
+}
+
+/**
+ * gch_world_intact() - did the world stay stopped until now?
+ * @w: a stopped world.
+ *
+ * A thread found stopped by a signal or tracer can be resumed during the
+ * collection.  It does not reach user mode without parking, but it
+ * finishes the system call it stood in, which may create a thread (that
+ * then runs user code unstopped) or move memory.  So after the mark the
+ * collector checks that no thread unknown to the world exists and that
+ * every thread taken as stopped has not run since its registers were
+ * read; if not, the mark may have missed roots and nothing may be freed.
+ *
+ * Return: true if the roots were complete.
+ */
+bool gch_world_intact(struct gch_world *w)
+{
+	struct task_struct *task;
+	struct gch_thread *t;
+	bool intact = true;
+
+	list_for_each_entry(t, &w->list, link)
+		if (t->stopped && (!task_is_stopped_or_traced(t->task) ||
+				   gch_task_switches(t->task) != t->switches))
+			return false;
+	rcu_read_lock();
+	for_each_thread(current, task) {
+		if (task != current && !gch_thread_exempt(task) &&
+		    !gch_world_known(w, task)) {
+			intact = false;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return intact;
 }
 
 /* Say which threads did not stop, so a timeout can be understood. */

@@ -847,6 +847,36 @@ void gch_mark_end(struct gch_mark *m, struct gch_mark_stats *total)
 	total->rescans = m->rescans;
 }
 
+static void mark_keep_span(struct gch_span *s)
+{
+	memcpy(s->markbits, s->allocbits, gch_bitmap_bytes(s->nobjs));
+}
+
+/**
+ * gch_mark_keep_all() - mark every allocated object, after gch_mark_end()
+ * @m: the mark state.
+ *
+ * For a mark the embedder cannot trust (its mutator turned out not to
+ * have been stopped throughout, so the roots may be incomplete): the
+ * sweep that follows frees nothing, and clears the mark bits as always.
+ * The heap must not change meanwhile.  O(spans + objects / 8) bytes.
+ */
+void gch_mark_keep_all(struct gch_mark *m)
+{
+	struct gch_heap_core *h = m->h;
+	struct gch_span *s;
+	unsigned int c;
+
+	for (c = 0; c < GCH_NR_SPANCLASSES; c++) {
+		list_for_each_entry(s, &h->central[c].partial, link)
+			mark_keep_span(s);
+		list_for_each_entry(s, &h->central[c].full, link)
+			mark_keep_span(s);
+	}
+	list_for_each_entry(s, &h->large, link)
+		mark_keep_span(s);
+}
+
 /**
  * gch_mark_worker_stats() - one worker's statistics of the last mark
  * @m:      the mark state.

@@ -734,6 +734,39 @@ static void mark_root_items(struct kunit *test)
 	}
 }
 
+/*
+ * gch_mark_keep_all() after a mark from too few roots: every allocated
+ * object is marked (so a sweep would free none) and nothing else.
+ */
+static void mark_keep_all(struct kunit *test)
+{
+	struct mt_fixture *f = mt_new(test, 600);
+	struct gch_mark_stats st;
+	struct gch_root root;
+	u64 words[1];
+	u32 i, unmarked = 0;
+
+	mt_random_objects(test, f, 500, 50);
+	mt_random_edges(f, 1);
+	words[0] = MT_BASE + f->objs[0];
+	root = (struct gch_root){ .kind = GCH_ROOT_WORDS, .words = words,
+				  .n = 1 };
+	mt_mark(test, f, &root, 1, 2, &st);
+	KUNIT_EXPECT_LT(test, st.objects_marked, (u64)f->nobjs);
+	gch_mark_keep_all(f->m);
+	for (i = 0; i < f->nobjs; i++)
+		unmarked += !mt_marked(f, f->objs[i]);
+	KUNIT_EXPECT_EQ(test, unmarked, 0U);
+	for (i = 0; i < f->nobjs; i++)
+		f->ref[i] = true;
+	st.objects_marked = f->nobjs;
+	st.bytes_marked = 0;
+	for (i = 0; i < f->nobjs; i++)
+		st.bytes_marked += mt_size(f, f->objs[i]);
+	/* no mark bit without an alloc bit; clears the marks */
+	mt_expect_ref(test, f, f->nobjs, &st, 2);
+}
+
 static void mark_bad_arguments(struct kunit *test)
 {
 	struct mt_fixture *f = mt_new(test, 4);
@@ -777,6 +810,7 @@ static struct kunit_case mark_cases[] = {
 	KUNIT_CASE(mark_work_distribution),
 	KUNIT_CASE(mark_overflow_rescan),
 	KUNIT_CASE(mark_root_items),
+	KUNIT_CASE(mark_keep_all),
 	KUNIT_CASE(mark_bad_arguments),
 	{}
 };
