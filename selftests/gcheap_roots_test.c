@@ -111,6 +111,32 @@ static unsigned int stress_seconds(void)
 	return env_uint("GCHEAP_ROOTS_TEST_SECONDS", 8);
 }
 
+/*
+ * GCHEAP_ROOTS_TEST_ONLY=name1,name2: run only the tests whose names
+ * contain one of these (the 6.1 harness has no filter of its own).
+ */
+static bool filtered_out(const char *name)
+{
+	const char *only = getenv("GCHEAP_ROOTS_TEST_ONLY");
+	char buf[256], *tok, *save;
+
+	if (!only || !*only)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", only);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strstr(name, tok))
+			return false;
+	return true;
+}
+
+/* First thing in every test: a SKIP in the fixture's setup, or a filter. */
+#define TEST_PROLOGUE() do {						\
+		if (_metadata->skip)					\
+			return;						\
+		if (filtered_out(_metadata->name))			\
+			SKIP(return, "not in GCHEAP_ROOTS_TEST_ONLY");	\
+	} while (0)
+
 /* --- hiding pointers from the collector ------------------------------------ */
 
 #define HIDE_MASK	0x5a5a5a5a5a5a5a5aUL
@@ -578,6 +604,7 @@ static void *tc_collector(void *arg)
  */
 TEST_F_TIMEOUT(roots, thread_created_during_stop, 120)
 {
+	TEST_PROLOGUE();
 	pthread_t creators[TC_CREATORS], collector, ballast[TC_BALLAST];
 	unsigned int secs = stress_seconds(), i, nballast = 0;
 	pthread_attr_t small;
@@ -701,6 +728,7 @@ FIXTURE_TEARDOWN(pkey)
  */
 TEST_F_TIMEOUT(pkey, root_page_under_pkey, 60)
 {
+	TEST_PROLOGUE();
 	const uint64_t seed = 0x9e11;
 	const uint32_t n = 300;
 	char why[512];
@@ -781,6 +809,7 @@ static void *alt_run(void *arg)
 
 TEST_F_TIMEOUT(roots, sigaltstack_handler, 60)
 {
+	TEST_PROLOGUE();
 	struct sigaction sa = { .sa_handler = alt_handler, .sa_flags = SA_ONSTACK };
 	const uint64_t seed = 0xa175;
 	const uint32_t n = 300;
@@ -915,6 +944,7 @@ FIXTURE_TEARDOWN(coro)
 
 TEST_F_TIMEOUT(coro, normal_stack_while_on_coroutine, 60)
 {
+	TEST_PROLOGUE();
 	pthread_t t;
 	void *ret = NULL;
 
@@ -988,6 +1018,7 @@ static void *mt_run(void *arg)
  */
 TEST_F_TIMEOUT(roots, threads_2000, 180)
 {
+	TEST_PROLOGUE();
 	const unsigned int want = 2000;
 	struct mt_thread *m;
 	struct gch_collection c;
@@ -1179,6 +1210,7 @@ static noinline int many_child(struct many_result *res, unsigned int want)
 
 TEST_F_TIMEOUT(proc, threads_17000, 300)
 {
+	TEST_PROLOGUE();
 	const unsigned int want = env_uint("GCHEAP_ROOTS_TEST_THREADS", 17000);
 	struct many_result *res = shared_map(sizeof(*res));
 	long old_max = read_long(THREADS_MAX_PATH), new_max = want + 1000;
@@ -1351,6 +1383,7 @@ static noinline int cvm_hold(uintptr_t h, void *stack, size_t len, pid_t *pid, i
  */
 TEST_F_TIMEOUT(proc, clone_vm_child_eperm, 60)
 {
+	TEST_PROLOGUE();
 	const uint64_t seed = 0xc10e;
 	const uint32_t n = 400;
 	struct gch_heap_stats st;
@@ -1465,6 +1498,7 @@ static size_t huge_len(void)
  */
 TEST_F_TIMEOUT(proc, huge_root_range_fails_fast, 120)
 {
+	TEST_PROLOGUE();
 	struct huge *hs = shared_map(sizeof(*hs));
 	size_t len = huge_len();
 	uint64_t t0, killed_ns = 0;
@@ -1505,6 +1539,7 @@ TEST_F_TIMEOUT(proc, huge_root_range_fails_fast, 120)
 /* SIGKILL of a process collecting over a huge root range ends it quickly. */
 TEST_F_TIMEOUT(proc, huge_root_range_sigkill, 120)
 {
+	TEST_PROLOGUE();
 	struct huge *hs = shared_map(sizeof(*hs));
 	size_t len = huge_len();
 	uint64_t t0, ns;
@@ -1763,11 +1798,13 @@ FIXTURE_TEARDOWN(hang)
 
 TEST_F_TIMEOUT(hang, munmap_by_traced_thread, 180)
 {
+	TEST_PROLOGUE();
 	hang_test(_metadata, &self->child, true);
 }
 
 TEST_F_TIMEOUT(hang, mapfixed_by_clone_vm_child, 180)
 {
+	TEST_PROLOGUE();
 	hang_test(_metadata, &self->child, false);
 }
 
