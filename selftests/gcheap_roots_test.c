@@ -112,8 +112,8 @@ static unsigned int stress_seconds(void)
 }
 
 /*
- * GCHEAP_ROOTS_TEST_ONLY=name1,name2: run only the tests whose names
- * contain one of these (the 6.1 harness has no filter of its own).
+ * GCHEAP_ROOTS_TEST_ONLY=name1,name2: run only the tests of these names
+ * (the 6.1 harness has no filter of its own).
  */
 static bool filtered_out(const char *name)
 {
@@ -124,7 +124,7 @@ static bool filtered_out(const char *name)
 		return false;
 	snprintf(buf, sizeof(buf), "%s", only);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		if (strstr(name, tok))
+		if (!strcmp(name, tok))
 			return false;
 	return true;
 }
@@ -458,8 +458,8 @@ FIXTURE_TEARDOWN(roots)
 
 /* ===== 1. a thread created during the stop ================================= */
 
-#define TC_CREATORS	4
-#define TC_BALLAST	150
+#define TC_CREATORS	6
+#define TC_BALLAST_MAX	4000
 #define TC_MAX_LIVE	24
 #define TC_NODES	6
 
@@ -605,7 +605,8 @@ static void *tc_collector(void *arg)
 TEST_F_TIMEOUT(roots, thread_created_during_stop, 120)
 {
 	TEST_PROLOGUE();
-	pthread_t creators[TC_CREATORS], collector, ballast[TC_BALLAST];
+	unsigned int nb = env_uint("GCHEAP_ROOTS_TEST_BALLAST", 1000);
+	pthread_t creators[TC_CREATORS], collector, *ballast;
 	unsigned int secs = stress_seconds(), i, nballast = 0;
 	pthread_attr_t small;
 	uint64_t end;
@@ -615,8 +616,12 @@ TEST_F_TIMEOUT(roots, thread_created_during_stop, 120)
 	pthread_attr_init(&small);
 	pthread_attr_setstacksize(&small, 64 * KiB);
 	/* threads before the creators: a longer walk between scan and check */
-	for (i = 0; i < TC_BALLAST; i++)
-		if (!pthread_create(&ballast[i], &small, tc_ballast, NULL))
+	if (nb > TC_BALLAST_MAX)
+		nb = TC_BALLAST_MAX;
+	ballast = calloc(nb + 1, sizeof(*ballast));
+	ASSERT_NE(NULL, ballast);
+	for (i = 0; i < nb; i++)
+		if (!pthread_create(&ballast[nballast], &small, tc_ballast, NULL))
 			nballast++;
 	for (i = 0; i < TC_CREATORS; i++)
 		ASSERT_EQ(0, pthread_create(&creators[i], &small, tc_creator,
@@ -638,6 +643,7 @@ TEST_F_TIMEOUT(roots, thread_created_during_stop, 120)
 	syscall(SYS_futex, &tc.ballast_stop, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 	for (i = 0; i < nballast; i++)
 		pthread_join(ballast[i], NULL);
+	free(ballast);
 
 	ksft_print_msg("thread_created_during_stop: %u s, %lu threads created (%lu failed), %lu verified, %lu corrupt; %lu collections, %lu failed (last: %s), %u ballast threads\n",
 		       secs, tc.created, tc.create_fail, tc.verified, tc.corrupt,
@@ -688,6 +694,8 @@ FIXTURE_VARIANT_ADD(pkey, bss_page_disabled_while_idle) {
 FIXTURE_SETUP(pkey)
 {
 	long pg = sysconf(_SC_PAGESIZE);
+	int status;
+	pid_t pid;
 
 	self->key = -1;
 	self->map = NULL;
@@ -712,6 +720,17 @@ FIXTURE_SETUP(pkey)
 	self->slot = (void *volatile *)self->page + 17;
 	ASSERT_EQ(0, pkey_mprotect(self->page, pg, PROT_READ | PROT_WRITE, self->key))
 		TH_LOG("pkey_mprotect: %s", strerror(errno));
+	/* are keys enforced at all (by the CPU, or the emulator)? */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pkey_set(self->key, PKEY_DISABLE_ACCESS);
+		_exit(*(volatile char *)self->page == 0 ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV))
+		SKIP(return, "protection keys are not enforced: a read with the key's access disabled did not fault (status %#x)",
+		     status);
 }
 
 FIXTURE_TEARDOWN(pkey)
