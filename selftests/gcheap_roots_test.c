@@ -1587,6 +1587,178 @@ TEST_F_TIMEOUT(proc, huge_root_range_sigkill, 120)
 				       (unsigned long long)ns / MSEC);
 }
 
+/* ===== 1b. a thread created during a collection by a traced creator ======== */
+
+/*
+ * Deterministic: a creator thread sits in a ptrace syscall-entry stop of
+ * clone3()/clone() (which counts as stopped) when the collection starts;
+ * the tracer (this test) resumes it while the collection marks, and it
+ * creates thread X, which the collection never stopped.  X runs user code
+ * during the mark: it takes the only reference to graph G out of a root
+ * page the workers have not scanned yet (it lies above a 256 MiB root
+ * range of fresh pages, scanned first) and keeps it on its stack, which
+ * the collection does not scan.  After the collection G must be intact:
+ * a thread created during a collection must be stopped and scanned (or
+ * the collection must fail and free nothing, e.g. EAGAIN).
+ */
+#define TCR_RANGE	(256 * MiB)
+#define TCR_NODES	300
+#define TCR_SEED	0x7c7e
+
+struct tcr {
+	int phase;		/* 1: ready, 2: creator in its clone stop, 3: collected */
+	int creator_tid;
+	int go;
+	int x_moved;		/* X took the pointer out of the root page */
+	int x_done;
+	uint32_t x_bad;
+	int ret, err;
+	uint64_t ns;
+	uint64_t slot_addr, range_addr;
+	char why[256];
+};
+
+static struct tcr *tcr;
+static void *volatile *tcr_slot;
+
+static noinline void tcr_x_hold(void)
+{
+	void *volatile held = NULL;
+
+	/* move the only reference from the root page to this stack */
+	held = *tcr_slot;
+	*tcr_slot = NULL;
+	wipe_regs();
+	__atomic_store_n(&tcr->x_moved, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&tcr->phase, __ATOMIC_ACQUIRE) < 3)
+		sleep_ms(5);
+	sleep_ms(20);
+	tcr->x_bad = graph_check(hide(held), TCR_SEED, TCR_NODES, tcr->why, sizeof(tcr->why));
+	held = NULL;
+}
+
+static void *tcr_x(void *arg)
+{
+	tcr_x_hold();
+	__atomic_store_n(&tcr->x_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *tcr_creator(void *arg)
+{
+	pthread_t x;
+
+	__atomic_store_n(&tcr->creator_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&tcr->go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	if (pthread_create(&x, NULL, tcr_x, NULL))
+		return (void *)1;
+	pthread_join(x, NULL);
+	return NULL;
+}
+
+static int tcr_victim(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *page, *range;
+	pthread_t c;
+	uint64_t t0;
+	uintptr_t h;
+
+	g_pin = gch_malloc_atomic(40000);
+	gch_set_gc_percent(-1);
+	/* first the page, then the range: mmap() goes down, the page is above */
+	page = guarded_map(pg);
+	range = mmap(NULL, TCR_RANGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		     -1, 0);
+	if (!page || range == MAP_FAILED)
+		return 2;
+	tcr->slot_addr = (uintptr_t)page;
+	tcr->range_addr = (uintptr_t)range;
+	if (gch_add_roots(page, (char *)page + pg) ||
+	    gch_add_roots(range, (char *)range + TCR_RANGE))
+		return 3;
+	tcr_slot = (void *volatile *)page + 5;
+	h = graph_make(TCR_SEED, TCR_NODES);
+	if (!h)
+		return 4;
+	store_slot(tcr_slot, h);
+	h = 0;
+	if (pthread_create(&c, NULL, tcr_creator, NULL))
+		return 5;
+	while (!__atomic_load_n(&tcr->creator_tid, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	__atomic_store_n(&tcr->phase, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&tcr->phase, __ATOMIC_ACQUIRE) < 2)
+		usleep(1000);
+	scrub();
+	t0 = now_ns();
+	tcr->ret = gch_collect();
+	tcr->err = errno;
+	tcr->ns = now_ns() - t0;
+	churn(5000, 3);
+	__atomic_store_n(&tcr->phase, 3, __ATOMIC_RELEASE);
+	pthread_join(c, NULL);
+	return 0;
+}
+
+TEST_F_TIMEOUT(proc, thread_created_by_traced_creator, 120)
+{
+	struct user_regs_struct regs;
+	int status, tid, i;
+	pid_t pid, w;
+
+	TEST_PROLOGUE();
+	tcr = shared_map(sizeof(*tcr));
+	ASSERT_NE(NULL, tcr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		alarm(100);
+		_exit(tcr_victim());
+	}
+	self->child = pid;
+	ASSERT_TRUE(wait_for(&tcr->phase, 1, 30000));
+	tid = tcr->creator_tid;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD)) {
+		int e = errno;
+
+		if (e == EPERM)
+			SKIP(return, "PTRACE_SEIZE: %s", strerror(e));
+		ASSERT_EQ(0, e);
+	}
+	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, tid, NULL, NULL));
+	ASSERT_EQ(tid, wait_timeout(tid, &status, __WALL, 10000));
+	__atomic_store_n(&tcr->go, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 100000; i++) {
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, tid, NULL, NULL));
+		ASSERT_EQ(tid, wait_timeout(tid, &status, __WALL, 10000));
+		ASSERT_TRUE(WIFSTOPPED(status));
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		ASSERT_EQ(0, ptrace(PTRACE_GETREGS, tid, NULL, &regs));
+		if ((regs.orig_rax == SYS_clone3 || regs.orig_rax == SYS_clone) &&
+		    regs.rax == (unsigned long)-ENOSYS)
+			break;	/* entry */
+	}
+	ASSERT_GT(100000, i);
+	__atomic_store_n(&tcr->phase, 2, __ATOMIC_RELEASE);
+	sleep_ms(300);	/* into the mark: the fresh range takes about a second */
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, tid, NULL, NULL));
+	w = wait_timeout(pid, &status, 0, 90000);
+	ASSERT_EQ(pid, w) TH_LOG("the victim did not finish (phase %d)", tcr->phase);
+	self->child = 0;
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
+	ksft_print_msg("thread_created_by_traced_creator: collection %d (%s) in %llu ms; X moved the pointer: %d; root page %s the range; graph: %u of %u nodes lost\n",
+		       tcr->ret, tcr->ret ? strerror(tcr->err) : "ok",
+		       (unsigned long long)tcr->ns / MSEC, tcr->x_moved,
+		       tcr->slot_addr > tcr->range_addr ? "above" : "below", tcr->x_bad, TCR_NODES);
+	EXPECT_TRUE(tcr->x_moved);
+	EXPECT_EQ(0, tcr->x_bad)
+		TH_LOG("a thread created during the collection (by a traced thread resumed into clone) was neither stopped nor scanned: %s",
+		       tcr->why);
+}
+
 /* ===== 6. hangs: arena unmapped or replaced during a collection ============= */
 
 /*
@@ -1623,7 +1795,7 @@ static struct hang *hg;
 
 static void *hang_unmapper(void *arg)
 {
-	hg->munmap_tid = (int)syscall(SYS_gettid);
+	__atomic_store_n(&hg->munmap_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&hg->munmap_go, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	hg->munmap_ret = syscall(SYS_munmap, (void *)(uintptr_t)hg->arena_start,
@@ -1675,6 +1847,8 @@ static int hang_victim(bool traced)
 	if (traced) {
 		if (pthread_create(&t, NULL, hang_unmapper, NULL))
 			return 5;
+		while (!__atomic_load_n(&hg->munmap_tid, __ATOMIC_ACQUIRE))
+			usleep(1000);
 	} else {
 		stack = guarded_map(64 * KiB);
 		if (!stack)
