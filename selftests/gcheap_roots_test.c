@@ -5,31 +5,36 @@
  *
  *  1. roots.thread_created_during_stop: threads created while the world
  *     is being stopped, whose only reference to their objects is the
- *     start argument of pthread_create().
+ *     start argument of pthread_create() (a stress test of the race
+ *     between the stop's last scan and a creator finishing clone());
+ *     proc.thread_created_by_traced_creator: the same flaw made
+ *     deterministic: a creator in a ptrace syscall-entry stop of clone3
+ *     (which counts as stopped) is resumed during the mark and its new
+ *     thread runs user code unstopped.
  *  2. pkey.*: root memory under a protection key (pkey_mprotect): a bss
  *     page and a gch_add_roots() range, the key's access enabled in the
  *     program, or disabled while the program is not using the page.  The
- *     kernel's mark workers run with the default PKRU.
+ *     kernel's mark workers are kthreads (default PKRU: keys 1-15 denied).
  *  3. roots.sigaltstack_handler: a thread running a signal handler on an
  *     alternate stack; its only reference is in the interrupted frame.
  *  4. coro.*: a thread (or the main thread) running on a makecontext()
  *     stack; its only reference is on its own normal stack, switched
  *     away from.
- *  5. proc.clone_vm_child_*: a clone(CLONE_VM) child that is not a thread
- *     of the heap's owner: it must get EPERM from every ioctl and mmap,
- *     and must not run a collection that stops none of the owner's
+ *  5. proc.clone_vm_child_eperm: a clone(CLONE_VM) child that is not a
+ *     thread of the heap's owner: it must get EPERM from every ioctl and
+ *     mmap, and must not run a collection that stops none of the owner's
  *     threads.
- *  7. proc.huge_root_range_*: a root range of tens of GiB: the collection
+ *  7. proc.huge_root_range_*: a root range of 64 GiB: the collection
  *     fails quickly with an error (nothing freed), and SIGKILL ends a
  *     process in a long scan quickly.
  *  8. roots.threads_2000, proc.threads_17000: many threads, past the
- *     stop's batch and scan limits.
- *  6. hang.*: munmap of the arena by a traced thread resumed during a
- *     collection, a MAP_FIXED mmap over the arena by a CLONE_VM child
- *     during one: the collection must end, and a collection of another
- *     process afterwards too.  These run last: on a module that
- *     deadlocks, the worker pool stays stuck and nothing can collect
- *     until reboot.
+ *     stop's batch and scan limits (64 x 256).
+ *  6. hang.*: the arena unmapped (munmap) or replaced (mmap MAP_FIXED) by
+ *     a traced thread resumed from its syscall-entry stop during a
+ *     collection, or replaced by a CLONE_VM child (never stopped): the
+ *     collection must end, and a collection of another process afterwards
+ *     too.  These run last: on a module that deadlocks, the worker pool
+ *     stays stuck and nothing can collect until reboot.
  *  (9. 32-bit callers: gcheap_compat_test, a separate -m32 program.)
  *
  * Objects are checksummed: each node stores its own address XOR its key,
@@ -458,7 +463,7 @@ FIXTURE_TEARDOWN(roots)
 
 /* ===== 1. a thread created during the stop ================================= */
 
-#define TC_CREATORS	6
+#define TC_CREATORS	4
 #define TC_BALLAST_MAX	4000
 #define TC_MAX_LIVE	24
 #define TC_NODES	6
@@ -605,7 +610,7 @@ static void *tc_collector(void *arg)
 TEST_F_TIMEOUT(roots, thread_created_during_stop, 120)
 {
 	TEST_PROLOGUE();
-	unsigned int nb = env_uint("GCHEAP_ROOTS_TEST_BALLAST", 1000);
+	unsigned int nb = env_uint("GCHEAP_ROOTS_TEST_BALLAST", 200);
 	pthread_t creators[TC_CREATORS], collector, *ballast;
 	unsigned int secs = stress_seconds(), i, nballast = 0;
 	pthread_attr_t small;
@@ -694,7 +699,7 @@ FIXTURE_VARIANT_ADD(pkey, bss_page_disabled_while_idle) {
 FIXTURE_SETUP(pkey)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	int status;
+	int status, fds[2];
 	pid_t pid;
 
 	self->key = -1;
@@ -731,6 +736,20 @@ FIXTURE_SETUP(pkey)
 	if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV))
 		SKIP(return, "protection keys are not enforced: a read with the key's access disabled did not fault (status %#x)",
 		     status);
+	/* and the kernel's own accesses (copy_from_user) for this thread? */
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pkey_set(self->key, PKEY_DISABLE_ACCESS);
+		_exit(write(fds[1], self->page, 8) < 0 && errno == EFAULT ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(fds[0]);
+	close(fds[1]);
+	ksft_print_msg("pkey %d: user reads fault; the kernel's copy_from_user %s the thread's PKRU\n",
+		       self->key, WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+		       "honours" : "ignores (emulator?)");
 }
 
 FIXTURE_TEARDOWN(pkey)
@@ -1778,7 +1797,18 @@ TEST_F_TIMEOUT(proc, thread_created_by_traced_creator, 120)
  */
 #define HANG_RANGE	(256 * MiB)
 
+enum hang_mode {
+	HANG_TRACED_MUNMAP,	/* munmap(): 6.1 unmaps with the lock downgraded */
+	HANG_TRACED_MAPFIXED,	/* mmap(MAP_FIXED): ->close under the write lock */
+	HANG_CLONE_VM_MAPFIXED,
+};
+
+static const char *const hang_names[] = {
+	"munmap_by_traced_thread", "mapfixed_by_traced_thread", "mapfixed_by_clone_vm_child",
+};
+
 struct hang {
+	int mode;
 	int phase;		/* 1: ready/measured, 2: collecting, 3: returned */
 	int munmap_tid;
 	int munmap_go;
@@ -1798,8 +1828,13 @@ static void *hang_unmapper(void *arg)
 	__atomic_store_n(&hg->munmap_tid, (int)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&hg->munmap_go, __ATOMIC_ACQUIRE))
 		usleep(1000);
-	hg->munmap_ret = syscall(SYS_munmap, (void *)(uintptr_t)hg->arena_start,
-				 (size_t)hg->arena_size);
+	if (hg->mode == HANG_TRACED_MAPFIXED)
+		hg->munmap_ret = syscall(SYS_mmap, (void *)(uintptr_t)hg->arena_start,
+					 (size_t)hg->arena_size, PROT_NONE,
+					 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	else
+		hg->munmap_ret = syscall(SYS_munmap, (void *)(uintptr_t)hg->arena_start,
+					 (size_t)hg->arena_size);
 	__atomic_store_n(&hg->munmap_done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -1898,8 +1933,10 @@ static const char *other_collect(unsigned int ms, uint64_t *ns)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? NULL : "failed";
 }
 
-static void hang_test(struct __test_metadata *_metadata, pid_t *childp, bool traced)
+static void hang_test(struct __test_metadata *_metadata, pid_t *childp, int mode)
 {
+	bool traced = mode != HANG_CLONE_VM_MAPFIXED;
+	const char *name = hang_names[mode];
 	struct user_regs_struct regs;
 	int status, tid, i;
 	const char *other;
@@ -1908,6 +1945,7 @@ static void hang_test(struct __test_metadata *_metadata, pid_t *childp, bool tra
 
 	hg = shared_map(sizeof(*hg));
 	ASSERT_NE(NULL, hg);
+	hg->mode = mode;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -1917,7 +1955,7 @@ static void hang_test(struct __test_metadata *_metadata, pid_t *childp, bool tra
 	*childp = pid;
 	ASSERT_TRUE(wait_for(&hg->phase, 1, 60000)) TH_LOG("victim: %s", hg->msg);
 	ksft_print_msg("hang %s: a collection with a fresh %lu MiB root range takes %llu ms\n",
-		       traced ? "munmap_traced" : "mapfixed_clone_vm", HANG_RANGE / MiB,
+		       name, HANG_RANGE / MiB,
 		       (unsigned long long)hg->measure_ns / MSEC);
 	if (traced) {
 		tid = hg->munmap_tid;
@@ -1940,7 +1978,8 @@ static void hang_test(struct __test_metadata *_metadata, pid_t *childp, bool tra
 			if (WSTOPSIG(status) != (SIGTRAP | 0x80))
 				continue;
 			ASSERT_EQ(0, ptrace(PTRACE_GETREGS, tid, NULL, &regs));
-			if (regs.orig_rax == SYS_munmap && regs.rax == (unsigned long)-ENOSYS)
+			if (regs.orig_rax == (mode == HANG_TRACED_MUNMAP ? SYS_munmap : SYS_mmap) &&
+			    regs.rax == (unsigned long)-ENOSYS)
 				break;	/* entry */
 		}
 		ASSERT_GT(100000, i);
@@ -1953,7 +1992,7 @@ static void hang_test(struct __test_metadata *_metadata, pid_t *childp, bool tra
 	if (!wait_for(&hg->phase, 3, limit)) {
 		other = other_collect(15000, &ns);
 		ksft_print_msg("hang %s: the collection did not end in %llu ms (unmap ended: %d); another process's collection: %s\n",
-			       traced ? "munmap_traced" : "mapfixed_clone_vm",
+			       name,
 			       (unsigned long long)limit, hg->munmap_done, other ? other : "ok");
 		ASSERT_TRUE(false) TH_LOG("hung: the collection did not end (deadlock between heap->lock and mmap_lock?); other process: %s",
 					  other ? other : "ok");
@@ -1963,7 +2002,7 @@ static void hang_test(struct __test_metadata *_metadata, pid_t *childp, bool tra
 	ASSERT_EQ(pid, w);
 	*childp = 0;
 	ksft_print_msg("hang %s: the collection returned %d (%s) after %llu ms; unmap returned %ld\n",
-		       traced ? "munmap_traced" : "mapfixed_clone_vm", hg->ret,
+		       name, hg->ret,
 		       hg->ret ? strerror(hg->err) : "ok", (unsigned long long)hg->ns / MSEC,
 		       traced ? hg->munmap_ret : cvm.mapfixed);
 	other = other_collect(30000, &ns);
@@ -1992,13 +2031,19 @@ FIXTURE_TEARDOWN(hang)
 TEST_F_TIMEOUT(hang, munmap_by_traced_thread, 180)
 {
 	TEST_PROLOGUE();
-	hang_test(_metadata, &self->child, true);
+	hang_test(_metadata, &self->child, HANG_TRACED_MUNMAP);
+}
+
+TEST_F_TIMEOUT(hang, mapfixed_by_traced_thread, 180)
+{
+	TEST_PROLOGUE();
+	hang_test(_metadata, &self->child, HANG_TRACED_MAPFIXED);
 }
 
 TEST_F_TIMEOUT(hang, mapfixed_by_clone_vm_child, 180)
 {
 	TEST_PROLOGUE();
-	hang_test(_metadata, &self->child, false);
+	hang_test(_metadata, &self->child, HANG_CLONE_VM_MAPFIXED);
 }
 
 TEST_HARNESS_MAIN
