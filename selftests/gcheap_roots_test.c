@@ -1344,8 +1344,7 @@ struct cvm {
 	long collect, stats, roots, alloc, query, version, mmap_control, mmap_arena;
 	int collected;
 	int done;
-	unsigned long mapfixed_delay_us;	/* hang.mapfixed */
-	long mapfixed;
+	unsigned long mapfixed_delay_us;	/* hang.mapfixed_by_clone_vm_child */
 };
 
 static struct cvm cvm;
@@ -1848,9 +1847,9 @@ static int hang_mapfixed(void *arg)
 	       __atomic_load_n(&hg->phase, __ATOMIC_ACQUIRE) < 2)
 		raw_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 	raw_syscall6(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
-	cvm.mapfixed = raw_syscall6(SYS_mmap, (long)hg->arena_start, (long)hg->arena_size,
-				    PROT_READ | PROT_WRITE,
-				    MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	hg->munmap_ret = raw_syscall6(SYS_mmap, (long)hg->arena_start, (long)hg->arena_size,
+				      PROT_READ | PROT_WRITE,
+				      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	__atomic_store_n(&hg->munmap_done, 1, __ATOMIC_RELEASE);
 	raw_syscall6(SYS_exit, 0, 0, 0, 0, 0, 0);
 	return 0;
@@ -2001,10 +2000,10 @@ static void hang_test(struct __test_metadata *_metadata, pid_t *childp, int mode
 	w = wait_timeout(pid, &status, 0, 20000);
 	ASSERT_EQ(pid, w);
 	*childp = 0;
-	ksft_print_msg("hang %s: the collection returned %d (%s) after %llu ms; unmap returned %ld\n",
+	ksft_print_msg("hang %s: the collection returned %d (%s) after %llu ms; the unmap/mmap returned %#lx\n",
 		       name, hg->ret,
 		       hg->ret ? strerror(hg->err) : "ok", (unsigned long long)hg->ns / MSEC,
-		       traced ? hg->munmap_ret : cvm.mapfixed);
+		       hg->munmap_ret);
 	other = other_collect(30000, &ns);
 	EXPECT_EQ(NULL, other) TH_LOG("another process's collection afterwards: %s", other);
 }
