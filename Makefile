@@ -146,6 +146,26 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
 		-o $@ $< kmod/core/sizeclass.c -L$(BUILD)/lib -lgcheap -lpthread
 
+# gcheap_compat_test, the 32-bit caller:
+# An i386 program without libc (system calls through int $0x80), so that
+# only the compiler's -m32 is needed, not gcc-multilib/libc6-dev-i386.
+# -malign-double gives __u64 the 8-byte alignment of the 64-bit ABI.  If
+# -m32 does not work, a stub that reports a skip takes its place.
+COMPAT_CFLAGS := -std=gnu11 -m32 -malign-double -static -nostdlib -ffreestanding \
+	-fno-pie -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-builtin -O2 -Wall -Wextra -Werror -I$(CURDIR)/uapi \
+	-I/usr/include/$(shell $(CC) -print-multiarch)
+
+$(BUILD)/selftests/gcheap_compat_test: selftests/gcheap_compat_test.c uapi/linux/gcheap.h
+	@mkdir -p $(@D)
+	@if $(CC) $(COMPAT_CFLAGS) -o $@ $< 2> $@.log; then \
+		rm -f $@.log; echo "  CC -m32 $@"; \
+	else \
+		echo "gcheap_compat_test: '$(CC) -m32' does not work here ($@.log): a stub that skips is staged"; \
+		printf '#!/bin/sh\necho "TAP version 13"\necho "1..1"\necho "ok 1 compat_32bit_caller # SKIP built without working $(CC) -m32"\nexit 4\n' > $@; \
+		chmod +x $@; \
+	fi
+
 TOOLS := $(BUILD)/tools/gcheap-info $(BUILD)/tools/gcheap-demo $(BUILD)/tools/gcbench \
 	$(BUILD)/tools/gcsoak
 
@@ -438,23 +458,3 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
-
-# --- 32-bit caller test (gcheap_compat_test) --------------------------------
-# An i386 program without libc (system calls through int $0x80), so that
-# only the compiler's -m32 is needed, not gcc-multilib/libc6-dev-i386.
-# -malign-double gives __u64 the 8-byte alignment of the 64-bit ABI.  If
-# -m32 does not work, a stub that reports a skip takes its place.
-COMPAT_CFLAGS := -std=gnu11 -m32 -malign-double -static -nostdlib -ffreestanding \
-	-fno-pie -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
-	-fno-builtin -O2 -Wall -Wextra -Werror -I$(CURDIR)/uapi \
-	-I/usr/include/$(shell $(CC) -print-multiarch)
-
-$(BUILD)/selftests/gcheap_compat_test: selftests/gcheap_compat_test.c uapi/linux/gcheap.h
-	@mkdir -p $(@D)
-	@if $(CC) $(COMPAT_CFLAGS) -o $@ $< 2> $@.log; then \
-		rm -f $@.log; echo "  CC -m32 $@"; \
-	else \
-		echo "gcheap_compat_test: '$(CC) -m32' does not work here ($@.log): a stub that skips is staged"; \
-		printf '#!/bin/sh\necho "TAP version 13"\necho "1..1"\necho "ok 1 compat_32bit_caller # SKIP built without working $(CC) -m32"\nexit 4\n' > $@; \
-		chmod +x $@; \
-	fi
