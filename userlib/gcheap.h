@@ -31,6 +31,7 @@
 #ifndef GCHEAP_H
 #define GCHEAP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -405,6 +406,55 @@ int gch_add_roots(void *start, void *end);
  * Return: 0, or -1 with errno EINVAL, ENODEV, EPERM.
  */
 int gch_remove_roots(void *start, void *end);
+
+/**
+ * gch_pthread_create() - pthread_create(), keeping the thread's result
+ * @thread: as for pthread_create().
+ * @attr:   as for pthread_create().
+ * @start:  as for pthread_create().
+ * @arg:    as for pthread_create().
+ *
+ * The value a joinable thread returns, or passes to gch_pthread_exit(),
+ * stays a root after the thread exited, until gch_pthread_join() or
+ * gch_pthread_detach().  This header redirects pthread_create,
+ * pthread_join, pthread_detach and pthread_exit to these functions unless
+ * GCH_NO_PTHREAD_REDIRECTS is defined before including it.  Never sets
+ * the heap up.
+ *
+ * Return: as pthread_create().
+ */
+int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+		       void *(*start)(void *), void *arg);
+
+/**
+ * gch_pthread_join() - pthread_join(), then forget the kept result
+ * @thread: as for pthread_join().
+ * @result: as for pthread_join().
+ *
+ * Return: as pthread_join().
+ */
+int gch_pthread_join(pthread_t thread, void **result);
+
+/**
+ * gch_pthread_detach() - pthread_detach(), then forget the kept result
+ * @thread: as for pthread_detach().
+ *
+ * Return: as pthread_detach().
+ */
+int gch_pthread_detach(pthread_t thread);
+
+/**
+ * gch_pthread_exit() - pthread_exit(), keeping @result until joined
+ * @result: as for pthread_exit().
+ */
+void gch_pthread_exit(void *result) __attribute__((__noreturn__));
+
+#ifndef GCH_NO_PTHREAD_REDIRECTS
+#define pthread_create	gch_pthread_create
+#define pthread_join	gch_pthread_join
+#define pthread_detach	gch_pthread_detach
+#define pthread_exit	gch_pthread_exit
+#endif
 
 #ifdef __cplusplus
 }
