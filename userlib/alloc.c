@@ -9,10 +9,13 @@
  * kernel.  Scanned and pointer-free objects use different span classes:
  * GCH_SPANCLASS(sizeclass, noscan).
  *
- * A scanned object gets one byte more than asked for (as in bdwgc): size
- * classes are common request sizes, so p + size would otherwise be the
- * next object's first byte, and a loop that keeps only its end pointer
- * would keep the neighbour alive instead of its own object.
+ * A scanned object whose size is exactly a size class's (or, large, a
+ * whole number of pages) gets one byte more (as bdwgc does for every
+ * request): size classes are common request sizes, so p + size would
+ * otherwise be the next object's first byte, and a loop that keeps only
+ * its end pointer would keep the neighbour alive instead of its own
+ * object.  Any other size leaves slack in the object, so p + size is
+ * inside it already.
  *
  * An allocation that finds the heap exhausted collects once and retries
  * (gch_oom_collect() backs off after a collection that did not help).
@@ -100,6 +103,23 @@ void *gch_alloc_large(size_t size, int noscan)
 	return (void *)(uintptr_t)a.addr;
 }
 
+/*
+ * The size to allocate for a scanned object of @size bytes: one more if
+ * the object would end exactly where the next one starts.
+ */
+static inline __attribute__((always_inline)) size_t
+gch_end_pointer_size(size_t size)
+{
+	if (size <= GCH_MAX_SMALL_SIZE) {
+		if (gch_lib.classes.size[gch_size_to_class(&gch_lib.classes,
+							   size)] == size)
+			return size + 1;
+	} else if (!(size & (GCH_PAGE_SIZE - 1))) {
+		return size + 1;
+	}
+	return size;
+}
+
 /* One attempt; @size already has the end pointer's byte. */
 static inline __attribute__((always_inline)) void *
 gch_alloc_once(size_t size, int noscan)
@@ -146,14 +166,8 @@ gch_alloc(size_t size, int noscan)
 
 	if (__builtin_expect(!gch_lib_usable(), 0))
 		return NULL;
-	if (!noscan) {
-		/* the end pointer's byte */
-		if (__builtin_expect(size == SIZE_MAX, 0)) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		size++;
-	}
+	if (!noscan)
+		size = gch_end_pointer_size(size);
 	p = gch_alloc_once(size, noscan);
 	if (__builtin_expect(p != NULL, 1))
 		return p;

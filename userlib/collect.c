@@ -506,6 +506,17 @@ GCH_API int gch_remove_roots(void *start, void *end)
  * pthread_exit to these wrappers.
  */
 
+/*
+ * A small scanned object straight from the kernel: a thread's records
+ * should not fill a per-thread cache (and its statistics) of a thread
+ * that may never allocate.
+ */
+static void *gch_alloc_small(size_t size)
+{
+	return gch_alloc_direct(GCH_SPANCLASS(
+		gch_size_to_class(&gch_lib.classes, size), 0));
+}
+
 /**
  * struct gch_thread_result - the result of an exited, unjoined thread
  * @next:   the next record (older), or NULL.
@@ -543,7 +554,7 @@ static void gch_keep_result(void *result)
 
 	if (gch_lib_state() != GCH_LIB_READY || !gch_in_arena(result))
 		return;
-	r = gch_malloc(sizeof(*r));
+	r = gch_alloc_small(sizeof(*r));
 	if (!r)
 		return;	/* ENOMEM: the result is only in glibc's copy */
 	r->thread = pthread_self();
@@ -606,9 +617,14 @@ GCH_API int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		return pthread_create(thread, attr, start, arg);
 	/* without a heap @arg is no object; never set one up here */
 	heap = gch_lib_state() == GCH_LIB_READY;
-	s = heap ? gch_malloc(sizeof(*s)) : malloc(sizeof(*s));
-	if (!s)
-		return EAGAIN;
+	s = heap ? gch_alloc_small(sizeof(*s)) : NULL;
+	if (!s) {
+		/* no heap, or none left: @arg is then the creator's to keep */
+		heap = 0;
+		s = malloc(sizeof(*s));
+		if (!s)
+			return EAGAIN;
+	}
 	s->start = start;
 	s->arg = arg;
 	s->heap = heap;

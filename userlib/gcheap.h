@@ -82,8 +82,8 @@ int gch_abi_info(struct gch_abi_info *info);
  *              allocated (rounded up to the heap page size, at least 16
  *              heap pages).  0: GCHEAP_MAX_HEAP, else the module default.
  * @gc_percent: GOGC-style growth, in percent of the live heap, before a
- *              collection; GCH_GC_PERCENT_OFF disables automatic
- *              collection.  0: GCHEAP_GOGC, else 100.
+ *              collection, 1 to 1000000; GCH_GC_PERCENT_OFF disables
+ *              automatic collection.  0: GCHEAP_GOGC, else 100.
  * @workers:    collector threads for this heap, at most 1024.  0: the
  *              module's choice (one per online CPU).
  *
@@ -118,8 +118,11 @@ int gch_init(const struct gch_config *cfg);
  * @size: bytes; 0 gives a unique minimum-size object.
  *
  * The object is zeroed and aligned to 16 bytes; it lives as long as a
- * pointer to it (or into it) is reachable, and is scanned for pointers by
- * the collector.  Thread-safe.
+ * pointer to it (or into it, or just past its last requested byte) is
+ * reachable, and is scanned for pointers by the collector.  A @size that
+ * is exactly a size class's (or a whole number of pages) gets one byte
+ * more, so that a pointer to its end is not the next object's start.
+ * Thread-safe; async-signal-safe once the heap is set up.
  *
  * Return: the object, or NULL with errno ENOMEM (heap exhausted or @size
  * too large), ENODEV or EPERM (see the top of this header).
@@ -155,8 +158,10 @@ void *gch_calloc(size_t nmemb, size_t size);
  *
  * NULL @ptr: like gch_malloc(@size).  @size 0: frees @ptr (gch_free())
  * and returns NULL.  When @size fits the object's usable size
- * (gch_size()), the object is kept as it is (shrinking does not release
- * memory); otherwise a new object of the same kind (scanned or
+ * (gch_size(); for a scanned object: is below it, see gch_malloc()), the
+ * object is kept (shrinking does not release memory) and, if scanned,
+ * its bytes from @size on are zeroed so they keep nothing alive;
+ * otherwise a new object of the same kind (scanned or
  * pointer-free) is allocated, the object's usable size is copied and @ptr
  * is freed: the bytes beyond are zero.
  *
@@ -194,8 +199,10 @@ int gch_free(void *ptr);
  * gch_size() - usable size of the object a pointer points into
  * @ptr: any address; it may point into an object.
  *
- * Return: the bytes usable from the object's start (gch_base()), at
- * least the size asked for when it was allocated; 0 if @ptr is not inside
+ * Return: the bytes usable from the object's start (gch_base()): the
+ * whole slot, at least the size asked for when it was allocated (and for
+ * a scanned object possibly a size class more, see gch_malloc()); a
+ * pointer to the object's start plus this is past it.  0 if @ptr is not inside
  * an allocated object of this heap (errno then says why: EINVAL outside
  * the arena, ENOENT inside it but not in an allocated object).
  */

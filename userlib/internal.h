@@ -110,8 +110,14 @@ static inline int gch_lib_state(void)
 extern __thread int gch_in_lib __attribute__((tls_model("initial-exec")));
 
 /* Keep the compiler from moving memory accesses across gch_in_lib. */
-#define gch_lib_enter()	do { gch_in_lib++; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
-#define gch_lib_leave()	do { __atomic_signal_fence(__ATOMIC_SEQ_CST); gch_in_lib--; } while (0)
+#define gch_lib_enter() do {					\
+	gch_in_lib++;						\
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
+} while (0)
+#define gch_lib_leave() do {					\
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
+	gch_in_lib--;						\
+} while (0)
 
 /* The arena's first byte (NULL before the heap is set up). */
 static inline char *gch_arena(void)
