@@ -694,6 +694,8 @@ FIXTURE_TEARDOWN(sig)
 {
 }
 
+#define SIG_BALLAST	192
+static void *volatile sig_ballast[SIG_BALLAST];
 static uint64_t *volatile sig_hring[SIG_HRING];
 static volatile unsigned long sig_hn, sig_hfail, sig_hbad, sig_large;
 static volatile unsigned long sig_progress;
@@ -718,7 +720,7 @@ static void sig_handler(int sig)
 		sig_hring[n % SIG_HRING] = p;
 	}
 	/* large objects: each one past the goal runs a collection */
-	if (!(n & 1)) {
+	if (!(n & 3)) {
 		if (gch_malloc(40 * KiB))
 			sig_large++;
 		else
@@ -757,12 +759,28 @@ TEST_F_TIMEOUT(sig, signal_alloc, 120)
 	struct sigaction sa = { .sa_handler = sig_handler };
 	uintptr_t ring[SIG_RING] = { 0 };
 	unsigned long n = 0, bad = 0, fail = 0, colls = 0, dups = 0;
+	unsigned long dl_fail = 0;
+	char dl_path[PATH_MAX];
+	sigset_t usr1;
+	void *dl;
 	static void *volatile keep[SIG_RING];
 	uint64_t end, *p;
 	unsigned int i, j;
 	pthread_t t;
 
+	/*
+	 * 6 MiB live: above the 4 MiB goal floor, so with GOGC=1 nearly
+	 * every large allocation of the handler finds the heap past its goal
+	 * and collects, whatever the main thread is doing.
+	 */
+	for (i = 0; i < SIG_BALLAST; i++) {
+		sig_ballast[i] = gch_malloc_atomic(32 * KiB);
+		ASSERT_NE(NULL, sig_ballast[i]);
+	}
 	sig_main = pthread_self();
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	helper_path(dl_path, sizeof(dl_path), "libgcheap_gc_dlobj.so");
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, pthread_create(&t, NULL, sig_sender, NULL));
 	end = now_ns() + SIG_SECONDS * NSEC;
@@ -782,7 +800,22 @@ TEST_F_TIMEOUT(sig, signal_alloc, 120)
 		}
 		n++;
 		sig_progress = n;
-		if (!(n % 512)) {
+		if (!(n % 2048)) {
+			/*
+			 * A library loaded and unloaded makes the collection
+			 * register the roots anew: a long window for the
+			 * handler.  Signals are blocked around dlopen() and
+			 * dlclose(), as userlib.rst asks.
+			 */
+			if (dl_path[0]) {
+				pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+				dl = dlopen(dl_path, RTLD_NOW | RTLD_LOCAL);
+				if (dl)
+					dlclose(dl);
+				else
+					dl_fail++;
+				pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+			}
 			if (!gch_collect())
 				colls++;
 		}
@@ -798,6 +831,7 @@ TEST_F_TIMEOUT(sig, signal_alloc, 120)
 	}
 	TH_LOG("%lu allocations, %lu collections, %lu handler runs (%lu large): %lu objects overwritten, %lu handler objects overwritten, %lu shared, %lu + %lu failed",
 	       n, colls, sig_hn, sig_large, bad, sig_hbad, dups, fail, sig_hfail);
+	EXPECT_EQ(0, dl_fail);
 	EXPECT_LT(100, sig_hn);
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, sig_hbad);
