@@ -11,9 +11,16 @@
  * static TLS extends around a thread pointer (CONFIGURE's tls_below and
  * tls_above), for the main thread, whose TLS is not on its stack.
  *
+ * The refresh of those ranges and every collection the library asks for
+ * run as one step inside a dl_iterate_phdr() callback (see
+ * gch_collect_locked()), so no collection sees half a root set or misses
+ * a library whose constructors ran.  Results of exited, unjoined threads
+ * are kept as roots by the pthread wrappers at the end of this file.
+ *
  * Pacing: a refill or large allocation that finds the heap past its goal
  * comes back with gc_due; the allocating thread then collects with
  * GCH_COLLECT_IF_DUE (the kernel collects once however many threads ask).
+ * An allocation that finds the heap exhausted collects too (gch_oom_*).
  */
 /* this file calls the real pthread_create(), pthread_join() ... */
 #define GCH_NO_PTHREAD_REDIRECTS

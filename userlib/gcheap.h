@@ -122,7 +122,8 @@ int gch_init(const struct gch_config *cfg);
  * reachable, and is scanned for pointers by the collector.  A @size that
  * is exactly a size class's (or a whole number of pages) gets one byte
  * more, so that a pointer to its end is not the next object's start.
- * Thread-safe; async-signal-safe once the heap is set up.
+ * Thread-safe; async-signal-safe once the heap is set up (see "Signal
+ * handlers" in Documentation/userlib.rst).
  *
  * Return: the object, or NULL with errno ENOMEM (heap exhausted or @size
  * too large), ENODEV or EPERM (see the top of this header).
