@@ -9,6 +9,7 @@
  *   thread_result      a thread's return value (return and pthread_exit())
  *                      survives collections until pthread_join();
  *   tsd_low_key        pthread_setspecific() values of keys below 32;
+ *   tsd_high_key       and of keys 32 and above (glibc: calloc() memory);
  *   end_pointer        a pointer one past the end of a scanned object,
  *                      its only reference, keeps it (not its neighbour);
  *   signal_alloc       a signal handler allocating while the thread
@@ -589,6 +590,76 @@ TEST_F_TIMEOUT(lib, tsd_low_key, 60)
 	__atomic_store_n(&tsd_state, 2, __ATOMIC_RELEASE);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, tsd_lost);
+}
+
+#define TSDH_KEYS	48	/* glibc's second level starts at 32 */
+
+static pthread_key_t tsdh_keys[TSDH_KEYS];
+static int tsdh_state;
+static unsigned int tsdh_lost, tsdh_high;
+
+static noinline void tsdh_set(unsigned int salt)
+{
+	uint64_t *p;
+	int i;
+
+	for (i = 0; i < TSDH_KEYS; i++) {
+		p = gch_malloc(TSD_WORDS * sizeof(uint64_t));
+		if (!p)
+			return;
+		obj_fill(p, TSD_WORDS, TSD_KEY + salt + i);
+		pthread_setspecific(tsdh_keys[i], p);
+	}
+}
+
+static noinline unsigned int tsdh_check(unsigned int salt)
+{
+	unsigned int i, lost = 0;
+
+	for (i = 0; i < TSDH_KEYS; i++)
+		lost += obj_check(pthread_getspecific(tsdh_keys[i]),
+				  TSD_WORDS, TSD_KEY + salt + i) != 0;
+	return lost;
+}
+
+static void *tsdh_thread(void *arg)
+{
+	(void)arg;
+	tsdh_set(100);
+	scrub();
+	__atomic_store_n(&tsdh_state, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&tsdh_state, __ATOMIC_ACQUIRE) != 2)
+		usleep(1000);
+	tsdh_lost = tsdh_check(100);
+	return NULL;
+}
+
+/* Keys of 32 and above: glibc keeps their values in calloc()ed memory. */
+TEST_F_TIMEOUT(lib, tsd_high_key, 60)
+{
+	unsigned int main_lost;
+	pthread_t t;
+	int i;
+
+	pin(_metadata);
+	for (i = 0; i < TSDH_KEYS; i++) {
+		ASSERT_EQ(0, pthread_key_create(&tsdh_keys[i], NULL));
+		tsdh_high += tsdh_keys[i] >= 32;
+	}
+	ASSERT_LT(8, tsdh_high);
+	tsdh_set(0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, tsdh_thread, NULL));
+	while (__atomic_load_n(&tsdh_state, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	ASSERT_EQ(0, collect_churn(8));
+	ASSERT_EQ(0, collect_churn(9));
+	__atomic_store_n(&tsdh_state, 2, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	main_lost = tsdh_check(0);
+	TH_LOG("%d keys (%u of them 32 or above): %u values lost in the main thread, %u in another",
+	       TSDH_KEYS, tsdh_high, main_lost, tsdh_lost);
+	EXPECT_EQ(0, main_lost);
+	EXPECT_EQ(0, tsdh_lost);
 }
 
 /* --- 3. a pointer one past the end --------------------------------------- */

@@ -26,6 +26,7 @@
 #define GCH_NO_PTHREAD_REDIRECTS
 
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -673,4 +674,38 @@ GCH_API void gch_pthread_exit(void *result)
 {
 	gch_keep_result(result);
 	pthread_exit(result);
+}
+
+/*
+ * Thread-specific data.  glibc keeps the values of keys below
+ * PTHREAD_KEY_2NDLEVEL_SIZE (32) in struct pthread, scanned with the
+ * thread's stack mapping, and those of higher keys in calloc()ed blocks,
+ * which are not.  gch_pthread_setspecific() (gcheap.h redirects
+ * pthread_setspecific) copies values of higher keys into a scanned heap
+ * object of the thread's, pointed to from the library's static TLS: a
+ * root while the thread lives.
+ */
+#define GCH_TSD_FIRST_HIGH	32
+
+static __thread void **gch_tsd_high __attribute__((tls_model("initial-exec")));
+
+GCH_API int gch_pthread_setspecific(pthread_key_t key, const void *value)
+{
+	void **high = gch_tsd_high;
+	int err;
+
+	if (key < GCH_TSD_FIRST_HIGH || key >= PTHREAD_KEYS_MAX)
+		return pthread_setspecific(key, value);
+	if (!high && value && gch_lib_state() == GCH_LIB_READY &&
+	    gch_in_arena(value)) {
+		/* before the value is only in malloc() memory */
+		high = gch_alloc_small(PTHREAD_KEYS_MAX * sizeof(void *));
+		if (!high)
+			return ENOMEM;
+		gch_tsd_high = high;
+	}
+	err = pthread_setspecific(key, value);
+	if (!err && high)
+		high[key] = (void *)value;
+	return err;
 }

@@ -457,11 +457,26 @@ int gch_pthread_detach(pthread_t thread);
  */
 void gch_pthread_exit(void *result) __attribute__((__noreturn__));
 
+/**
+ * gch_pthread_setspecific() - pthread_setspecific(), keeping @value a root
+ * @key:   as for pthread_setspecific().
+ * @value: as for pthread_setspecific().
+ *
+ * glibc keeps the values of keys 32 and above in malloc() memory, which
+ * is not scanned; this keeps a copy where the collector looks, for as long
+ * as the calling thread lives (redirected from pthread_setspecific like
+ * gch_pthread_create()).
+ *
+ * Return: as pthread_setspecific(), or ENOMEM.
+ */
+int gch_pthread_setspecific(pthread_key_t key, const void *value);
+
 #ifndef GCH_NO_PTHREAD_REDIRECTS
 #define pthread_create	gch_pthread_create
 #define pthread_join	gch_pthread_join
 #define pthread_detach	gch_pthread_detach
 #define pthread_exit	gch_pthread_exit
+#define pthread_setspecific	gch_pthread_setspecific
 #endif
 
 #ifdef __cplusplus
