@@ -133,7 +133,7 @@ KSFT_CFLAGS := -Wno-sign-compare -Wno-misleading-indentation -Wno-unused-paramet
 SELFTESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(wildcard selftests/*_test.c))
 
 # shared objects the selftests dlopen() from their own directory
-SELFTEST_SOS := $(BUILD)/selftests/libgcheap_gc_dlobj.so
+SELFTEST_SOS := $(BUILD)/selftests/libgcheap_gc_dlobj.so $(BUILD)/selftests/libgcheap_lib_dlctor.so
 
 selftests: $(SELFTESTS) $(SELFTEST_SOS)
 

@@ -8,6 +8,17 @@
  * their own from GCH_IOC_ALLOC_LARGE.  Every object comes zeroed from the
  * kernel.  Scanned and pointer-free objects use different span classes:
  * GCH_SPANCLASS(sizeclass, noscan).
+ *
+ * A scanned object whose size is exactly a size class's (or, large, a
+ * whole number of pages) gets one byte more (as bdwgc does for every
+ * request): size classes are common request sizes, so p + size would
+ * otherwise be the next object's first byte, and a loop that keeps only
+ * its end pointer would keep the neighbour alive instead of its own
+ * object.  Any other size leaves slack in the object, so p + size is
+ * inside it already.
+ *
+ * An allocation that finds the heap exhausted collects once and retries
+ * (gch_oom_collect() backs off after a collection that did not help).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -19,6 +30,26 @@
 #include "gcheap.h"
 #include "internal.h"
 #include "percpu.h"
+
+/**
+ * gch_ioctl_nointr() - an ioctl on the heap, restarted after EINTR
+ * @req: the request.
+ * @arg: its argument.
+ *
+ * An allocation must not fail because a signal handler without
+ * SA_RESTART ran meanwhile.
+ *
+ * Return: as ioctl(2).
+ */
+int gch_ioctl_nointr(unsigned long req, void *arg)
+{
+	int ret;
+
+	do
+		ret = ioctl(gch_lib.fd, req, arg);
+	while (ret && errno == EINTR);
+	return ret;
+}
 
 /**
  * gch_alloc_direct() - one object of a span class, straight from the kernel
@@ -37,7 +68,7 @@ void *gch_alloc_direct(unsigned int spanclass)
 	r.spanclass = spanclass;
 	r.max = 1;
 	r.buf = (u64)(uintptr_t)&obj;
-	if (ioctl(gch_lib.fd, GCH_IOC_REFILL, &r))
+	if (gch_ioctl_nointr(GCH_IOC_REFILL, &r))
 		return NULL;
 	if (r.count != 1 || !obj) {
 		errno = ENOMEM;
@@ -63,7 +94,7 @@ void *gch_alloc_large(size_t size, int noscan)
 	a.hdr.size = sizeof(a);
 	a.hdr.flags = noscan ? GCH_ALLOC_NOSCAN : 0;
 	a.size = size;
-	if (ioctl(gch_lib.fd, GCH_IOC_ALLOC_LARGE, &a)) {
+	if (gch_ioctl_nointr(GCH_IOC_ALLOC_LARGE, &a)) {
 		if (errno == EINVAL)	/* too large for any span */
 			errno = ENOMEM;
 		return NULL;
@@ -72,15 +103,31 @@ void *gch_alloc_large(size_t size, int noscan)
 	return (void *)(uintptr_t)a.addr;
 }
 
+/*
+ * The size to allocate for a scanned object of @size bytes: one more if
+ * the object would end exactly where the next one starts.
+ */
+static inline __attribute__((always_inline)) size_t
+gch_end_pointer_size(size_t size)
+{
+	if (size <= GCH_MAX_SMALL_SIZE) {
+		if (gch_lib.classes.size[gch_size_to_class(&gch_lib.classes,
+							   size)] == size)
+			return size + 1;
+	} else if (!(size & (GCH_PAGE_SIZE - 1))) {
+		return size + 1;
+	}
+	return size;
+}
+
+/* One attempt; @size already has the end pointer's byte. */
 static inline __attribute__((always_inline)) void *
-gch_alloc(size_t size, int noscan)
+gch_alloc_once(size_t size, int noscan)
 {
 	unsigned int sc;
 	u64 obj;
 	u32 cpu;
 
-	if (__builtin_expect(!gch_lib_usable(), 0))
-		return NULL;
 	if (__builtin_expect(size > GCH_MAX_SMALL_SIZE, 0))
 		return gch_alloc_large(size, noscan);
 	sc = GCH_SPANCLASS(gch_size_to_class(&gch_lib.classes, size), noscan);
@@ -94,6 +141,37 @@ gch_alloc(size_t size, int noscan)
 		return gch_percpu_alloc_slow(sc);
 	}
 	return gch_tcache_alloc(sc);
+}
+
+/* The heap is exhausted: collect, unless backing off, and try again. */
+static __attribute__((noinline)) void *gch_alloc_oom(size_t size, int noscan)
+{
+	void *p;
+
+	/* no collection makes room for more than the arena */
+	if (errno != ENOMEM || size >= gch_lib.arena_size ||
+	    !gch_oom_collect())
+		return NULL;
+	p = gch_alloc_once(size, noscan);
+	gch_oom_done(p != NULL);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+static inline __attribute__((always_inline)) void *
+gch_alloc(size_t size, int noscan)
+{
+	void *p;
+
+	if (__builtin_expect(!gch_lib_usable(), 0))
+		return NULL;
+	if (!noscan)
+		size = gch_end_pointer_size(size);
+	p = gch_alloc_once(size, noscan);
+	if (__builtin_expect(p != NULL, 1))
+		return p;
+	return gch_alloc_oom(size, noscan);
 }
 
 GCH_API void *gch_malloc(size_t size)
@@ -134,8 +212,14 @@ GCH_API void *gch_realloc(void *ptr, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (size <= q.size)
+	if (q.oflags & GCH_OBJ_NOSCAN) {
+		if (size <= q.size)
+			return ptr;
+	} else if (size < q.size) {
+		/* the end pointer's byte fits; the old tail retains nothing */
+		memset((char *)ptr + size, 0, q.size - size);
 		return ptr;
+	}
 	p = gch_alloc(size, q.oflags & GCH_OBJ_NOSCAN);
 	if (!p)
 		return NULL;

@@ -11,13 +11,25 @@
  * static TLS extends around a thread pointer (CONFIGURE's tls_below and
  * tls_above), for the main thread, whose TLS is not on its stack.
  *
+ * The refresh of those ranges and every collection the library asks for
+ * run as one step inside a dl_iterate_phdr() callback (see
+ * gch_collect_locked()), so no collection sees half a root set or misses
+ * a library whose constructors ran.  Results of exited, unjoined threads
+ * are kept as roots by the pthread wrappers at the end of this file.
+ *
  * Pacing: a refill or large allocation that finds the heap past its goal
  * comes back with gc_due; the allocating thread then collects with
  * GCH_COLLECT_IF_DUE (the kernel collects once however many threads ask).
+ * An allocation that finds the heap exhausted collects too (gch_oom_*).
  */
+/* this file calls the real pthread_create(), pthread_join() ... */
+#define GCH_NO_PTHREAD_REDIRECTS
+
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +47,11 @@
 /* Bytes above the thread pointer: glibc's struct pthread and more. */
 #define GCH_TLS_ABOVE		4096U
 
-/* Serialises the static roots' refresh; the counters it compares. */
+/*
+ * Serialises the static roots' refresh and every collection the library
+ * asks for; taken only inside a dl_iterate_phdr() callback (see
+ * gch_collect_flags()), so always after glibc's dl_load_write_lock.
+ */
 static pthread_mutex_t gch_roots_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long gch_dl_adds, gch_dl_subs;
 static int gch_roots_valid;
@@ -52,7 +68,6 @@ static char *gch_thread_pointer(void)
 struct gch_dl_walk {
 	int err;
 	u32 tls_below;
-	unsigned long long adds, subs;
 };
 
 static int gch_roots_ioctl(u32 op, u32 tag, const void *addr, size_t len)
@@ -76,11 +91,7 @@ static int gch_dl_object(struct dl_phdr_info *info, size_t size, void *data)
 	unsigned int i;
 	char *tp;
 
-	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
-		    sizeof(info->dlpi_subs)) {
-		walk->adds = info->dlpi_adds;
-		walk->subs = info->dlpi_subs;
-	}
+	(void)size;
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) &&
@@ -104,60 +115,112 @@ static int gch_dl_object(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-/* The load and unload counters of the dynamic linker. */
-static int gch_dl_counters(struct dl_phdr_info *info, size_t size,
-			   void *data)
-{
-	struct gch_dl_walk *walk = data;
-
-	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
-		    sizeof(info->dlpi_subs)) {
-		walk->adds = info->dlpi_adds;
-		walk->subs = info->dlpi_subs;
-	}
-	return 1;	/* the first object is enough */
-}
-
 /*
  * Register the loaded objects' data and bss anew if objects were loaded or
- * unloaded since the last time, and the static TLS extent.  0 or -1.
+ * unloaded since the last time (the first object's @info carries the
+ * dynamic linker's counters), and the static TLS extent.  Called with
+ * dl_load_write_lock and gch_roots_lock held.  0 or -1 with errno; after
+ * a failure the set is marked invalid, so no collection runs with half of
+ * it and the next attempt starts over.
  */
-static int gch_roots_refresh(void)
+static int gch_roots_refresh_locked(struct dl_phdr_info *info, size_t size)
 {
 	struct gch_dl_walk walk = { 0 };
 	struct gch_heap_config cfg;
-	int ret = 0;
+	unsigned long long adds = 0, subs = 0;
 
-	pthread_mutex_lock(&gch_roots_lock);
-	dl_iterate_phdr(gch_dl_counters, &walk);
-	if (gch_roots_valid && walk.adds == gch_dl_adds &&
-	    walk.subs == gch_dl_subs)
-		goto out;
-	memset(&walk, 0, sizeof(walk));
-	if (gch_roots_ioctl(GCH_ROOTS_CLEAR, GCH_LIB_TAG_STATIC, NULL, 0)) {
-		ret = -1;
-		goto out;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) +
+		    sizeof(info->dlpi_subs)) {
+		adds = info->dlpi_adds;
+		subs = info->dlpi_subs;
 	}
+	if (gch_roots_valid && adds && adds == gch_dl_adds &&
+	    subs == gch_dl_subs)
+		return 0;
+	gch_roots_valid = 0;
+	if (gch_roots_ioctl(GCH_ROOTS_CLEAR, GCH_LIB_TAG_STATIC, NULL, 0))
+		return -1;
+	/* nested: the lock is recursive, the list cannot change meanwhile */
 	dl_iterate_phdr(gch_dl_object, &walk);
 	if (walk.err) {
 		errno = walk.err;
-		ret = -1;
-		goto out;
+		return -1;
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.hdr.size = sizeof(cfg);
 	cfg.tls_below = walk.tls_below;
 	cfg.tls_above = GCH_TLS_ABOVE;
-	if (ioctl(gch_lib.fd, GCH_IOC_CONFIGURE, &cfg)) {
-		ret = -1;
-		goto out;
-	}
-	gch_dl_adds = walk.adds;
-	gch_dl_subs = walk.subs;
+	if (ioctl(gch_lib.fd, GCH_IOC_CONFIGURE, &cfg))
+		return -1;
+	gch_dl_adds = adds;
+	gch_dl_subs = subs;
 	gch_roots_valid = 1;
-out:
+	return 0;
+}
+
+/**
+ * struct gch_collect_req - what gch_collect_locked() is asked and answers
+ * @collect: GCH_IOC_COLLECT's argument, or NULL to refresh the roots only.
+ * @ret:     0 or -1.
+ * @err:     errno when @ret is -1.
+ * @called:  the callback ran (there is always a first object).
+ */
+struct gch_collect_req {
+	struct gch_collect *collect;
+	int ret;
+	int err;
+	int called;
+};
+
+/*
+ * dl_iterate_phdr() callback, on the first object only: glibc holds
+ * dl_load_write_lock during callbacks, and dlopen() adds an object to the
+ * list (_dl_add_to_namespace_list(), before its constructors run) and
+ * dlclose() removes one (before unmapping it) under that lock.  So while
+ * we are here the list is the one the collection sees: every object whose
+ * constructors ran is in it and registered, nothing registered is
+ * unmapped, and no other collection of ours runs (gch_roots_lock).
+ */
+static int gch_collect_locked(struct dl_phdr_info *info, size_t size,
+			      void *data)
+{
+	struct gch_collect_req *req = data;
+
+	req->called = 1;
+	pthread_mutex_lock(&gch_roots_lock);
+	req->ret = gch_roots_refresh_locked(info, size);
+	if (!req->ret && req->collect)
+		req->ret = ioctl(gch_lib.fd, GCH_IOC_COLLECT, req->collect);
+	if (req->ret)
+		req->err = errno;
 	pthread_mutex_unlock(&gch_roots_lock);
-	return ret;
+	return 1;
+}
+
+/*
+ * Refresh the roots and, if @c, collect, as one step under the dynamic
+ * linker's lock.  Signals are blocked meanwhile: a handler that allocates
+ * could otherwise run a collection of its own on this thread and wait for
+ * the locks this thread holds.  0 or -1 with errno.
+ */
+static int gch_roots_collect(struct gch_collect *c)
+{
+	struct gch_collect_req req = { .collect = c };
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	gch_lib_enter();
+	dl_iterate_phdr(gch_collect_locked, &req);
+	gch_lib_leave();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!req.called) {
+		req.ret = -1;
+		req.err = ENOENT;
+	}
+	if (req.ret)
+		errno = req.err;
+	return req.ret;
 }
 
 /**
@@ -167,7 +230,7 @@ out:
  */
 int gch_roots_setup(void)
 {
-	return gch_roots_refresh();
+	return gch_roots_collect(NULL);
 }
 
 static void gch_collection_from(struct gch_collection *c,
@@ -236,12 +299,10 @@ static int gch_collect_flags(u32 flags)
 {
 	struct gch_collect c;
 
-	if (gch_roots_refresh())
-		return -1;
 	memset(&c, 0, sizeof(c));
 	c.hdr.size = sizeof(c);
 	c.hdr.flags = flags;
-	if (ioctl(gch_lib.fd, GCH_IOC_COLLECT, &c))
+	if (gch_roots_collect(&c))
 		return -1;
 	if (c.collected && gch_trace_on())
 		gch_trace(&c.info);
@@ -270,6 +331,56 @@ GCH_API int gch_collect(void)
 	if (!gch_lib_usable())
 		return -1;
 	return gch_collect_flags(0);
+}
+
+/*
+ * Collections for allocations that found the heap exhausted: after one
+ * that did not help, the next @gch_oom_backoff (1, 2, 4 ... 1024) failing
+ * allocations fail at once instead of each collecting in vain.
+ */
+#define GCH_OOM_BACKOFF_MAX	1024U
+static u32 gch_oom_backoff, gch_oom_skip;
+
+/**
+ * gch_oom_collect() - collect because an allocation failed with ENOMEM
+ *
+ * Return: 1 if a collection ran (retry the allocation), 0 if backing off
+ * or the collection failed; errno is ENOMEM either way.
+ */
+int gch_oom_collect(void)
+{
+	u32 skip = __atomic_load_n(&gch_oom_skip, __ATOMIC_RELAXED);
+	int ret;
+
+	while (skip)
+		if (__atomic_compare_exchange_n(&gch_oom_skip, &skip, skip - 1,
+						0, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			errno = ENOMEM;
+			return 0;
+		}
+	ret = gch_collect_flags(0) == 0;
+	errno = ENOMEM;
+	return ret;
+}
+
+/**
+ * gch_oom_done() - how the allocation retried after gch_oom_collect() went
+ * @ok: it succeeded: the collection helped.
+ */
+void gch_oom_done(int ok)
+{
+	u32 b;
+
+	if (ok) {
+		if (__atomic_load_n(&gch_oom_backoff, __ATOMIC_RELAXED))
+			__atomic_store_n(&gch_oom_backoff, 0, __ATOMIC_RELAXED);
+		return;
+	}
+	b = __atomic_load_n(&gch_oom_backoff, __ATOMIC_RELAXED);
+	b = b ? (b < GCH_OOM_BACKOFF_MAX ? 2 * b : b) : 1;
+	__atomic_store_n(&gch_oom_backoff, b, __ATOMIC_RELAXED);
+	__atomic_store_n(&gch_oom_skip, b, __ATOMIC_RELAXED);
 }
 
 /* GCH_IOC_GC_STATS, with up to @max history entries into @hist. */
@@ -391,4 +502,210 @@ GCH_API int gch_remove_roots(void *start, void *end)
 		return -1;
 	return gch_roots_ioctl(GCH_ROOTS_REMOVE, GCH_LIB_TAG_USER, start,
 			       (char *)end - (char *)start);
+}
+
+/*
+ * Thread results.  glibc keeps the value a thread returned (or passed to
+ * pthread_exit()) in its struct pthread, inside the dead thread's stack
+ * mapping, which is no root once the thread has left the group.  Until
+ * the thread is joined, the library keeps the value in a record of its
+ * own: a scanned heap object on a list that starts in static data.
+ * gcheap.h redirects pthread_create, pthread_join, pthread_detach and
+ * pthread_exit to these wrappers.
+ */
+
+/*
+ * A small scanned object straight from the kernel: a thread's records
+ * should not fill a per-thread cache (and its statistics) of a thread
+ * that may never allocate.
+ */
+static void *gch_alloc_small(size_t size)
+{
+	return gch_alloc_direct(GCH_SPANCLASS(
+		gch_size_to_class(&gch_lib.classes, size), 0));
+}
+
+/**
+ * struct gch_thread_result - the result of an exited, unjoined thread
+ * @next:   the next record (older), or NULL.
+ * @thread: whose.
+ * @result: what it returned.
+ */
+struct gch_thread_result {
+	struct gch_thread_result *next;
+	pthread_t thread;
+	void *result;
+};
+
+static pthread_mutex_t gch_results_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gch_thread_result *gch_results;	/* .bss: a root */
+
+/**
+ * struct gch_thread_start - a new thread's start routine and argument
+ * @start: the program's start routine.
+ * @arg:   its argument (a root while here: this is a heap object when
+ *         the heap is set up).
+ * @heap:  allocated with gch_malloc() rather than malloc().
+ */
+struct gch_thread_start {
+	void *(*start)(void *);
+	void *arg;
+	int heap;
+};
+
+/* Keep @result of the calling thread until it is joined. */
+static void gch_keep_result(void *result)
+{
+	struct gch_thread_result *r;
+	pthread_attr_t attr;
+	int state = PTHREAD_CREATE_JOINABLE;
+
+	if (gch_lib_state() != GCH_LIB_READY || !gch_in_arena(result))
+		return;
+	r = gch_alloc_small(sizeof(*r));
+	if (!r)
+		return;	/* ENOMEM: the result is only in glibc's copy */
+	r->thread = pthread_self();
+	r->result = result;
+	/* under the lock: a concurrent gch_pthread_detach() sees the record */
+	pthread_mutex_lock(&gch_results_lock);
+	if (!pthread_getattr_np(r->thread, &attr)) {
+		pthread_attr_getdetachstate(&attr, &state);
+		pthread_attr_destroy(&attr);
+	}
+	if (state != PTHREAD_CREATE_DETACHED) {
+		r->next = gch_results;
+		gch_results = r;
+	}
+	pthread_mutex_unlock(&gch_results_lock);
+}
+
+/*
+ * Drop the oldest record of @t (a newer one belongs to a thread that got
+ * the same pthread_t after @t was joined).  gch_results_lock held.
+ */
+static void gch_forget_result_locked(pthread_t t)
+{
+	struct gch_thread_result **pp, **found = NULL, *r;
+
+	for (pp = &gch_results; *pp; pp = &(*pp)->next)
+		if (pthread_equal((*pp)->thread, t))
+			found = pp;
+	if (found) {
+		r = *found;
+		*found = r->next;
+		r->next = NULL;
+		r->result = NULL;
+	}
+}
+
+static void *gch_thread_start(void *arg)
+{
+	struct gch_thread_start s = *(struct gch_thread_start *)arg;
+	void *result;
+
+	if (s.heap)
+		gch_free(arg);
+	else
+		free(arg);
+	result = s.start(s.arg);
+	gch_keep_result(result);
+	return result;
+}
+
+GCH_API int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+			       void *(*start)(void *), void *arg)
+{
+	struct gch_thread_start *s;
+	int state, err, heap;
+
+	/* a detached thread's result is never asked for */
+	if (attr && !pthread_attr_getdetachstate(attr, &state) &&
+	    state == PTHREAD_CREATE_DETACHED)
+		return pthread_create(thread, attr, start, arg);
+	/* without a heap @arg is no object; never set one up here */
+	heap = gch_lib_state() == GCH_LIB_READY;
+	s = heap ? gch_alloc_small(sizeof(*s)) : NULL;
+	if (!s) {
+		/* no heap, or none left: @arg is then the creator's to keep */
+		heap = 0;
+		s = malloc(sizeof(*s));
+		if (!s)
+			return EAGAIN;
+	}
+	s->start = start;
+	s->arg = arg;
+	s->heap = heap;
+	err = pthread_create(thread, attr, gch_thread_start, s);
+	if (err) {
+		if (heap)
+			gch_free(s);
+		else
+			free(s);
+	}
+	return err;
+}
+
+GCH_API int gch_pthread_join(pthread_t thread, void **result)
+{
+	int err = pthread_join(thread, result);
+
+	if (!err && __atomic_load_n(&gch_results, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&gch_results_lock);
+		gch_forget_result_locked(thread);
+		pthread_mutex_unlock(&gch_results_lock);
+	}
+	return err;
+}
+
+GCH_API int gch_pthread_detach(pthread_t thread)
+{
+	int err;
+
+	pthread_mutex_lock(&gch_results_lock);
+	err = pthread_detach(thread);
+	if (!err)
+		gch_forget_result_locked(thread);
+	pthread_mutex_unlock(&gch_results_lock);
+	return err;
+}
+
+GCH_API void gch_pthread_exit(void *result)
+{
+	gch_keep_result(result);
+	pthread_exit(result);
+}
+
+/*
+ * Thread-specific data.  glibc keeps the values of keys below
+ * PTHREAD_KEY_2NDLEVEL_SIZE (32) in struct pthread, scanned with the
+ * thread's stack mapping, and those of higher keys in calloc()ed blocks,
+ * which are not.  gch_pthread_setspecific() (gcheap.h redirects
+ * pthread_setspecific) copies values of higher keys into a scanned heap
+ * object of the thread's, pointed to from the library's static TLS: a
+ * root while the thread lives.
+ */
+#define GCH_TSD_FIRST_HIGH	32
+
+static __thread void **gch_tsd_high __attribute__((tls_model("initial-exec")));
+
+GCH_API int gch_pthread_setspecific(pthread_key_t key, const void *value)
+{
+	void **high = gch_tsd_high;
+	int err;
+
+	if (key < GCH_TSD_FIRST_HIGH || key >= PTHREAD_KEYS_MAX)
+		return pthread_setspecific(key, value);
+	if (!high && value && gch_lib_state() == GCH_LIB_READY &&
+	    gch_in_arena(value)) {
+		/* before the value is only in malloc() memory */
+		high = gch_alloc_small(PTHREAD_KEYS_MAX * sizeof(void *));
+		if (!high)
+			return ENOMEM;
+		gch_tsd_high = high;
+	}
+	err = pthread_setspecific(key, value);
+	if (!err && high)
+		high[key] = (void *)value;
+	return err;
 }

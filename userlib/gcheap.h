@@ -31,6 +31,7 @@
 #ifndef GCHEAP_H
 #define GCHEAP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,8 +82,8 @@ int gch_abi_info(struct gch_abi_info *info);
  *              allocated (rounded up to the heap page size, at least 16
  *              heap pages).  0: GCHEAP_MAX_HEAP, else the module default.
  * @gc_percent: GOGC-style growth, in percent of the live heap, before a
- *              collection; GCH_GC_PERCENT_OFF disables automatic
- *              collection.  0: GCHEAP_GOGC, else 100.
+ *              collection, 1 to 1000000; GCH_GC_PERCENT_OFF disables
+ *              automatic collection.  0: GCHEAP_GOGC, else 100.
  * @workers:    collector threads for this heap, at most 1024.  0: the
  *              module's choice (one per online CPU).
  *
@@ -117,8 +118,12 @@ int gch_init(const struct gch_config *cfg);
  * @size: bytes; 0 gives a unique minimum-size object.
  *
  * The object is zeroed and aligned to 16 bytes; it lives as long as a
- * pointer to it (or into it) is reachable, and is scanned for pointers by
- * the collector.  Thread-safe.
+ * pointer to it (or into it, or just past its last requested byte) is
+ * reachable, and is scanned for pointers by the collector.  A @size that
+ * is exactly a size class's (or a whole number of pages) gets one byte
+ * more, so that a pointer to its end is not the next object's start.
+ * Thread-safe; async-signal-safe once the heap is set up (see "Signal
+ * handlers" in Documentation/userlib.rst).
  *
  * Return: the object, or NULL with errno ENOMEM (heap exhausted or @size
  * too large), ENODEV or EPERM (see the top of this header).
@@ -154,8 +159,10 @@ void *gch_calloc(size_t nmemb, size_t size);
  *
  * NULL @ptr: like gch_malloc(@size).  @size 0: frees @ptr (gch_free())
  * and returns NULL.  When @size fits the object's usable size
- * (gch_size()), the object is kept as it is (shrinking does not release
- * memory); otherwise a new object of the same kind (scanned or
+ * (gch_size(); for a scanned object: is below it, see gch_malloc()), the
+ * object is kept (shrinking does not release memory) and, if scanned,
+ * its bytes from @size on are zeroed so they keep nothing alive;
+ * otherwise a new object of the same kind (scanned or
  * pointer-free) is allocated, the object's usable size is copied and @ptr
  * is freed: the bytes beyond are zero.
  *
@@ -193,8 +200,10 @@ int gch_free(void *ptr);
  * gch_size() - usable size of the object a pointer points into
  * @ptr: any address; it may point into an object.
  *
- * Return: the bytes usable from the object's start (gch_base()), at
- * least the size asked for when it was allocated; 0 if @ptr is not inside
+ * Return: the bytes usable from the object's start (gch_base()): the
+ * whole slot, at least the size asked for when it was allocated (and for
+ * a scanned object possibly a size class more, see gch_malloc()); a
+ * pointer to the object's start plus this is past it.  0 if @ptr is not inside
  * an allocated object of this heap (errno then says why: EINVAL outside
  * the arena, ENOENT inside it but not in an allocated object).
  */
@@ -405,6 +414,70 @@ int gch_add_roots(void *start, void *end);
  * Return: 0, or -1 with errno EINVAL, ENODEV, EPERM.
  */
 int gch_remove_roots(void *start, void *end);
+
+/**
+ * gch_pthread_create() - pthread_create(), keeping the thread's result
+ * @thread: as for pthread_create().
+ * @attr:   as for pthread_create().
+ * @start:  as for pthread_create().
+ * @arg:    as for pthread_create().
+ *
+ * The value a joinable thread returns, or passes to gch_pthread_exit(),
+ * stays a root after the thread exited, until gch_pthread_join() or
+ * gch_pthread_detach().  This header redirects pthread_create,
+ * pthread_join, pthread_detach and pthread_exit to these functions unless
+ * GCH_NO_PTHREAD_REDIRECTS is defined before including it.  Never sets
+ * the heap up.
+ *
+ * Return: as pthread_create().
+ */
+int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+		       void *(*start)(void *), void *arg);
+
+/**
+ * gch_pthread_join() - pthread_join(), then forget the kept result
+ * @thread: as for pthread_join().
+ * @result: as for pthread_join().
+ *
+ * Return: as pthread_join().
+ */
+int gch_pthread_join(pthread_t thread, void **result);
+
+/**
+ * gch_pthread_detach() - pthread_detach(), then forget the kept result
+ * @thread: as for pthread_detach().
+ *
+ * Return: as pthread_detach().
+ */
+int gch_pthread_detach(pthread_t thread);
+
+/**
+ * gch_pthread_exit() - pthread_exit(), keeping @result until joined
+ * @result: as for pthread_exit().
+ */
+void gch_pthread_exit(void *result) __attribute__((__noreturn__));
+
+/**
+ * gch_pthread_setspecific() - pthread_setspecific(), keeping @value a root
+ * @key:   as for pthread_setspecific().
+ * @value: as for pthread_setspecific().
+ *
+ * glibc keeps the values of keys 32 and above in malloc() memory, which
+ * is not scanned; this keeps a copy where the collector looks, for as long
+ * as the calling thread lives (redirected from pthread_setspecific like
+ * gch_pthread_create()).
+ *
+ * Return: as pthread_setspecific(), or ENOMEM.
+ */
+int gch_pthread_setspecific(pthread_key_t key, const void *value);
+
+#ifndef GCH_NO_PTHREAD_REDIRECTS
+#define pthread_create	gch_pthread_create
+#define pthread_join	gch_pthread_join
+#define pthread_detach	gch_pthread_detach
+#define pthread_exit	gch_pthread_exit
+#define pthread_setspecific	gch_pthread_setspecific
+#endif
 
 #ifdef __cplusplus
 }

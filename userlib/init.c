@@ -30,6 +30,9 @@
 
 struct gch_lib gch_lib = { .fd = -1 };
 
+static int gch_not_live;
+int *gch_live = &gch_not_live;
+
 static pthread_once_t gch_lib_once = PTHREAD_ONCE_INIT;
 
 /* gch_init()'s parameters, and whether setup has begun; under the lock. */
@@ -41,6 +44,8 @@ static int gch_setup_begun;
 #define GCH_MIN_ARENA		(16ULL * GCH_PAGE_SIZE)
 #define GCH_MAX_ARENA		((u64)U32_MAX << GCH_PAGE_SHIFT)
 #define GCH_MAX_WORKERS		1024U
+/* Largest gc_percent the module accepts (GCH_GC_OFF aside). */
+#define GCH_MAX_GC_PERCENT	1000000U
 
 static void gch_warn_env(const char *name, const char *val, const char *want)
 {
@@ -111,9 +116,9 @@ static u32 gch_env_gogc(void)
 	errno = 0;
 	v = isdigit((unsigned char)s[0]) ? strtoull(s, &end, 10) : 0;
 	if (!isdigit((unsigned char)s[0]) || errno || *end || v == 0 ||
-	    v >= GCH_GC_OFF) {
+	    v > GCH_MAX_GC_PERCENT) {
 		gch_warn_env("GCHEAP_GOGC", s,
-			     "expected a percentage (1 or more) or \"off\"");
+			     "expected a percentage from 1 to 1000000, or \"off\"");
 		return 0;
 	}
 	return v;
@@ -227,6 +232,14 @@ static int gch_setup(const struct gch_config *ucfg)
 	if (gch_check_version(fd))
 		goto fail;
 	err = gch_configure(fd, arena_size, gc_percent, ucfg->workers, &cfg);
+	if (err && errno == EINVAL && gc_percent && !ucfg->gc_percent) {
+		/* a module stricter than we are about GCHEAP_GOGC */
+		gch_warn_env("GCHEAP_GOGC", getenv("GCHEAP_GOGC"),
+			     "not accepted by the module");
+		gc_percent = 0;
+		err = gch_configure(fd, arena_size, gc_percent, ucfg->workers,
+				    &cfg);
+	}
 	if (err && from_env && (errno == EINVAL || errno == ENOMEM)) {
 		gch_warn_env("GCHEAP_MAX_HEAP", getenv("GCHEAP_MAX_HEAP"),
 			     errno == ENOMEM ?
@@ -291,6 +304,30 @@ fail:
 	return -1;
 }
 
+/*
+ * Publish the fast path's "ready" word, in a MADV_WIPEONFORK page: a
+ * child forked by _Fork() or a raw fork system call runs no fork handler,
+ * so only the kernel can tell it that the heap it inherited is not its
+ * own (the arena and the control area are not in the child).  Without
+ * MADV_WIPEONFORK (Linux < 4.14) such a child is not protected.
+ */
+static void gch_set_live(void)
+{
+	static int live_static;
+	int *p;
+
+	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED ||
+	    madvise(p, (size_t)sysconf(_SC_PAGESIZE), MADV_WIPEONFORK)) {
+		if (p != MAP_FAILED)
+			munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+		p = &live_static;
+	}
+	*p = 1;
+	__atomic_store_n(&gch_live, p, __ATOMIC_RELEASE);
+}
+
 static void gch_lib_init(void)
 {
 	struct gch_config cfg;
@@ -306,6 +343,7 @@ static void gch_lib_init(void)
 		__atomic_store_n(&gch_lib.state, GCH_LIB_FAILED, __ATOMIC_RELEASE);
 	} else {
 		__atomic_store_n(&gch_lib.state, GCH_LIB_READY, __ATOMIC_RELEASE);
+		gch_set_live();
 	}
 	errno = saved;
 }
@@ -321,7 +359,12 @@ int gch_lib_start(void)
 	pthread_once(&gch_lib_once, gch_lib_init);
 	switch (__atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE)) {
 	case GCH_LIB_READY:
-		return 0;
+		if (*__atomic_load_n(&gch_live, __ATOMIC_ACQUIRE))
+			return 0;
+		/* forked without the fork handlers: as gch_atfork_child() */
+		gch_atfork_child();
+		errno = EPERM;
+		return -1;
 	case GCH_LIB_FAILED:
 		errno = gch_lib.init_errno;
 		return -1;
@@ -340,6 +383,8 @@ GCH_API int gch_init(const struct gch_config *cfg)
 		c = *cfg;
 	if ((c.max_heap && (c.max_heap < GCH_MIN_ARENA ||
 			    c.max_heap > GCH_MAX_ARENA)) ||
+	    (c.gc_percent > GCH_MAX_GC_PERCENT &&
+	     c.gc_percent != GCH_GC_PERCENT_OFF) ||
 	    c.workers > GCH_MAX_WORKERS) {
 		errno = EINVAL;
 		return -1;

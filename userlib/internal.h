@@ -70,6 +70,14 @@ const struct gch_sizeclass_table *gch_lib_size_classes(void);
 /* init.c */
 int gch_lib_start(void);
 
+/*
+ * 1 in a page of its own (MADV_WIPEONFORK) once the heap is READY; a
+ * child forked without the fork handlers (_Fork(), a raw fork system
+ * call) reads 0 there and knows the heap is not its own.  Points at a
+ * static 0 before setup.
+ */
+extern int *gch_live;
+
 /**
  * gch_lib_usable() - is the heap set up and ours?  Sets it up if needed.
  *
@@ -77,11 +85,39 @@ int gch_lib_start(void);
  */
 static inline int gch_lib_usable(void)
 {
-	if (__builtin_expect(__atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE) ==
-			     GCH_LIB_READY, 1))
+	if (__builtin_expect(*__atomic_load_n(&gch_live, __ATOMIC_ACQUIRE), 1))
 		return 1;
 	return gch_lib_start() == 0;
 }
+
+/* gch_lib.state, FORKED in a child forked without the fork handlers. */
+static inline int gch_lib_state(void)
+{
+	int state = __atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE);
+
+	if (state == GCH_LIB_READY &&
+	    !*__atomic_load_n(&gch_live, __ATOMIC_ACQUIRE))
+		return GCH_LIB_FORKED;
+	return state;
+}
+
+/*
+ * Depth of the calling thread inside library code that a signal handler
+ * on the same thread must not re-enter (a per-thread cache half popped, a
+ * lock held): an allocation that finds it set takes one object straight
+ * from the kernel instead.
+ */
+extern __thread int gch_in_lib __attribute__((tls_model("initial-exec")));
+
+/* Keep the compiler from moving memory accesses across gch_in_lib. */
+#define gch_lib_enter() do {					\
+	gch_in_lib++;						\
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
+} while (0)
+#define gch_lib_leave() do {					\
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);		\
+	gch_in_lib--;						\
+} while (0)
 
 /* The arena's first byte (NULL before the heap is set up). */
 static inline char *gch_arena(void)
@@ -99,6 +135,7 @@ static inline int gch_in_arena(const void *p)
 }
 
 /* alloc.c */
+int gch_ioctl_nointr(unsigned long req, void *arg);
 void *gch_alloc_direct(unsigned int spanclass);
 void *gch_alloc_large(size_t size, int noscan);
 
@@ -113,6 +150,8 @@ void gch_tcache_count(u64 *objects, u64 *blocks);
 /* collect.c */
 int gch_roots_setup(void);
 void gch_collect_if_due(u32 due);
+int gch_oom_collect(void);
+void gch_oom_done(int ok);
 struct gch_heap_stats;
 int gch_gc_fill_stats(struct gch_heap_stats *stats);
 

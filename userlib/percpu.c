@@ -35,7 +35,7 @@ static int gch_percpu_refill(unsigned int spanclass)
 	memset(&r, 0, sizeof(r));
 	r.hdr.size = sizeof(r);
 	r.spanclass = spanclass;
-	if (ioctl(gch_lib.fd, GCH_IOC_REFILL, &r))
+	if (gch_ioctl_nointr(GCH_IOC_REFILL, &r))
 		return -1;
 	/* the new objects sit in the cache, a root of the collection */
 	gch_collect_if_due(r.gc_due);

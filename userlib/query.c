@@ -23,7 +23,7 @@
  */
 static int gch_check_addr(const void *ptr)
 {
-	switch (__atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE)) {
+	switch (gch_lib_state()) {
 	case GCH_LIB_READY:
 		if (gch_in_arena(ptr))
 			return 0;

@@ -18,7 +18,10 @@
  *
  * Only the owning thread touches its caches, except gch_stats(), which
  * reads the counts of all blocks (relaxed atomics) under the list lock;
- * a block leaves the list before it is freed.
+ * a block leaves the list before it is freed.  A signal handler on the
+ * owning thread that allocates while the thread is in here (a pop half
+ * done, the list lock held) finds gch_in_lib set and takes its object
+ * straight from the kernel, so no object is handed out twice.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +42,8 @@ struct gch_tblock_links {
 	char *next;
 	char *prev;
 };
+
+__thread int gch_in_lib __attribute__((tls_model("initial-exec")));
 
 /* The calling thread's block; NULL until its first use. */
 static __thread char *gch_tc_block __attribute__((tls_model("initial-exec")));
@@ -69,9 +74,9 @@ static void gch_tcache_destroy(void *arg)
 	u32 i, n;
 
 	/* a forked child's copy of the heap is not ours to touch */
-	if (__atomic_load_n(&gch_lib.state, __ATOMIC_ACQUIRE) != GCH_LIB_READY ||
-	    !block)
+	if (gch_lib_state() != GCH_LIB_READY || !block)
 		return;
+	gch_lib_enter();
 	pthread_mutex_lock(&gch_tc_lock);
 	l = gch_tblock_links(block);
 	if (l->prev)
@@ -95,6 +100,7 @@ static void gch_tcache_destroy(void *arg)
 			gch_free_object(c->slots[i]);
 	}
 	gch_free_object((u64)(uintptr_t)block);
+	gch_lib_leave();
 }
 
 /**
@@ -169,7 +175,7 @@ static int gch_tcache_refill(struct gch_cache *c, unsigned int spanclass)
 	r.spanclass = spanclass;
 	r.max = gch_lib.layout.capacity[spanclass];
 	r.buf = (u64)(uintptr_t)c->slots;
-	if (ioctl(gch_lib.fd, GCH_IOC_REFILL, &r))
+	if (gch_ioctl_nointr(GCH_IOC_REFILL, &r))
 		return -1;
 	if (!r.count || r.count > r.max) {
 		errno = ENOMEM;
@@ -190,27 +196,35 @@ void *gch_tcache_alloc(unsigned int spanclass)
 {
 	char *block = gch_tc_block;
 	struct gch_cache *c;
+	void *ret = NULL;
 	u64 obj;
 	u32 n;
 
+	/* a signal handler that interrupted us in here */
+	if (__builtin_expect(gch_in_lib, 0))
+		return gch_alloc_direct(spanclass);
+	gch_lib_enter();
 	if (__builtin_expect(!block, 0)) {
 		block = gch_tcache_create();
 		if (!block)
-			return NULL;
+			goto out;
 	}
 	c = gch_tcache_of(block, spanclass);
 	n = c->count;
 	if (__builtin_expect(n - 1 >= gch_lib.layout.capacity[spanclass], 0)) {
 		/* empty (or scribbled over: what it held is lost) */
 		if (gch_tcache_refill(c, spanclass))
-			return NULL;
+			goto out;
 		n = c->count;
 	}
 	n--;
 	obj = c->slots[n];
 	c->slots[n] = 0;
 	__atomic_store_n(&c->count, n, __ATOMIC_RELAXED);
-	return (void *)(uintptr_t)obj;
+	ret = (void *)(uintptr_t)obj;
+out:
+	gch_lib_leave();
+	return ret;
 }
 
 /**
@@ -225,6 +239,7 @@ void gch_tcache_count(u64 *objects, u64 *blocks)
 	char *block;
 	u32 n;
 
+	gch_lib_enter();
 	pthread_mutex_lock(&gch_tc_lock);
 	for (block = gch_tc_list; block; block = gch_tblock_links(block)->next) {
 		for (sc = 0; sc < GCH_NR_SPANCLASSES; sc++) {
@@ -239,4 +254,5 @@ void gch_tcache_count(u64 *objects, u64 *blocks)
 	*objects = total;
 	*blocks = gch_tc_blocks;
 	pthread_mutex_unlock(&gch_tc_lock);
+	gch_lib_leave();
 }
