@@ -200,8 +200,16 @@ TEST_F(lib, every_size_class)
 			EXPECT_EQ(0, (uintptr_t)p % GCH_MIN_ALIGN)
 				TH_LOG("%p for %zu bytes", p, n);
 			EXPECT_TRUE(all_zero(p, n)) TH_LOG("size %zu", n);
-			/* the usable size is exactly the class size */
+			/*
+			 * the usable size is the class size; a scanned
+			 * object of exactly a class size gets the next class
+			 * (its end pointer's byte, see userlib.rst)
+			 */
 			sz = classes.size[gch_size_to_class(&classes, n)];
+			if (!kind && sz == n)
+				sz = n + 1 > GCH_MAX_SMALL_SIZE ?
+				     round_up(n + 1, GCH_PAGE_SIZE) :
+				     classes.size[gch_size_to_class(&classes, n + 1)];
 			EXPECT_EQ(sz, gch_size(p)) TH_LOG("size %zu", n);
 			EXPECT_EQ(p, gch_base(p));
 			if (n)
@@ -327,9 +335,10 @@ TEST_F(lib, realloc_grow_shrink)
 	p = gch_malloc(20);
 	ASSERT_NE(NULL, p);
 	memcpy(p, "0123456789abcdefghi", 20);
-	q = gch_realloc(p, gch_size(p));
+	/* (a scanned object: up to its usable size less the end pointer's byte) */
+	q = gch_realloc(p, gch_size(p) - 1);
 	EXPECT_EQ(p, q);
-	q = gch_realloc(p, gch_size(p) + 1);
+	q = gch_realloc(p, gch_size(p));
 	ASSERT_NE(NULL, q);
 	EXPECT_NE(p, q);
 	EXPECT_EQ(0, memcmp(q, "0123456789abcdefghi", 20));
@@ -501,7 +510,7 @@ TEST_F(lib, free_invalid)
 	/* an interior pointer frees nothing */
 	EXPECT_FREE_EINVAL(p + 16);
 	EXPECT_STREQ("still here", p);
-	EXPECT_EQ(48, gch_size(p));
+	EXPECT_EQ(64, gch_size(p));	/* 48 and the end pointer's byte */
 
 	/* a double free is caught */
 	EXPECT_EQ(0, gch_free(p));
@@ -1000,7 +1009,7 @@ TEST_F(lib, forked_child)
 		       status);
 	/* the parent's heap is unaffected */
 	EXPECT_STREQ("parent's", fork_obj);
-	EXPECT_EQ(64, gch_size(fork_obj));
+	EXPECT_EQ(80, gch_size(fork_obj));	/* 64 and the end pointer's byte */
 	EXPECT_NE(NULL, gch_malloc(16));
 	EXPECT_EQ(0, gch_stats(&st));
 }
@@ -1015,7 +1024,7 @@ static int fresh_child(void *arg)
 	if (!p)
 		return 30;
 	strcpy(p, "child's");
-	return gch_size(p) == 32 ? 0 : 31;
+	return gch_size(p) == 48 ? 0 : 31;	/* 32 and the end pointer's byte */
 }
 
 TEST_F(lib, child_of_unused_heap)
