@@ -304,7 +304,7 @@ static void *mutator_run(void *arg)
 	struct mutator *m = arg;
 	void **a = arrays[m->index].a, **b = arrays[m->index].b;
 	unsigned int k = group_ptrs[m->w], groups = SLOTS / k, g = 0, h;
-	void (*swap)(void **, void **, uint64_t *);
+	void (*swap)(void **to, void **from, uint64_t *count);
 	uint64_t n = 0;
 
 	switch (m->w) {
