@@ -23,7 +23,12 @@
  * between the two stores of a swap the old pointers are only in a vector
  * register.  That window is a race only interrupt-anywhere mode (tools/vm/run
  * --anywhere) or real hardware can hit; the collector must scan the
- * vector registers of stopped threads.
+ * vector registers of stopped threads.  A graph lost so is freed, and its
+ * memory may be handed out again as a valid node of another graph before
+ * the slot is visited: so every slot also records the id of its root
+ * (swapped along with the slot), and with -x every visit asks the heap
+ * (gch_base(), a system call) that the root is still an allocated object.
+ * The final check always does both.
  *
  * A collector thread calls gch_collect() every MS milliseconds (default
  * 100); the heap's own pacing (GOGC, default 100) adds collections as the
@@ -82,6 +87,7 @@ struct mutator {
 	uint64_t rng;
 	uint64_t next_id;
 	struct node **slots;		/* gch_malloc'd: a heap object */
+	uint64_t *ids;			/* malloc'd: id of each slot's root */
 	uint64_t checked;		/* objects verified */
 	uint64_t graphs;		/* graphs built */
 	uint64_t rewrites;
@@ -326,24 +332,58 @@ static inline void swap32(void *a, void *b, uint64_t *n)
 		     : "rcx", "rdx", "xmm0", "xmm1", "memory");
 }
 
+/* -x: passes over the slot table after each step of a mutator */
+#define VECTOR_PASSES	8
+
 /*
  * -x: shuffle the slot table in groups of @k (2: SSE, 4: AVX), group g
  * with group (7g + 3) mod groups; graphs stay reachable from the table,
- * only their slots change.
+ * only their slots change (their ids move along, in C).
  */
 static void vector_shuffle(struct mutator *m, unsigned int k)
 {
-	unsigned int groups = nslots / k, g, h;
+	unsigned int groups = nslots / k, g, h, i, pass;
+	uint64_t id;
 
-	for (g = 0; g < groups; g++) {
-		h = (g * 7 + 3) % groups;
-		if (h == g)
-			continue;
-		if (k == 2)
-			swap16(&m->slots[g * 2], &m->slots[h * 2], &m->vswaps);
-		else
-			swap32(&m->slots[g * 4], &m->slots[h * 4], &m->vswaps);
+	for (pass = 0; pass < VECTOR_PASSES; pass++) {
+		for (g = 0; g < groups; g++) {
+			h = (g * 7 + 3) % groups;
+			if (h == g)
+				continue;
+			if (k == 2)
+				swap16(&m->slots[g * 2], &m->slots[h * 2], &m->vswaps);
+			else
+				swap32(&m->slots[g * 4], &m->slots[h * 4], &m->vswaps);
+			for (i = 0; i < k; i++) {
+				id = m->ids[g * k + i];
+				m->ids[g * k + i] = m->ids[h * k + i];
+				m->ids[h * k + i] = id;
+			}
+		}
 	}
+}
+
+/*
+ * Is the graph in slot @s the one put there?  Its root must be an
+ * allocated object (asked with @query) with the recorded id.
+ * Return: 0, or 1 after complaining.
+ */
+static unsigned long slot_check(struct mutator *m, unsigned int s, int query)
+{
+	const struct node *n = m->slots[s];
+
+	if (query && gch_base(n) != n) {
+		complain("thread %u: slot %u: graph root %p is no allocated object: freed while reachable",
+			 m->index, s, (const void *)n);
+		return 1;
+	}
+	if (n->id != m->ids[s]) {
+		complain("thread %u: slot %u: root %p has id %#" PRIx64 ", not %#" PRIx64
+			 ": the graph was freed while reachable and its memory reused",
+			 m->index, s, (const void *)n, n->id, m->ids[s]);
+		return 1;
+	}
+	return 0;
 }
 
 static void *mutator_main(void *arg)
@@ -358,6 +398,11 @@ static void *mutator_main(void *arg)
 		r = rnd(m);
 		s = r % nslots;
 		n = m->slots[s];
+		if (n && slot_check(m, s, vector_swaps)) {
+			atomic_fetch_add(&corruption, 1);
+			m->slots[s] = NULL;	/* report each once */
+			continue;
+		}
 		if (n) {
 			bad = graph_check(m, n, 0);
 			if (bad) {
@@ -378,6 +423,7 @@ static void *mutator_main(void *arg)
 				return NULL;
 			}
 			m->slots[s] = n;
+			m->ids[s] = n->id;
 			m->graphs++;
 			break;
 		case 2:
@@ -523,8 +569,9 @@ int main(int argc, char **argv)
 		muts[i].index = i;
 		muts[i].rng = mix(seed0 * 1000003ULL + i);
 		muts[i].slots = gch_calloc(nslots, sizeof(struct node *));
-		if (!muts[i].slots) {
-			fprintf(stderr, "gcsoak: gch_calloc: %s\n", strerror(errno));
+		muts[i].ids = calloc(nslots, sizeof(uint64_t));
+		if (!muts[i].slots || !muts[i].ids) {
+			fprintf(stderr, "gcsoak: slot tables: %s\n", strerror(errno));
 			return 1;
 		}
 	}
@@ -568,10 +615,19 @@ int main(int argc, char **argv)
 	} else {
 		atomic_fetch_add(&explicit_gc, 1);
 	}
-	for (i = 0; i < nthreads; i++)
-		for (s = 0; s < nslots; s++)
-			if (muts[i].slots[s])
-				bad += graph_check(&muts[i], muts[i].slots[s], 0);
+	for (i = 0; i < nthreads; i++) {
+		for (s = 0; s < nslots; s++) {
+			struct node *n = muts[i].slots[s];
+
+			if (!n)
+				continue;
+			if (slot_check(&muts[i], s, 1)) {
+				bad++;
+				continue;
+			}
+			bad += graph_check(&muts[i], n, 0);
+		}
+	}
 	atomic_fetch_add(&corruption, bad);
 	totals(&checked, &graphs, &rewrites, &bytes, &vswaps);
 	if (gch_stats(&st))
