@@ -28,7 +28,8 @@
  * module scans; they find a missing root under tools/vm/run --anywhere
  * (one instruction per block) and on real hardware.
  *
- * GCH_REGS_SECONDS: seconds per variant (default 3).  GCH_REGS_MASK_GPR=1
+ * GCH_REGS_SECONDS: seconds per variant (default 3; longer, up to 60 s
+ * more, until the collecting thread has done 10 collections).  GCH_REGS_MASK_GPR=1
  * makes the gpr variant hide its pointers (XOR a mask) during the window,
  * so a collection there cannot see them: a check that this test detects
  * the loss (it must then fail under --anywhere); never set in make check.
@@ -62,6 +63,8 @@
 #define GARBAGE_RING	512
 #define GARBAGE_BATCH	256		/* garbage objects between collections */
 #define MAX_REPORTS	8
+/* fewer collections would test little: run longer (up to 60 s more) */
+#define MIN_COLLECTIONS	10
 
 enum width { W_GPR, W_XMM, W_YMM, W_ZMM };
 
@@ -349,7 +352,7 @@ static void *collector_run(void *arg)
 			if (!collect_errors++)
 				collect_errno = errno;
 		} else {
-			collections++;
+			__atomic_fetch_add(&collections, 1, __ATOMIC_RELAXED);
 		}
 	}
 	return NULL;
@@ -484,7 +487,9 @@ TEST_F_TIMEOUT(regs, swap_window, 900)
 		ASSERT_EQ(0, pthread_create(&m[i].thread, NULL, mutator_run, &m[i]));
 	}
 	ASSERT_EQ(0, pthread_create(&collector, NULL, collector_run, NULL));
-	while (now_ns() - t0 < secs * NSEC)
+	while (now_ns() - t0 < secs * NSEC ||
+	       (__atomic_load_n(&collections, __ATOMIC_RELAXED) < MIN_COLLECTIONS &&
+		now_ns() - t0 < (secs + 60) * NSEC))
 		usleep(100000);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < MUTATORS; i++) {
@@ -519,7 +524,7 @@ TEST_F_TIMEOUT(regs, swap_window, 900)
 					    (unsigned long long)collect_errors,
 					    strerror(collect_errno));
 	/* otherwise the test tested nothing */
-	EXPECT_LE(10, collections);
+	EXPECT_LE(MIN_COLLECTIONS, collections);
 	EXPECT_LE(1000, swaps);
 	EXPECT_EQ(0, bad)
 		TH_LOG("%u of %llu nodes whose pointers were only in %s registers between two stores were lost",
