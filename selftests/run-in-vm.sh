@@ -121,7 +121,7 @@ soak_short() {
 }
 
 # Interrupt-anywhere mode (tools/vm/run --anywhere: one instruction per
-# translation block, 15-20 times slower): the tests whose races need a
+# translation block, 13-65 times slower): the tests whose races need a
 # thread stopped inside straight-line code.  Pointers only in registers
 # across a window (GCH_REGS_SECONDS per variant); gcsoak with mutators
 # swapping slots through SSE/AVX registers (GCSOAK_SECONDS).  The whole of

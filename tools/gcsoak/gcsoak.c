@@ -496,7 +496,7 @@ static void usage(const char *prog, int status)
 		"  -n    root slots per thread (default 128)\n"
 		"  -p    seconds between progress lines on stderr (default 5, 0: none)\n"
 		"  -s    random seed (default 1)\n"
-		"  -x    mutators also swap slots through SSE/AVX registers\n"
+		"  -x    mutators also swap slots through SSE/AVX registers (SLOTS >= 8)\n"
 		"  -j    the report as one JSON object on stdout\n",
 		prog, MAX_THREADS);
 	exit(status);
@@ -647,15 +647,19 @@ int main(int argc, char **argv)
 		       checked, graphs, rewrites, bytes, pause_ns,
 		       atomic_load(&corruption), vswaps, atomic_load(&errors));
 	} else {
+		char vtxt[48] = "";
+
+		if (vector_swaps)
+			snprintf(vtxt, sizeof(vtxt), "%" PRIu64 " vector swaps, ",
+				 vswaps);
 		printf("gcsoak: %u threads, %.1f s: %" PRIu64 " collections (%lu explicit, %"
 		       PRIu64 " paced), %" PRIu64 " objects checked, %" PRIu64
-		       " graphs, %.1f MiB allocated, %" PRIu64
-		       " vector swaps, corruption %lu, errors %lu\n",
+		       " graphs, %.1f MiB allocated, %scorruption %lu, errors %lu\n",
 		       nthreads, (now_ns() - t0) / 1e9, st.num_gc,
 		       atomic_load(&explicit_gc),
 		       st.num_gc > atomic_load(&explicit_gc) ?
 		       st.num_gc - atomic_load(&explicit_gc) : 0,
-		       checked, graphs, bytes / 1048576.0, vswaps,
+		       checked, graphs, bytes / 1048576.0, vtxt,
 		       atomic_load(&corruption),
 		       atomic_load(&errors) + atomic_load(&collect_errors));
 	}
