@@ -10,8 +10,9 @@
 #                            and a short gcsoak run (soak_short)
 #   run-in-vm.sh anywhere    load gcheap.ko and run the race-sensitive
 #                            tests, for a VM in interrupt-anywhere mode
-#                            (tools/vm/run --anywhere): gcheap_regs_test
-#                            and gcsoak with SSE/AVX swaps
+#                            (tools/vm/run --anywhere): a check that the
+#                            mode is on, gcheap_regs_test and gcsoak with
+#                            SSE/AVX swaps
 #
 # Each program's TAP is shown as it runs and again, at the end, between
 # "### GCHEAP-TAP-BEGIN <name>" and "### GCHEAP-TAP-END <name> rc=<rc>"
@@ -120,6 +121,28 @@ soak_short() {
 	soak gcsoak -t 8 -d 15 -p 5
 }
 
+# Is the mode on?  With its pointers hidden (XOR a mask) in general
+# registers through the window (GCH_REGS_MASK_GPR=1), gcheap_regs_test's
+# gpr variant must lose nodes: it does whenever interrupts land inside the
+# window, and never in a normal TCG run.  Without this, the layer's other
+# tests passing would prove nothing.
+anywhere_mode() {
+	if [ ! -x bin/gcheap_regs_test ]; then
+		record anywhere-mode 1 "not ok 1 bin/gcheap_regs_test not staged"
+		return
+	fi
+	echo "### running anywhere-mode"
+	GCH_REGS_MASK_GPR=1 GCH_REGS_SECONDS=10 bin/gcheap_regs_test 2>&1 |
+		tee /tmp/anywhere-mode.out
+	lost=$(sed -n 's/.*gpr: .*; \([0-9]*\) of [0-9]* nodes corrupt.*/\1/p' \
+		/tmp/anywhere-mode.out)
+	if [ -n "$lost" ] && [ "$lost" -gt 0 ]; then
+		record anywhere-mode 0 "ok 1 interrupt-anywhere mode: hidden pointers were lost in the window ($lost nodes)"
+	else
+		record anywhere-mode 1 "not ok 1 interrupt-anywhere mode: no collection landed inside the window (lost '${lost}'): is the VM in the mode?"
+	fi
+}
+
 # Interrupt-anywhere mode (tools/vm/run --anywhere: one instruction per
 # translation block, 13-65 times slower): the tests whose races need a
 # thread stopped inside straight-line code.  Pointers only in registers
@@ -129,6 +152,7 @@ soak_short() {
 # tests).  The module must unload.
 anywhere() {
 	load_module || return
+	anywhere_mode
 	if [ -x bin/gcheap_regs_test ]; then
 		run gcheap_regs_test env GCH_REGS_SECONDS="${GCH_REGS_SECONDS:-15}" \
 			bin/gcheap_regs_test
