@@ -62,7 +62,8 @@ help:
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
 	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
 	@echo 'make soak           gcsoak in a VM (SOAK_SECONDS=600 SOAK_KERNEL=debug SOAK_THREADS=8);'
-	@echo '                    fails on corruption or a kernel splat'
+	@echo '                    fails on corruption or a kernel splat; SOAK_ANYWHERE=1: interrupt-anywhere'
+	@echo '                    mode with SSE/AVX-copying mutators (SOAK_ARGS=-x)'
 	@echo 'make fuzz           a long ioctl and control-area fuzz run in a VM (FUZZ_KERNEL=debug,'
 	@echo '                    FUZZ_CALLS=1000000, FUZZ_SEED=random, printed); fails on any splat'
 	@echo 'make deps           install the Debian packages (root or sudo)'
@@ -424,14 +425,21 @@ bench: deps
 # A long correctness soak (tools/gcsoak): mutators verifying checksummed
 # object graphs while collections run, in one VM; fails on corruption, a
 # failed collection or a kernel splat (the runner's exit status 126).
+# SOAK_ANYWHERE=1 runs it in interrupt-anywhere mode (tools/vm/run
+# --anywhere: a thread can be stopped between any two instructions), where
+# SOAK_ARGS defaults to -x: mutators also swap slots through SSE/AVX
+# registers.  SOAK_ARGS: more gcsoak options.
 SOAK_SECONDS ?= 600
 SOAK_KERNEL ?= debug
 SOAK_THREADS ?= 8
+SOAK_ANYWHERE ?=
+SOAK_ARGS ?= $(if $(filter 1,$(SOAK_ANYWHERE)),-x)
 soak: deps
 	@$(MAKE) --no-print-directory stage KERNEL=$(SOAK_KERNEL)
 	tools/vm/run --kernel $(SOAK_KERNEL) --stage $(BUILD)/stage/$(SOAK_KERNEL) \
+		$(if $(filter 1,$(SOAK_ANYWHERE)),--anywhere) \
 		--timeout $$(( $(SOAK_SECONDS) + 600 )) -- \
-		'insmod gcheap.ko && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10'
+		'insmod gcheap.ko && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10 $(SOAK_ARGS)'
 
 # --- fuzzing ----------------------------------------------------------------
 

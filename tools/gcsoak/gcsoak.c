@@ -3,7 +3,7 @@
  * gcsoak: a long-running correctness soak of gcheap.
  *
  *   gcsoak [-t THREADS] [-d SECONDS] [-i MS] [-n SLOTS] [-p SECONDS]
- *          [-s SEED] [-j]
+ *          [-s SEED] [-x] [-j]
  *
  * THREADS mutator threads (default 8) each own SLOTS root slots (default
  * 128) in a table reachable from the program's data.  A slot holds an
@@ -17,6 +17,19 @@
  * replaces it with a new one, rewrites one node (recomputing its
  * checksum), or leaves it; meanwhile it drops garbage graphs.
  *
+ * With -x, after each of those steps a mutator also swaps pairs of its
+ * slots with SSE (16 bytes) and, where AVX is usable, groups of four with
+ * AVX (32 bytes), as compilers copy structures and glibc's memcpy does:
+ * between the two stores of a swap the old pointers are only in a vector
+ * register.  That window is a race only interrupt-anywhere mode (tools/vm/run
+ * --anywhere) or real hardware can hit; the collector must scan the
+ * vector registers of stopped threads.  A graph lost so is freed, and its
+ * memory may be handed out again as a valid node of another graph before
+ * the slot is visited: so every slot also records the id of its root
+ * (swapped along with the slot), and with -x every visit asks the heap
+ * (gch_base(), a system call) that the root is still an allocated object.
+ * The final check always does both.
+ *
  * A collector thread calls gch_collect() every MS milliseconds (default
  * 100); the heap's own pacing (GOGC, default 100) adds collections as the
  * mutators allocate.  Progress every SECONDS (default 5, 0: none) on
@@ -28,6 +41,7 @@
  * Exit status: 0 if no corruption and no error; 1 otherwise (a checksum,
  * a dangling child, a collection or allocation failure); 2 usage.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -73,17 +87,19 @@ struct mutator {
 	uint64_t rng;
 	uint64_t next_id;
 	struct node **slots;		/* gch_malloc'd: a heap object */
+	uint64_t *ids;			/* malloc'd: id of each slot's root */
 	uint64_t checked;		/* objects verified */
 	uint64_t graphs;		/* graphs built */
 	uint64_t rewrites;
 	uint64_t bytes;
+	uint64_t vswaps;		/* -x: vector swaps done */
 	pthread_t thread;
 };
 
 static unsigned int nthreads = 8, nslots = 128, interval_ms = 100;
 static unsigned int duration = 60, progress = 5;
 static uint64_t seed0 = 1;
-static int json;
+static int json, vector_swaps, have_avx;
 
 /* Roots: the table of mutators (each holds its slot table) is in bss. */
 static struct mutator muts[MAX_THREADS];
@@ -265,6 +281,111 @@ static unsigned long graph_check(struct mutator *m, const struct node *n,
 	return bad;
 }
 
+/* AVX usable: the CPU has it and the kernel enabled its state in XCR0. */
+static int avx_usable(void)
+{
+	unsigned int a, b, c, d;
+	uint32_t lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) ||
+	    !(c & bit_AVX))
+		return 0;
+	asm volatile("xgetbv" : "=a" (lo), "=d" (hi) : "c" (0));
+	return (lo & 6) == 6;
+}
+
+/*
+ * Swap the 16 bytes at @a and @b through %xmm0/%xmm1: after the first
+ * store, @a's pointers are only in %xmm0 for a few straight-line
+ * instructions.  The asm clobbers what it uses, so the compiler keeps no
+ * copy of its own there.
+ */
+static inline void swap16(void *a, void *b, uint64_t *n)
+{
+	asm volatile("movdqu (%[a]), %%xmm0\n\t"
+		     "movdqu (%[b]), %%xmm1\n\t"
+		     "movdqu %%xmm1, (%[a])\n\t"
+		     "addq $1, %[n]\n\t"
+		     "movq %[n], %%rcx\n\t"
+		     "xorq %%rdx, %%rdx\n\t"
+		     "addq %%rcx, %%rdx\n\t"
+		     "movdqu %%xmm0, (%[b])"
+		     : [n] "+r" (*n)
+		     : [a] "r" (a), [b] "r" (b)
+		     : "rcx", "rdx", "xmm0", "xmm1", "memory");
+}
+
+/* The same for 32 bytes through %ymm0/%ymm1. */
+static inline void swap32(void *a, void *b, uint64_t *n)
+{
+	asm volatile("vmovdqu (%[a]), %%ymm0\n\t"
+		     "vmovdqu (%[b]), %%ymm1\n\t"
+		     "vmovdqu %%ymm1, (%[a])\n\t"
+		     "addq $1, %[n]\n\t"
+		     "movq %[n], %%rcx\n\t"
+		     "xorq %%rdx, %%rdx\n\t"
+		     "addq %%rcx, %%rdx\n\t"
+		     "vmovdqu %%ymm0, (%[b])\n\t"
+		     "vzeroupper"
+		     : [n] "+r" (*n)
+		     : [a] "r" (a), [b] "r" (b)
+		     : "rcx", "rdx", "xmm0", "xmm1", "memory");
+}
+
+/* -x: passes over the slot table after each step of a mutator */
+#define VECTOR_PASSES	8
+
+/*
+ * -x: shuffle the slot table in groups of @k (2: SSE, 4: AVX), group g
+ * with group (7g + 3) mod groups; graphs stay reachable from the table,
+ * only their slots change (their ids move along, in C).
+ */
+static void vector_shuffle(struct mutator *m, unsigned int k)
+{
+	unsigned int groups = nslots / k, g, h, i, pass;
+	uint64_t id;
+
+	for (pass = 0; pass < VECTOR_PASSES; pass++) {
+		for (g = 0; g < groups; g++) {
+			h = (g * 7 + 3) % groups;
+			if (h == g)
+				continue;
+			if (k == 2)
+				swap16(&m->slots[g * 2], &m->slots[h * 2], &m->vswaps);
+			else
+				swap32(&m->slots[g * 4], &m->slots[h * 4], &m->vswaps);
+			for (i = 0; i < k; i++) {
+				id = m->ids[g * k + i];
+				m->ids[g * k + i] = m->ids[h * k + i];
+				m->ids[h * k + i] = id;
+			}
+		}
+	}
+}
+
+/*
+ * Is the graph in slot @s the one put there?  Its root must be an
+ * allocated object (asked with @query) with the recorded id.
+ * Return: 0, or 1 after complaining.
+ */
+static unsigned long slot_check(struct mutator *m, unsigned int s, int query)
+{
+	const struct node *n = m->slots[s];
+
+	if (query && gch_base(n) != n) {
+		complain("thread %u: slot %u: graph root %p is no allocated object: freed while reachable",
+			 m->index, s, (const void *)n);
+		return 1;
+	}
+	if (n->id != m->ids[s]) {
+		complain("thread %u: slot %u: root %p has id %#" PRIx64 ", not %#" PRIx64
+			 ": the graph was freed while reachable and its memory reused",
+			 m->index, s, (const void *)n, n->id, m->ids[s]);
+		return 1;
+	}
+	return 0;
+}
+
 static void *mutator_main(void *arg)
 {
 	struct mutator *m = arg;
@@ -277,6 +398,11 @@ static void *mutator_main(void *arg)
 		r = rnd(m);
 		s = r % nslots;
 		n = m->slots[s];
+		if (n && slot_check(m, s, vector_swaps)) {
+			atomic_fetch_add(&corruption, 1);
+			m->slots[s] = NULL;	/* report each once */
+			continue;
+		}
 		if (n) {
 			bad = graph_check(m, n, 0);
 			if (bad) {
@@ -297,6 +423,7 @@ static void *mutator_main(void *arg)
 				return NULL;
 			}
 			m->slots[s] = n;
+			m->ids[s] = n->id;
 			m->graphs++;
 			break;
 		case 2:
@@ -316,6 +443,8 @@ static void *mutator_main(void *arg)
 			}
 			break;
 		}
+		if (vector_swaps)
+			vector_shuffle(m, have_avx && (r & (1ULL << 60)) ? 4 : 2);
 	}
 	return NULL;
 }
@@ -342,30 +471,32 @@ static void *collector_main(void *arg)
 }
 
 static void totals(uint64_t *checked, uint64_t *graphs, uint64_t *rewrites,
-		   uint64_t *bytes)
+		   uint64_t *bytes, uint64_t *vswaps)
 {
 	unsigned int i;
 
-	*checked = *graphs = *rewrites = *bytes = 0;
+	*checked = *graphs = *rewrites = *bytes = *vswaps = 0;
 	/* racy reads of counters: only for progress; final ones are joined */
 	for (i = 0; i < nthreads; i++) {
 		*checked += muts[i].checked;
 		*graphs += muts[i].graphs;
 		*rewrites += muts[i].rewrites;
 		*bytes += muts[i].bytes;
+		*vswaps += muts[i].vswaps;
 	}
 }
 
 static void usage(const char *prog, int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: %s [-t THREADS] [-d SECONDS] [-i MS] [-n SLOTS] [-p SECONDS] [-s SEED] [-j]\n"
+		"usage: %s [-t THREADS] [-d SECONDS] [-i MS] [-n SLOTS] [-p SECONDS] [-s SEED] [-x] [-j]\n"
 		"  -t    mutator threads (default 8, at most %d)\n"
 		"  -d    duration in seconds (default 60)\n"
 		"  -i    milliseconds between explicit collections (default 100)\n"
 		"  -n    root slots per thread (default 128)\n"
 		"  -p    seconds between progress lines on stderr (default 5, 0: none)\n"
 		"  -s    random seed (default 1)\n"
+		"  -x    mutators also swap slots through SSE/AVX registers (SLOTS >= 8)\n"
 		"  -j    the report as one JSON object on stdout\n",
 		prog, MAX_THREADS);
 	exit(status);
@@ -385,14 +516,14 @@ static unsigned long number(const char *s, const char *prog)
 
 int main(int argc, char **argv)
 {
-	uint64_t t0, next, checked, graphs, rewrites, bytes, pause_ns;
+	uint64_t t0, next, checked, graphs, rewrites, bytes, vswaps, pause_ns;
 	struct gch_heap_stats st;
 	unsigned long bad = 0;
 	pthread_t collector;
 	unsigned int i, s;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:d:i:n:p:s:jh")) != -1) {
+	while ((opt = getopt(argc, argv, "t:d:i:n:p:s:xjh")) != -1) {
 		switch (opt) {
 		case 't':
 			nthreads = number(optarg, argv[0]);
@@ -412,6 +543,9 @@ int main(int argc, char **argv)
 		case 's':
 			seed0 = number(optarg, argv[0]);
 			break;
+		case 'x':
+			vector_swaps = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -423,15 +557,21 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !nthreads || nthreads > MAX_THREADS || !nslots ||
-	    !interval_ms)
+	    !interval_ms || (vector_swaps && nslots < 8))
 		usage(argv[0], 2);
+	if (vector_swaps) {
+		have_avx = avx_usable();
+		fprintf(stderr, "gcsoak: -x: mutators swap slots with SSE%s\n",
+			have_avx ? " and AVX" : " (AVX not usable: CPUID or XCR0)");
+	}
 
 	for (i = 0; i < nthreads; i++) {
 		muts[i].index = i;
 		muts[i].rng = mix(seed0 * 1000003ULL + i);
 		muts[i].slots = gch_calloc(nslots, sizeof(struct node *));
-		if (!muts[i].slots) {
-			fprintf(stderr, "gcsoak: gch_calloc: %s\n", strerror(errno));
+		muts[i].ids = calloc(nslots, sizeof(uint64_t));
+		if (!muts[i].slots || !muts[i].ids) {
+			fprintf(stderr, "gcsoak: slot tables: %s\n", strerror(errno));
 			return 1;
 		}
 	}
@@ -450,7 +590,7 @@ int main(int argc, char **argv)
 	       !atomic_load(&errors)) {
 		usleep(100000);
 		if (progress && now_ns() >= next) {
-			totals(&checked, &graphs, &rewrites, &bytes);
+			totals(&checked, &graphs, &rewrites, &bytes, &vswaps);
 			if (gch_stats(&st))
 				memset(&st, 0, sizeof(st));
 			fprintf(stderr, "gcsoak: %3" PRIu64 " s: %lu collections (%" PRIu64
@@ -475,12 +615,21 @@ int main(int argc, char **argv)
 	} else {
 		atomic_fetch_add(&explicit_gc, 1);
 	}
-	for (i = 0; i < nthreads; i++)
-		for (s = 0; s < nslots; s++)
-			if (muts[i].slots[s])
-				bad += graph_check(&muts[i], muts[i].slots[s], 0);
+	for (i = 0; i < nthreads; i++) {
+		for (s = 0; s < nslots; s++) {
+			struct node *n = muts[i].slots[s];
+
+			if (!n)
+				continue;
+			if (slot_check(&muts[i], s, 1)) {
+				bad++;
+				continue;
+			}
+			bad += graph_check(&muts[i], n, 0);
+		}
+	}
 	atomic_fetch_add(&corruption, bad);
-	totals(&checked, &graphs, &rewrites, &bytes);
+	totals(&checked, &graphs, &rewrites, &bytes, &vswaps);
 	if (gch_stats(&st))
 		memset(&st, 0, sizeof(st));
 	pause_ns = st.pause_total_ns;
@@ -492,20 +641,25 @@ int main(int argc, char **argv)
 		       "\"objects_checked\": %" PRIu64 ", \"graphs\": %" PRIu64
 		       ", \"rewrites\": %" PRIu64 ", \"bytes_allocated\": %" PRIu64
 		       ", \"pause_total_ns\": %" PRIu64 ", \"corruption\": %lu, "
-		       "\"errors\": %lu}\n",
+		       "\"vector_swaps\": %" PRIu64 ", \"errors\": %lu}\n",
 		       nthreads, nslots, (now_ns() - t0) / 1e9, st.num_gc,
 		       atomic_load(&explicit_gc), atomic_load(&collect_errors),
 		       checked, graphs, rewrites, bytes, pause_ns,
-		       atomic_load(&corruption), atomic_load(&errors));
+		       atomic_load(&corruption), vswaps, atomic_load(&errors));
 	} else {
+		char vtxt[48] = "";
+
+		if (vector_swaps)
+			snprintf(vtxt, sizeof(vtxt), "%" PRIu64 " vector swaps, ",
+				 vswaps);
 		printf("gcsoak: %u threads, %.1f s: %" PRIu64 " collections (%lu explicit, %"
 		       PRIu64 " paced), %" PRIu64 " objects checked, %" PRIu64
-		       " graphs, %.1f MiB allocated, corruption %lu, errors %lu\n",
+		       " graphs, %.1f MiB allocated, %scorruption %lu, errors %lu\n",
 		       nthreads, (now_ns() - t0) / 1e9, st.num_gc,
 		       atomic_load(&explicit_gc),
 		       st.num_gc > atomic_load(&explicit_gc) ?
 		       st.num_gc - atomic_load(&explicit_gc) : 0,
-		       checked, graphs, bytes / 1048576.0,
+		       checked, graphs, bytes / 1048576.0, vtxt,
 		       atomic_load(&corruption),
 		       atomic_load(&errors) + atomic_load(&collect_errors));
 	}
