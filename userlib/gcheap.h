@@ -358,8 +358,10 @@ struct gch_collection {
  * caller meanwhile runs a collection of its own after the first.
  *
  * Return: 0, or -1 with errno ETIMEDOUT (a thread could not be stopped,
- * e.g. one in uninterruptible sleep), EINTR, EAGAIN, ENODEV, EPERM; after
- * an error nothing was freed and every thread runs.
+ * e.g. one in uninterruptible sleep), EINTR, EAGAIN (threads kept being
+ * created, or a thread a debugger had stopped ran during the collection),
+ * E2BIG (more roots than the module's max_root_bytes), ENOMEM, ENODEV,
+ * EPERM; after an error nothing was freed and every thread runs.
  */
 int gch_collect(void);
 
