@@ -575,8 +575,10 @@ struct gch_gc_stats {
  * GCH_IOC_COLLECT - run a collection now.
  * Errors: -EINTR (a fatal signal), -ETIMEDOUT (a thread did not stop
  * within the module's stw_timeout_ms, e.g. one in uninterruptible sleep),
- * -EAGAIN (threads kept being created), -ENXIO (arena not mapped),
- * -ENOMEM.  On every error all threads run again and no object was freed.
+ * -EAGAIN (threads kept being created, or a thread stopped by a signal or
+ * tracer ran during the collection), -ENXIO (arena not mapped), -E2BIG
+ * (more than the module's max_root_bytes of roots to read), -ENOMEM.  On
+ * every error all threads run again and no object was freed.
  */
 #define GCH_IOC_COLLECT		_IOWR(GCH_IOC_MAGIC, 0x07, struct gch_collect)
 
