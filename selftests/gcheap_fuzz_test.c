@@ -152,7 +152,7 @@ static const struct op_desc {
 		       GCH_STATS_SIZE_VER0, 0, { ENOMEM } },
 	[OP_COLLECT] = { "COLLECT", GCH_IOC_COLLECT, sizeof(struct gch_collect),
 			 GCH_COLLECT_SIZE_VER0, GCH_COLLECT_IF_DUE,
-			 { EINTR, ETIMEDOUT, EAGAIN, ENXIO, E2BIG, ENOMEM } },
+			 { EINTR, ETIMEDOUT, EAGAIN, ENXIO, ENOMEM } },
 	[OP_ROOTS] = { "ROOTS", GCH_IOC_ROOTS, sizeof(struct gch_roots),
 		       GCH_ROOTS_SIZE_VER0, 0, { ENOSPC, ENOMEM } },
 	[OP_GC_STATS] = { "GC_STATS", GCH_IOC_GC_STATS,
