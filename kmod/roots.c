@@ -26,7 +26,9 @@
  * for userfaultfd (a fault there would wait for a parked thread) and
  * gcheap's own mappings.  The pieces, at most GCH_ROOT_PIECE bytes each,
  * are read in parallel by the worker threads in the process's address
- * space, and every word that points into the arena is kept; the mark then
+ * space (pieces of file mappings by the collecting thread itself, which
+ * a fatal signal can stop while a file system makes it wait), and every
+ * word that points into the arena is kept; the mark then
  * starts from those words, with the heap locked.  Reading user memory can
  * fault and take the mmap lock; the arena's fault handler and ->close run
  * under the mmap lock and take the heap lock, so user memory is never
@@ -68,10 +70,13 @@
  * struct gch_urange - a piece of user memory to read
  * @start: first byte, 8-byte aligned.
  * @end:   one past the last, 8-byte aligned.
+ * @file:  in a file mapping: read by the collector itself, not a worker
+ *         (gch_rs_read()).
  */
 struct gch_urange {
 	unsigned long start;
 	unsigned long end;
+	bool file;
 };
 
 /**
@@ -289,6 +294,7 @@ static unsigned int gch_rs_cut(struct gch_rootset *rs, struct mm_struct *mm,
 					rs->pieces[n].start = p;
 					rs->pieces[n].end =
 						min(e, p + GCH_ROOT_PIECE);
+					rs->pieces[n].file = !!vma->vm_file;
 					n++;
 				}
 			}
@@ -394,6 +400,8 @@ static void gch_read_fn(void *arg, unsigned int index)
 		i = atomic_inc_return(&rs->next_piece) - 1;
 		if (i >= rs->npieces)
 			break;
+		if (rs->pieces[i].file)
+			continue;	/* the collector read it */
 		err = gch_read_piece(rs, r, &rs->pieces[i], current->mm);
 		if (err)
 			atomic_cmpxchg(&rs->err, 0, err);
@@ -570,7 +578,22 @@ static int gch_rs_read(struct gch_rootset *rs, unsigned int n)
 	}
 	rs->collector = current;
 	rs->memcg = get_mem_cgroup_from_mm(current->mm);
-	if (rs->npieces)
+	/*
+	 * Pieces of file mappings are read here, by the collector: a page of
+	 * a network or FUSE file system may wait for its server as long as
+	 * the server likes, and only the faulting task's fatal signal ends
+	 * that wait.  In a worker it would hold the pool, and every other
+	 * process's collections with it; here it holds this collection,
+	 * which SIGKILL ends.  Anonymous memory is read in parallel by the
+	 * workers.
+	 */
+	for (i = 0; i < rs->npieces && !err; i++)
+		if (rs->pieces[i].file)
+			err = gch_read_piece(rs, &rs->readers[0],
+					     &rs->pieces[i], current->mm);
+	if (err)
+		atomic_set(&rs->err, err);
+	else if (rs->npieces)
 		gch_pool_run(n, gch_read_fn, rs, current->mm);
 	err = atomic_read(&rs->err);
 	if (err == -EINTR && !fatal_signal_pending(current))
