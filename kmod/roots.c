@@ -361,6 +361,23 @@ static int gch_keep_words(struct gch_rootset *rs, struct gch_reader *r,
 	return 0;
 }
 
+/*
+ * Copy a page that is mapped and readable now, without faulting: most
+ * root pages are, and a fault (a page-table page, a page-cache page) is
+ * charged to the owner's memory cgroup, which at its limit calls the OOM
+ * killer.  Return: 0, or the bytes not copied.
+ */
+static unsigned long gch_copy_resident(void *buf, unsigned long addr,
+				       size_t len)
+{
+	unsigned long left;
+
+	pagefault_disable();
+	left = __copy_from_user_inatomic(buf, (const void __user *)addr, len);
+	pagefault_enable();
+	return left;
+}
+
 /* Read one piece of user memory, a page at a time. */
 static int gch_read_piece(struct gch_rootset *rs, struct gch_reader *r,
 			  const struct gch_urange *u, struct mm_struct *mm)
@@ -373,7 +390,8 @@ static int gch_read_piece(struct gch_rootset *rs, struct gch_reader *r,
 			return -EINTR;
 		len = min(u->end - addr, PAGE_SIZE - offset_in_page(addr));
 		err = 0;
-		if (copy_from_user(r->buf, (const void __user *)addr, len))
+		if (gch_copy_resident(r->buf, addr, len) &&
+		    copy_from_user(r->buf, (const void __user *)addr, len))
 			err = gch_read_remote(mm, addr, r->buf, len);
 		if (!err)
 			err = gch_keep_words(rs, r, r->buf, len / sizeof(u64));
