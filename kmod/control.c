@@ -72,8 +72,20 @@ void *gch_control_block(struct gch_heap *heap, unsigned int cpu)
 		return NULL;
 	block = heap->cpu_blocks[cpu];
 	if (!block) {
+		/*
+		 * Charged to the owner's memory cgroup while it has room.
+		 * At its limit the charge must not call the OOM killer: the
+		 * first touch of a CPU's block is a page fault of a program
+		 * that was promised ENOMEM, never a kill.  So then uncharged:
+		 * at most one block per CPU per heap.
+		 */
 		block = __vmalloc(gch_cache_layout.stride,
-				  GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+				  GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+				  __GFP_ZERO | __GFP_NOWARN);
+		if (!block)
+			block = __vmalloc(gch_cache_layout.stride,
+					  GFP_KERNEL | __GFP_ZERO |
+					  __GFP_NOWARN);
 		heap->cpu_blocks[cpu] = block;
 	}
 	return block;
