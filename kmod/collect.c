@@ -220,6 +220,28 @@ static void gch_gc_record(struct gch_heap *heap, struct gch_gc_info *gi)
 }
 
 /*
+ * The mark's work buffers stay from one collection to the next: they are
+ * the heap's bookkeeping, counted in max_heap_metadata.  Let the mark make
+ * only as many more as the cap leaves room for; beyond that it rescans
+ * instead (core/mark.c, "Overflow"), slower but correct.  Heap locked.
+ */
+static void gch_mark_bound(struct gch_heap *heap)
+{
+	u64 cap = READ_ONCE(gch_max_heap_metadata);
+	u64 used = gch_heap_meta_bytes(heap);
+	u64 have = gch_mark_buffer_bytes(heap->mark);
+	u64 room = cap > used ? cap - used : 0;
+
+	if (!cap) {
+		gch_mark_limit_buffers(heap->mark, 0);
+		return;
+	}
+	gch_mark_limit_buffers(heap->mark,
+			       min_t(u64, (have + room) / GCH_MARK_BUF_BYTES,
+				     UINT_MAX) ?: 1);
+}
+
+/*
  * Mark and start the sweep, the heap locked and the world stopped.  If
  * the world turned out not to have stayed stopped (gch_world_intact()),
  * everything is kept: the sweep frees nothing, and -EAGAIN.
@@ -242,6 +264,7 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 	if (WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
 	items = gch_rootset_items(rs, &nitems);
+	gch_mark_bound(heap);
 	t0 = ktime_get_ns();
 	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
 	if (err) {

@@ -204,7 +204,8 @@ int gch_heap_check_owner(const struct gch_heap *heap)
  */
 u64 gch_heap_meta_bytes(const struct gch_heap *heap)
 {
-	return heap->core.metadata_bytes + heap->kmeta_bytes;
+	return heap->core.metadata_bytes + heap->kmeta_bytes +
+	       (heap->mark ? gch_mark_buffer_bytes(heap->mark) : 0);
 }
 
 /**

@@ -40,7 +40,7 @@ MODULE_PARM_DESC(stw_timeout_ms,
 unsigned long gch_max_heap_metadata = 1UL << 30;
 module_param_named(max_heap_metadata, gch_max_heap_metadata, ulong, 0644);
 MODULE_PARM_DESC(max_heap_metadata,
-		 "Most kernel memory one heap may use for its bookkeeping (span table, span structs, bitmaps, page lists, root ranges, history), in bytes; allocations beyond it fail with ENOMEM; 0: no limit (default 1 GiB)");
+		 "Most kernel memory one heap may use for its bookkeeping (span table, span structs, bitmaps, page lists, root ranges, history, mark work buffers), in bytes; allocations beyond it fail with ENOMEM; 0: no limit (default 1 GiB)");
 
 unsigned long gch_max_root_bytes = 4UL << 30;
 module_param_named(max_root_bytes, gch_max_root_bytes, ulong, 0644);

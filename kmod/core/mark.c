@@ -85,6 +85,9 @@ struct gch_wbuf {
 	struct gch_mark_scan obj[GCH_WBUF_ENTRIES];
 };
 
+_Static_assert(sizeof(struct gch_wbuf) == GCH_MARK_BUF_BYTES,
+	       "a work buffer is GCH_MARK_BUF_BYTES");
+
 struct gch_mark_worker {
 	struct gch_mark *m;
 	unsigned int index;
@@ -679,6 +682,18 @@ void gch_mark_destroy(struct gch_mark *m)
 void gch_mark_limit_buffers(struct gch_mark *m, unsigned int nbufs)
 {
 	m->buf_limit = nbufs;
+}
+
+/**
+ * gch_mark_buffer_bytes() - memory in a mark state's work buffers
+ * @m: the mark state.
+ *
+ * Return: bytes of the buffers in existence (they are kept from one mark
+ * to the next), those made by gch_mark_create() included.
+ */
+u64 gch_mark_buffer_bytes(const struct gch_mark *m)
+{
+	return (u64)atomic_read(&m->nbufs) * sizeof(struct gch_wbuf);
 }
 
 /**

@@ -49,6 +49,9 @@
  */
 #define GCH_MARK_MAX_WORKERS	256
 
+/* Bytes of one work buffer (gch_mark_limit_buffers() counts them). */
+#define GCH_MARK_BUF_BYTES	4096
+
 /* Root words per work item: longer root ranges are split. */
 #define GCH_ROOT_CHUNK		4096
 
@@ -127,6 +130,7 @@ struct gch_mark *gch_mark_create(struct gch_heap_core *h,
 				 unsigned int max_workers);
 void gch_mark_destroy(struct gch_mark *m);
 void gch_mark_limit_buffers(struct gch_mark *m, unsigned int nbufs);
+u64 gch_mark_buffer_bytes(const struct gch_mark *m);
 int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 		   unsigned int nroots, unsigned int nworkers);
 void gch_mark_work(struct gch_mark *m, unsigned int worker);
