@@ -68,6 +68,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "test_util.h"
 #include "mapping_rss.h"
 #include "hidden_ptr.h"
 
@@ -84,14 +85,6 @@
 
 #define EXITED_WITH(status, code) \
 	(WIFEXITED(status) && WEXITSTATUS(status) == (code))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
-}
 
 static pid_t gettid_(void)
 {
@@ -131,14 +124,6 @@ static noinline size_t count_allocated(const uintptr_t *addrs, size_t n)
 }
 
 /* --- reproducible contents ----------------------------------------------- */
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 static uint64_t rnd64(uint64_t *s)
 {
@@ -364,26 +349,6 @@ static int lists_verify(const struct lists *L, char *why, size_t len)
 			snprintf(why, len, "list %u: %s", k, w);
 			return -1;
 		}
-	}
-	return 0;
-}
-
-/*
- * Allocate and drop @n objects of node sizes filled with 0xdb: memory
- * freed by mistake is handed out again and overwritten.  0 or -1.
- */
-static noinline int churn(unsigned int n, uint64_t seed)
-{
-	unsigned int i;
-	size_t size;
-	void *p;
-
-	for (i = 0; i < n; i++) {
-		size = 32 + mix64(seed * 7919 + i) % 160;
-		p = (i & 1) ? gch_malloc(size) : gch_malloc_atomic(size);
-		if (!p)
-			return -1;
-		memset(p, 0xdb, size);
 	}
 	return 0;
 }
@@ -827,35 +792,6 @@ static void __attribute__((constructor)) install_fault_report(void)
 
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
-}
-
-/* waitpid() with a deadline: the pid, 0 on timeout, -1 on error. */
-static pid_t wait_timeout(pid_t pid, int *status, int options, unsigned int ms)
-{
-	uint64_t end = now_ns() + ms * MSEC;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, status, options | WNOHANG);
-		if (r)
-			return r;
-		if (now_ns() > end)
-			return 0;
-		usleep(1000);
-	}
-}
-
-/* Wait until *@p >= @v; false after @ms milliseconds. */
-static bool wait_for(const int *p, int v, unsigned int ms)
-{
-	uint64_t end = now_ns() + ms * MSEC;
-
-	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < v) {
-		if (now_ns() > end)
-			return false;
-		usleep(1000);
-	}
-	return true;
 }
 
 /* --- the fixtures ------------------------------------------------------------- */

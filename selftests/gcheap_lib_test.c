@@ -46,6 +46,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "test_util.h"
 #include "hidden_ptr.h"
 
 #ifndef __x86_64__
@@ -58,24 +59,6 @@
 #define MSEC		1000000ULL
 
 #define noinline	__attribute__((noinline))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
-}
-
-/* --- keeping pointers from the collector (as in gcheap_gc_test) ---------- */
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 /* --- checksummed objects ------------------------------------------------- */
 
@@ -124,23 +107,6 @@ static int obj_check(const uint64_t *p, size_t words, uint64_t key)
 static noinline int obj_check_hidden(uintptr_t h, size_t words, uint64_t key)
 {
 	return obj_check(unhide(h), words, key);
-}
-
-/* Garbage: @n objects of 32 to 191 bytes, filled, dropped. */
-static noinline int churn(unsigned int n, uint64_t seed)
-{
-	unsigned int i;
-	size_t size;
-	void *p;
-
-	for (i = 0; i < n; i++) {
-		size = 32 + mix64(seed * 7919 + i) % 160;
-		p = (i & 1) ? gch_malloc(size) : gch_malloc_atomic(size);
-		if (!p)
-			return -1;
-		memset(p, 0xdb, size);
-	}
-	return 0;
 }
 
 /* Collect, garbage, collect: what is not rooted is gone and overwritten. */

@@ -49,6 +49,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "test_util.h"
 
 #ifndef __x86_64__
 #error "these tests hold pointers in x86-64 registers"
@@ -108,22 +109,6 @@ struct mutator {
 static int stop;
 static uint64_t collections, collect_errors;
 static int collect_errno;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 static uint64_t node_sum(const struct node *n)
 {

@@ -75,6 +75,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "test_util.h"
 #include "hidden_ptr.h"
 
 #ifndef __x86_64__
@@ -88,14 +89,6 @@
 #define MSEC		1000000ULL
 
 #define noinline	__attribute__((noinline))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
-}
 
 static void sleep_ms(unsigned int ms)
 {
@@ -172,14 +165,6 @@ static noinline bool is_allocated(uintptr_t h)
 }
 
 /* --- checksummed object graphs ---------------------------------------------- */
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 /* Key of node @i of graph @seed: the top bit set, never a user address. */
 static inline uint64_t key_of(uint64_t seed, uint64_t i)
@@ -296,23 +281,6 @@ static noinline uint32_t graph_check(uintptr_t h, uint64_t seed, uint32_t n,
 	return bad;
 }
 
-/* Allocate and drop @n objects filled with 0xdb (not a pointer). */
-static noinline int churn(unsigned int n, uint64_t seed)
-{
-	unsigned int i;
-	size_t size;
-	void *p;
-
-	for (i = 0; i < n; i++) {
-		size = 48 + mix64(seed * 7919 + i) % 112;
-		p = (i & 1) ? gch_malloc(size) : gch_malloc_atomic(size);
-		if (!p)
-			return -1;
-		memset(p, 0xdb, size);
-	}
-	return 0;
-}
-
 #define ROUNDS		4
 
 /*
@@ -332,7 +300,7 @@ static noinline int collect_check(uintptr_t h, uint64_t seed, uint32_t n,
 			snprintf(why, len, "collection %d: %s", r + 1, strerror(errno));
 			return -1;
 		}
-		if (churn(3000, r)) {
+		if (churn_sizes(3000, r, 48, 112)) {
 			snprintf(why, len, "churn: %s", strerror(errno));
 			return -1;
 		}
@@ -356,34 +324,6 @@ static noinline bool freed_after_collect(uintptr_t h)
 }
 
 /* --- misc -------------------------------------------------------------------- */
-
-/* waitpid() with a deadline: the pid, 0 on timeout, -1 on error. */
-static pid_t wait_timeout(pid_t pid, int *status, int options, unsigned int ms)
-{
-	uint64_t end = now_ns() + ms * MSEC;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, status, options | WNOHANG);
-		if (r)
-			return r;
-		if (now_ns() > end)
-			return 0;
-		usleep(2000);
-	}
-}
-
-static bool wait_for(const int *p, int v, unsigned int ms)
-{
-	uint64_t end = now_ns() + ms * MSEC;
-
-	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < v) {
-		if (now_ns() > end)
-			return false;
-		usleep(1000);
-	}
-	return true;
-}
 
 /* Anonymous memory of @len bytes between two PROT_NONE guard pages. */
 static void *guarded_map(size_t len)
@@ -575,7 +515,7 @@ static void *tc_collector(void *arg)
 		} else {
 			tc.collections++;
 		}
-		churn(300, i++);
+		churn_sizes(300, i++, 48, 112);
 	}
 	return NULL;
 }
@@ -1073,7 +1013,7 @@ TEST_F_TIMEOUT(roots, threads_2000, 180)
 						   strerror(errno));
 		ASSERT_EQ(0, gch_last_collection(&c));
 		EXPECT_EQ(nt, c.threads);
-		ASSERT_EQ(0, churn(4000, r));
+		ASSERT_EQ(0, churn_sizes(4000, r, 48, 112));
 		for (i = 0; i < nt; i++) {
 			if (graph_check(m[i].h, 0x2000 + i, MT_NODES, why, sizeof(why))) {
 				if (!bad++)
@@ -1220,7 +1160,7 @@ static noinline int many_child(struct many_result *res, unsigned int want)
 	if (!res->collect_ret && !gch_last_collection(&c))
 		res->stopped = c.threads;
 	if (!res->collect_ret) {
-		churn(3000, 1);
+		churn_sizes(3000, 1, 48, 112);
 		res->graph_bad = graph_check(h, 0x17000, 200, res->why, sizeof(res->why));
 	}
 	if (load_slot(&slot) != h)
@@ -1440,7 +1380,7 @@ TEST_F_TIMEOUT(proc, clone_vm_child_eperm, 60)
 	ASSERT_NE(-2, r) TH_LOG("the CLONE_VM child did not finish in 60 s");
 	EXPECT_EQ(0, r) TH_LOG("the owner's stack slot changed");
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("child status %#x", status);
-	churn(4000, 5);
+	churn_sizes(4000, 5, 48, 112);
 	bad = graph_check(h, seed, n, why, sizeof(why));
 
 	ksft_print_msg("CLONE_VM child: COLLECT %ld (collected %d), VERSION %ld, STATS %ld, ROOTS %ld, ALLOC_LARGE %ld, mmap control %s%ld, mmap arena %s%ld; owner's graph: %u of %u nodes lost\n",
@@ -1703,7 +1643,7 @@ static int tcr_victim(void)
 	tcr->ret = gch_collect();
 	tcr->err = errno;
 	tcr->ns = now_ns() - t0;
-	churn(5000, 3);
+	churn_sizes(5000, 3, 48, 112);
 	__atomic_store_n(&tcr->phase, 3, __ATOMIC_RELEASE);
 	pthread_join(c, NULL);
 	return 0;

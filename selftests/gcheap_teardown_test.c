@@ -58,6 +58,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "test_util.h"
 
 #define MSEC		1000000ULL
 #define RACE_MAX	400
@@ -75,14 +76,6 @@
 		ksft_print_msg(__VA_ARGS__);			\
 		fflush(stdout);					\
 	} while (0)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static uint64_t race_budget_ns(void)
 {

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers the selftests share: a monotonic clock, a hash for
+ * deterministic sizes and contents, bounded waits, and garbage that
+ * overwrites memory freed by mistake.
+ */
+#ifndef _GCHEAP_SELFTESTS_TEST_UTIL_H
+#define _GCHEAP_SELFTESTS_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gcheap.h"
+
+#ifndef NSEC
+#define NSEC		1000000000ULL
+#endif
+#ifndef MSEC
+#define MSEC		1000000ULL
+#endif
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + ts.tv_nsec;
+}
+
+/* splitmix64's finaliser: a well-mixed value for each input. */
+static inline uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Wait up to @ms for *@p to reach @v; false on timeout. */
+static inline bool wait_for(const int *p, int v, unsigned int ms)
+{
+	uint64_t end = now_ns() + ms * MSEC;
+
+	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < v) {
+		if (now_ns() > end)
+			return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/* waitpid() for at most @ms: the pid, 0 on timeout, -1 on error. */
+static inline pid_t wait_timeout(pid_t pid, int *status, int options,
+				 unsigned int ms)
+{
+	uint64_t end = now_ns() + ms * MSEC;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, options | WNOHANG);
+		if (r)
+			return r;
+		if (now_ns() > end)
+			return 0;
+		usleep(1000);
+	}
+}
+
+/*
+ * Allocate and drop @n objects of @lo to @lo + @span - 1 bytes, half of
+ * them pointer-free, filled with 0xdb (no pointer): memory freed by
+ * mistake is handed out again and overwritten.  0 or -1.
+ */
+static __attribute__((noinline, unused)) int
+churn_sizes(unsigned int n, uint64_t seed, size_t lo, size_t span)
+{
+	unsigned int i;
+	size_t size;
+	void *p;
+
+	for (i = 0; i < n; i++) {
+		size = lo + mix64(seed * 7919 + i) % span;
+		p = (i & 1) ? gch_malloc(size) : gch_malloc_atomic(size);
+		if (!p)
+			return -1;
+		memset(p, 0xdb, size);
+	}
+	return 0;
+}
+
+/* The same, of the node sizes most tests use: 32 to 191 bytes. */
+static inline int churn(unsigned int n, uint64_t seed)
+{
+	return churn_sizes(n, seed, 32, 160);
+}
+
+#endif /* _GCHEAP_SELFTESTS_TEST_UTIL_H */
