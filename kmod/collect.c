@@ -30,8 +30,6 @@
  * GCH_COLLECT_IF_DUE.  Several threads asking at once get one collection.
  */
 #include <linux/ktime.h>
-#include <linux/memcontrol.h>
-#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -42,32 +40,23 @@
 /* Spans swept per batch of the lazy sweep, between two takes of the lock. */
 #define GCH_SWEEP_BATCH		64
 
-/*
- * What the workers of one collection share.  @memcg: the heap owner's
- * memory cgroup, charged for the mark's work buffers (a kernel thread
- * has none of its own), or NULL.
- */
+/* What the workers of one collection share. */
 struct gch_collection_ctx {
 	struct gch_heap *heap;
-	struct mem_cgroup *memcg;
 };
 
 static void gch_mark_fn(void *arg, unsigned int index)
 {
 	struct gch_collection_ctx *ctx = arg;
-	struct mem_cgroup *old = set_active_memcg(ctx->memcg);
 
 	gch_mark_work(ctx->heap->mark, index);
-	set_active_memcg(old);
 }
 
 static void gch_sweep_fn(void *arg, unsigned int index)
 {
 	struct gch_collection_ctx *ctx = arg;
-	struct mem_cgroup *old = set_active_memcg(ctx->memcg);
 
 	gch_sweep_work(ctx->heap->sweep, index);
-	set_active_memcg(old);
 }
 
 /**
@@ -258,8 +247,6 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 	u64 t0, t1;
 	int err;
 
-	ctx.memcg = get_mem_cgroup_from_mm(current->mm);
-
 	/* the previous collection's sweep always finishes; never mark early */
 	if (WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
@@ -267,12 +254,9 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 	gch_mark_bound(heap);
 	t0 = ktime_get_ns();
 	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
-	if (err) {
-		mem_cgroup_put(ctx.memcg);
+	if (err)
 		return err;
-	}
 	gch_pool_run(n, gch_mark_fn, &ctx, current->mm);
-	mem_cgroup_put(ctx.memcg);
 	gch_mark_end(heap->mark, &ms);
 	if (!gch_world_intact(w)) {
 		gch_mark_keep_all(heap->mark);

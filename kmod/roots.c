@@ -46,7 +46,6 @@
  * (gch_gc_alloc()).
  */
 #include <linux/highmem.h>
-#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -123,7 +122,6 @@ struct gch_reader {
  * @hi:         one past its last.
  * @err:        the first error of a reader, or 0.
  * @collector:  the collecting thread (its fatal signal stops the readers).
- * @memcg:      the heap owner's memory cgroup (charged for @found), or NULL.
  * @heap:       the heap.
  */
 struct gch_rootset {
@@ -142,7 +140,6 @@ struct gch_rootset {
 	u64 hi;
 	atomic_t err;
 	struct task_struct *collector;
-	struct mem_cgroup *memcg;
 	struct gch_heap *heap;
 };
 
@@ -410,7 +407,6 @@ static void gch_read_fn(void *arg, unsigned int index)
 {
 	struct gch_rootset *rs = arg;
 	struct gch_reader *r = &rs->readers[index];
-	struct mem_cgroup *old = set_active_memcg(rs->memcg);
 	unsigned int i;
 	int err;
 
@@ -424,7 +420,6 @@ static void gch_read_fn(void *arg, unsigned int index)
 		if (err)
 			atomic_cmpxchg(&rs->err, 0, err);
 	}
-	set_active_memcg(old);
 }
 
 /* GCH_ROOT_FUNC: the objects in one CPU's caches. */
@@ -595,7 +590,6 @@ static int gch_rs_read(struct gch_rootset *rs, unsigned int n)
 			return -ENOMEM;
 	}
 	rs->collector = current;
-	rs->memcg = get_mem_cgroup_from_mm(current->mm);
 	/*
 	 * Pieces of file mappings are read here, by the collector: a page of
 	 * a network or FUSE file system may wait for its server as long as
@@ -724,7 +718,6 @@ void gch_roots_free(struct gch_rootset *rs)
 		kvfree(rs->readers[i].buf);
 	}
 	kvfree(rs->readers);
-	mem_cgroup_put(rs->memcg);
 	kvfree(rs->items);
 	kvfree(rs->pieces);
 	kvfree(rs->ranges);

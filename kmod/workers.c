@@ -9,12 +9,15 @@
  * job's n threads (n at most the pool size), all at once, as the core's
  * mark and sweep need (core/mark.h).  Each thread adopts the collecting
  * process's address space (kthread_use_mm()) for the job, so root
- * scanning reads its memory with copy_from_user().  Between jobs the
+ * scanning reads its memory with copy_from_user(), and charges what it
+ * allocates to that process's memory cgroup (set_active_memcg(): a kernel
+ * thread has none of its own).  Between jobs the
  * threads sleep; heaps of different processes queue for the pool.
  */
 #include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
+#include <linux/memcontrol.h>
 #include <linux/mmu_context.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -28,6 +31,7 @@
  * @fn:      called as @fn(@arg, i) in thread i, for i < @n.
  * @arg:     for @fn.
  * @mm:      address space the threads use meanwhile, or NULL.
+ * @memcg:   @mm's memory cgroup, charged meanwhile, or NULL.
  * @n:       threads taking part.
  * @seq:     the job's number, so a thread never runs one twice.
  * @pending: threads that have not finished it yet.
@@ -37,6 +41,7 @@ struct gch_job {
 	void (*fn)(void *arg, unsigned int index);
 	void *arg;
 	struct mm_struct *mm;
+	struct mem_cgroup *memcg;
 	unsigned int n;
 	unsigned long seq;
 	atomic_t pending;
@@ -79,6 +84,7 @@ static bool gch_pool_wake(unsigned long seen)
 static int gch_worker_thread(void *data)
 {
 	unsigned int index = (unsigned long)data;
+	struct mem_cgroup *old;
 	unsigned long seen = 0;
 	struct gch_job *job;
 
@@ -89,7 +95,9 @@ static int gch_worker_thread(void *data)
 			continue;
 		if (job->mm)
 			kthread_use_mm(job->mm);
+		old = set_active_memcg(job->memcg);
 		job->fn(job->arg, index);
+		set_active_memcg(old);
 		if (job->mm)
 			kthread_unuse_mm(job->mm);
 		if (atomic_dec_and_test(&job->pending))
@@ -114,7 +122,8 @@ unsigned int gch_pool_size(void)
  * @fn:  the function; may sleep, must return.
  * @arg: for @fn.
  * @mm:  the address space the threads use meanwhile (a live one: the
- *       caller's own), or NULL.
+ *       caller's own), or NULL; its memory cgroup is charged for what
+ *       they allocate.
  *
  * Waits for another heap's job first.  Uninterruptible: the threads use
  * the caller's memory, so the caller cannot leave before they are done;
@@ -127,6 +136,7 @@ void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
 		.fn = fn,
 		.arg = arg,
 		.mm = mm,
+		.memcg = mm ? get_mem_cgroup_from_mm(mm) : NULL,
 		.n = clamp(n, 1U, gch_pool.nr),
 	};
 
@@ -143,6 +153,7 @@ void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
 	gch_pool.job = NULL;
 	spin_unlock(&gch_pool.lock);
 	mutex_unlock(&gch_pool.run_lock);
+	mem_cgroup_put(job.memcg);
 }
 
 /**
