@@ -210,7 +210,6 @@ struct gch_xstate {
  * @stopped:     QUEUED, but found stopped by a signal or tracer: @regs,
  *               @fsbase and @xstate were read where it stands.
  * @exiting:     QUEUED, but exiting.
- * @stop_err:    found stopped, but @xstate could not be copied.
  * @switches:    found stopped: its context switches then (see
  *               gch_world_intact()).
  * @regs:        user registers (collector, or stopped thread).
@@ -229,7 +228,6 @@ struct gch_thread {
 	int state;
 	bool stopped;
 	bool exiting;
-	int stop_err;
 	unsigned long switches;
 	struct pt_regs regs;
 	unsigned long fsbase;

@@ -183,6 +183,13 @@ static bool gch_thread_exempt(struct task_struct *task)
 	return (task->flags & flags) || task->exit_state;
 }
 
+/* A thread of the group that must stop and is not in the world yet. */
+static bool gch_world_is_new(struct gch_world *w, struct task_struct *task)
+{
+	return task != current && !gch_thread_exempt(task) &&
+	       !gch_world_known(w, task);
+}
+
 static struct gch_thread *gch_world_add(struct gch_world *w,
 					struct task_struct *task)
 {
@@ -216,8 +223,7 @@ static int gch_world_scan(struct gch_world *w)
 
 	rcu_read_lock();
 	for_each_thread(current, task) {
-		if (task == current || gch_thread_exempt(task) ||
-		    gch_world_known(w, task))
+		if (!gch_world_is_new(w, task))
 			continue;
 		get_task_struct(task);
 		batch[n++] = task;
@@ -250,15 +256,25 @@ static int gch_world_scan(struct gch_world *w)
 	return err ?: n;
 }
 
-/* Is every thread found stopped?  Reads the registers of stopped ones. */
-static bool gch_world_stopped(struct gch_world *w)
+/*
+ * Is every thread found stopped?  Reads the registers of stopped ones.
+ * *@err: -ENOMEM if a thread parked, or was found stopped, without a copy
+ * of its vector registers (no memory for it): its roots would be
+ * incomplete, so no collection.
+ */
+static bool gch_world_stopped(struct gch_world *w, int *err)
 {
 	struct gch_thread *t;
 	bool all = true;
+	int state;
 
+	*err = 0;
 	list_for_each_entry(t, &w->list, link) {
 		/* pairs with the release in gch_park() */
-		if (smp_load_acquire(&t->state) != GCH_THREAD_QUEUED)
+		state = smp_load_acquire(&t->state);
+		if (state == GCH_THREAD_PARKED && t->park_err)
+			*err = t->park_err;
+		if (state != GCH_THREAD_QUEUED)
 			continue;
 		if (t->task->flags & PF_EXITING) {
 			t->exiting = true;
@@ -278,33 +294,13 @@ static bool gch_world_stopped(struct gch_world *w)
 							      &t->xstate);
 			if (t->stopped)
 				continue;
-			t->stop_err = -ENOMEM;
+			*err = -ENOMEM;
 		}
 		t->stopped = false;
 		t->exiting = false;
 		all = false;
 	}
 	return all;
-}
-
-/*
- * A thread that parked or was found stopped without a copy of its vector
- * registers (no memory for it): its roots are incomplete, so no
- * collection.  Return: 0 or -ENOMEM.
- */
-static int gch_world_stop_error(struct gch_world *w)
-{
-	struct gch_thread *t;
-
-	list_for_each_entry(t, &w->list, link) {
-		/* pairs with the release in gch_park() */
-		if (smp_load_acquire(&t->state) == GCH_THREAD_PARKED &&
-		    t->park_err)
-			return t->park_err;
-		if (t->stop_err)
-			return t->stop_err;
-	}
-	return 0;
 }
 
 /**
@@ -333,8 +329,7 @@ bool gch_world_intact(struct gch_world *w)
 			return false;
 	rcu_read_lock();
 	for_each_thread(current, task) {
-		if (task != current && !gch_thread_exempt(task) &&
-		    !gch_world_known(w, task)) {
+		if (gch_world_is_new(w, task)) {
 			intact = false;
 			break;
 		}
@@ -423,8 +418,7 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 		 * parked a scan after that finds its child.  The other order
 		 * could miss a child made between the scan and the check.
 		 */
-		all = gch_world_stopped(w);
-		err = gch_world_stop_error(w);
+		all = gch_world_stopped(w, &err);
 		if (err)
 			goto fail;
 		n = gch_world_scan(w);
