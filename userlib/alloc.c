@@ -104,33 +104,30 @@ void *gch_alloc_large(size_t size, int noscan)
 }
 
 /*
- * The size to allocate for a scanned object of @size bytes: one more if
- * the object would end exactly where the next one starts.
+ * One attempt.  A scanned object that would end exactly where the next
+ * one starts gets the end pointer's byte: the next class up (classes
+ * only grow, so that is the class of @size + 1), or a page more.  The
+ * class is looked up once either way.
  */
-static inline __attribute__((always_inline)) size_t
-gch_end_pointer_size(size_t size)
-{
-	if (size <= GCH_MAX_SMALL_SIZE) {
-		if (gch_lib.classes.size[gch_size_to_class(&gch_lib.classes,
-							   size)] == size)
-			return size + 1;
-	} else if (!(size & (GCH_PAGE_SIZE - 1))) {
-		return size + 1;
-	}
-	return size;
-}
-
-/* One attempt; @size already has the end pointer's byte. */
 static inline __attribute__((always_inline)) void *
 gch_alloc_once(size_t size, int noscan)
 {
-	unsigned int sc;
+	unsigned int c, sc;
 	u64 obj;
 	u32 cpu;
 
-	if (__builtin_expect(size > GCH_MAX_SMALL_SIZE, 0))
+	if (__builtin_expect(size > GCH_MAX_SMALL_SIZE, 0)) {
+		if (!noscan && !(size & (GCH_PAGE_SIZE - 1)))
+			size++;
 		return gch_alloc_large(size, noscan);
-	sc = GCH_SPANCLASS(gch_size_to_class(&gch_lib.classes, size), noscan);
+	}
+	c = gch_size_to_class(&gch_lib.classes, size);
+	if (!noscan && gch_lib.classes.size[c] == size) {
+		if (size == GCH_MAX_SMALL_SIZE)
+			return gch_alloc_large(size + 1, 0);
+		c++;
+	}
+	sc = GCH_SPANCLASS(c, noscan);
 	if (__builtin_expect(gch_lib.percpu, 1)) {
 		cpu = gch_rseq_cpu();
 		if (__builtin_expect(cpu < gch_lib.nr_cpus, 1) &&
@@ -166,8 +163,6 @@ gch_alloc(size_t size, int noscan)
 
 	if (__builtin_expect(!gch_lib_usable(), 0))
 		return NULL;
-	if (!noscan)
-		size = gch_end_pointer_size(size);
 	p = gch_alloc_once(size, noscan);
 	if (__builtin_expect(p != NULL, 1))
 		return p;
