@@ -93,26 +93,6 @@ static pid_t gettid_(void)
 
 /* --- keeping pointers from the collector -------------------------------- */
 
-/* *@slot = the pointer hidden in @h (NULL for 0), computed out of sight. */
-static noinline void store_slot(void *volatile *slot, uintptr_t h)
-{
-	*slot = h ? unhide(h) : NULL;
-}
-
-/* The hidden value of what *@slot holds. */
-static noinline uintptr_t load_slot(void *volatile *slot)
-{
-	return hide(*slot);
-}
-
-/* Is the hidden @h the start of an allocated object? */
-static noinline bool is_allocated(uintptr_t h)
-{
-	void *p = unhide(h);
-
-	return gch_base(p) == p;
-}
-
 /* How many of the @n hidden addresses are allocated objects. */
 static noinline size_t count_allocated(const uintptr_t *addrs, size_t n)
 {

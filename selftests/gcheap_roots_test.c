@@ -147,23 +147,6 @@ static noinline void scrub_small(void)
 	wipe_regs();
 }
 
-static noinline void store_slot(void *volatile *slot, uintptr_t h)
-{
-	*slot = h ? unhide(h) : NULL;
-}
-
-static noinline uintptr_t load_slot(void *volatile *slot)
-{
-	return hide(*slot);
-}
-
-static noinline bool is_allocated(uintptr_t h)
-{
-	void *p = unhide(h);
-
-	return gch_base(p) == p;
-}
-
 /* --- checksummed object graphs ---------------------------------------------- */
 
 /* Key of node @i of graph @seed: the top bit set, never a user address. */

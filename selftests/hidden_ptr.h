@@ -10,8 +10,11 @@
 #ifndef _GCHEAP_SELFTESTS_HIDDEN_PTR_H
 #define _GCHEAP_SELFTESTS_HIDDEN_PTR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "gcheap.h"
 
 /* XORed with this, no pointer is a user address (it is not canonical). */
 #define HIDE_MASK	0x5a5a5a5a5a5a5a5aUL
@@ -56,6 +59,28 @@ static __attribute__((noinline)) void scrub(void)
 
 	explicit_bzero(buf, sizeof(buf));
 	wipe_regs();
+}
+
+/* *@slot = the pointer hidden in @h (NULL for 0), computed out of sight. */
+static __attribute__((noinline, unused)) void
+store_slot(void *volatile *slot, uintptr_t h)
+{
+	*slot = h ? unhide(h) : NULL;
+}
+
+/* The hidden value of what *@slot holds. */
+static __attribute__((noinline, unused)) uintptr_t
+load_slot(void *volatile *slot)
+{
+	return hide(*slot);
+}
+
+/* Is the hidden @h the start of an allocated object? */
+static __attribute__((noinline, unused)) bool is_allocated(uintptr_t h)
+{
+	void *p = unhide(h);
+
+	return gch_base(p) == p;
 }
 
 #endif /* _GCHEAP_SELFTESTS_HIDDEN_PTR_H */
