@@ -287,7 +287,7 @@ MAN := $(BUILD)/man
 # Debian's python3, which python3-docutils is installed for (a python3
 # earlier in PATH, e.g. pyenv's, may lack docutils)
 PYTHON3 ?= $(firstword $(wildcard /usr/bin/python3) python3)
-MAN_FUNCS := $(shell sed -n 's/^[[:space:]]*\(gch_[a-z_]*\);/\1/p' userlib/libgcheap.map)
+MAN_FUNCS := $(sort $(shell sed -n 's/^[[:space:]]*\(gch_[a-z_]*\);/\1/p' userlib/libgcheap.map))
 MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4 $(MAN)/man8/gcpause.8
 MAN_LINKS := $(MAN_FUNCS:%=$(MAN)/man3/%.3)
 MKMAN = $(PYTHON3) tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)' \

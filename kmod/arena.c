@@ -11,15 +11,20 @@
  * refcounted pages, so they count in the process's RSS and are released
  * when the last mapping of them goes.
  *
+ * Reuse: the pages of a span going back to the page heap stay where
+ * they are mapped, idle, until the scavenger (scavenge.c) returns them;
+ * a span populated over them takes them back.  So an arena page is backed
+ * by the same page for as long as it is in use or idle.
+ *
  * Zapping: each heap has its own inode on a small pseudo filesystem, and
- * its file's f_mapping points there.  When a span's pages are freed,
- * unmap_mapping_range() on that address space removes them from the
+ * its file's f_mapping points there.  When the scavenger frees a page,
+ * unmap_mapping_range() on that address space removes it from the
  * owner's page tables, whatever the architecture or kernel version
  * (zap_vma_ptes() only handles VM_PFNMAP mappings).
  *
  * Races: the fault handler looks a page up and inserts it while holding
- * the heap lock, and freeing takes the same lock before zapping, so a
- * page is never inserted after the zap that should have removed it.
+ * the heap lock, and the scavenger takes the same lock before zapping, so
+ * a page is never inserted after the zap that should have removed it.
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -30,7 +35,6 @@
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/vmalloc.h>
 
 #include "internal.h"
@@ -41,17 +45,11 @@
  * struct gch_backing - the pages of one span and their kernel mapping
  * @kaddr: the vmap() of @pages.
  * @nr:    kernel pages.
- * @start: while deferred: the span's first heap page.
- * @npages: while deferred: its heap pages.
- * @node:  while deferred: on the heap's list of released spans.
  * @pages: the pages.
  */
 struct gch_backing {
 	void *kaddr;
 	unsigned int nr;
-	u32 start;
-	u32 npages;
-	struct llist_node node;
 	struct page *pages[];
 };
 
@@ -109,22 +107,53 @@ static struct gch_heap *core_to_heap(struct gch_heap_core *core)
 	return container_of(core, struct gch_heap, core);
 }
 
-static void gch_backing_free(struct gch_backing *b)
+/* The arena page index (in kernel pages) of a span's first page. */
+static unsigned long gch_span_first_index(const struct gch_span *s)
+{
+	return (unsigned long)s->start << (GCH_PAGE_SHIFT - PAGE_SHIFT);
+}
+
+/*
+ * Free a backing.  Its pages that are mapped in the owner's page tables go
+ * back to the idle store (only the scavenger, which zaps first, frees
+ * those); the others are freed now, unless @keep: a span that was in use
+ * keeps them all for reuse, a span whose population failed (its memory
+ * cgroup at the limit) gives back what it could not use.
+ */
+static void gch_backing_free(struct gch_heap *heap, struct gch_backing *b,
+			     unsigned long first, bool keep)
 {
 	unsigned int i;
 
 	if (b->kaddr)
 		vunmap(b->kaddr);
-	for (i = 0; i < b->nr; i++)
-		if (b->pages[i])
+	for (i = 0; i < b->nr; i++) {
+		if (!b->pages[i])
+			continue;
+		if (keep || page_mapped(b->pages[i]))
+			gch_idle_put(heap, first + i, b->pages[i]);
+		else
 			put_page(b->pages[i]);
+	}
 	kvfree(b);
+}
+
+/*
+ * A zeroed page for a span, charged to the caller's memory cgroup.
+ * RETRY_MAYFAIL: over its memcg's limit the caller gets ENOMEM from the
+ * ioctl, never the OOM killer; NOWARN: that failure is handled.
+ */
+static struct page *gch_new_page(void)
+{
+	return alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+			  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 }
 
 static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 {
 	unsigned int i, nr = s->npages << (GCH_PAGE_SHIFT - PAGE_SHIFT);
 	struct gch_heap *heap = core_to_heap(core);
+	unsigned long first = gch_span_first_index(s);
 	struct gch_backing *b;
 
 	/* the core counted this span's struct and bitmaps already */
@@ -143,8 +172,15 @@ static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 	}
 	b->nr = nr;
 	for (i = 0; i < nr; i++) {
-		b->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-					 __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+		/* an idle page there first: it may be mapped already */
+		b->pages[i] = gch_idle_take(heap, first + i);
+		if (b->pages[i])
+			s->needzero = 1;	/* old data of this heap */
+		else
+			b->pages[i] = gch_new_page();
+		/* at the memcg limit: idle pages elsewhere go first */
+		if (!b->pages[i] && gch_scav_reclaim(heap))
+			b->pages[i] = gch_new_page();
 		if (!b->pages[i] || fatal_signal_pending(current))
 			goto fail;
 		if ((i & 255) == 255)
@@ -156,11 +192,16 @@ static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 	s->backing = b;
 	return 0;
 fail:
-	gch_backing_free(b);
+	gch_backing_free(heap, b, first, false);
 	heap->kmeta_bytes -= struct_size(b, pages, nr);
 	return -ENOMEM;
 }
 
+/*
+ * A span goes back to the page heap (a sweep or a free emptied it, or the
+ * heap is destroyed): its pages become idle, still mapped.  Called by
+ * several sweep workers at once, for different spans.
+ */
 static void gch_span_release(struct gch_heap_core *core, struct gch_span *s)
 {
 	struct gch_heap *heap = core_to_heap(core);
@@ -170,84 +211,7 @@ static void gch_span_release(struct gch_heap_core *core, struct gch_span *s)
 		return;
 	s->backing = NULL;
 	heap->kmeta_bytes -= struct_size(b, pages, b->nr);
-	if (READ_ONCE(heap->defer_release)) {
-		/* gch_arena_flush_released() zaps and frees, in one go */
-		b->start = s->start;
-		b->npages = s->npages;
-		llist_add(&b->node, &heap->released);
-		return;
-	}
-	/* take the pages out of the owner's page tables, then free them */
-	if (heap->inode)
-		unmap_mapping_range(heap->inode->i_mapping,
-				    GCH_MMAP_ARENA +
-				    ((loff_t)s->start << GCH_PAGE_SHIFT),
-				    (loff_t)s->npages << GCH_PAGE_SHIFT, 1);
-	gch_backing_free(b);
-}
-
-static int gch_backing_cmp(const void *a, const void *b)
-{
-	const struct gch_backing *x = *(struct gch_backing * const *)a;
-	const struct gch_backing *y = *(struct gch_backing * const *)b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Zap [start, start + npages) heap pages from the owner's page tables. */
-static void gch_arena_zap(struct gch_heap *heap, u32 start, u32 npages)
-{
-	if (heap->inode)
-		unmap_mapping_range(heap->inode->i_mapping,
-				    GCH_MMAP_ARENA +
-				    ((loff_t)start << GCH_PAGE_SHIFT),
-				    (loff_t)npages << GCH_PAGE_SHIFT, 1);
-}
-
-/**
- * gch_arena_flush_released() - zap and free the spans a sweep released
- * @heap: the heap, locked (so no released span is allocated again before
- *        its old pages are out of the page tables).
- *
- * Each unmap_mapping_range() flushes TLBs, an interprocessor interrupt
- * per call; a sweep frees many spans, often neighbours, so they are
- * zapped in merged runs, from the collecting thread (the workers, which
- * had the address space loaded, are done), and freed afterwards.
- */
-void gch_arena_flush_released(struct gch_heap *heap)
-{
-	struct llist_node *list = llist_del_all(&heap->released);
-	struct gch_backing *b, *next, **v;
-	unsigned int n = 0, i, run;
-	u32 end;
-
-	llist_for_each_entry(b, list, node)
-		n++;
-	if (!n)
-		return;
-	v = kvmalloc_array(n, sizeof(*v), GFP_KERNEL | __GFP_NOWARN);
-	if (!v) {
-		/* no memory to sort: one zap per span */
-		llist_for_each_entry_safe(b, next, list, node) {
-			gch_arena_zap(heap, b->start, b->npages);
-			gch_backing_free(b);
-		}
-		return;
-	}
-	i = 0;
-	llist_for_each_entry(b, list, node)
-		v[i++] = b;
-	sort(v, n, sizeof(*v), gch_backing_cmp, NULL);
-	for (i = 0; i < n; i = run) {
-		end = v[i]->start + v[i]->npages;
-		for (run = i + 1; run < n && v[run]->start == end; run++)
-			end += v[run]->npages;
-		gch_arena_zap(heap, v[i]->start, end - v[i]->start);
-		cond_resched();
-	}
-	for (i = 0; i < n; i++)
-		gch_backing_free(v[i]);
-	kvfree(v);
+	gch_backing_free(heap, b, gch_span_first_index(s), true);
 }
 
 static void gch_span_zero(struct gch_heap_core *core, struct gch_span *s,

@@ -12,18 +12,23 @@
  *   4. start a lazy sweep (core/sweep.c): O(span classes), it only
  *      advances the sweep generation;
  *   5. set a provisional goal, record the numbers, restart the world;
- *   6. sweep in the calling thread, in batches of GCH_SWEEP_BATCH spans,
- *      taking the heap lock for each: allocation by the other threads
- *      goes on between batches and sweeps the spans of its class it needs
- *      (core/heap.c).  Spans left empty go back to the page heap and
- *      their pages to the system at the end of each batch.  Then the goal
- *      and the numbers are final.
+ *   6. sweep in batches of GCH_SWEEP_BATCH spans, taking the heap lock
+ *      for each: in the calling thread before it returns, or with
+ *      GCH_COLLECT_ASYNC_SWEEP in a kernel worker (the heap's
+ *      @sweep_work) while the calling thread returns to the program.
+ *      Allocation goes on between batches and sweeps the spans of its
+ *      class it needs first (core/heap.c), so no thread waits for a
+ *      sweep it does not need.  Spans left empty go back to the page
+ *      heap, their pages idle for reuse (scavenge.c).  Then the numbers
+ *      are final.  The next collection waits for the sweep.
  *
- * Pacing is GOGC's: after a collection the goal is the live heap grown by
- * gc_percent, and at least GCH_MIN_HEAP_GOAL.  Until the sweep is done the
- * live heap is not known, and the goal is set as if everything survived
- * (the Go runtime starts from the same bound), so that allocation during
- * the sweep does not ask for another collection.  Allocation past the goal
+ * Pacing is GOGC's: after a collection the goal is the live heap (the
+ * bytes the mark found reachable) grown by gc_percent, and at least
+ * min_heap_goal (a module parameter).  It is set at the restart, as the
+ * Go runtime sets it at mark termination; until the sweep is done, the
+ * dead objects it has not reached yet are left out of the comparison
+ * (gch_heap_gc_due()), so allocation during the sweep is paced by what
+ * is live, never by garbage not yet swept.  Allocation past the goal
  * does not collect by itself: the refill and large-allocation ioctls
  * report gc_due, and the library, which keeps the registered roots up to
  * date (libraries loaded since), asks for a collection with
@@ -39,6 +44,8 @@
 
 /* Spans swept per batch of the lazy sweep, between two takes of the lock. */
 #define GCH_SWEEP_BATCH		64
+
+static void gch_sweep_workfn(struct work_struct *work);
 
 /* What the workers of one collection share. */
 struct gch_collection_ctx {
@@ -73,18 +80,30 @@ void gch_heap_set_goal(struct gch_heap *heap)
 	}
 	goal = heap->heap_live + div_u64(heap->heap_live * heap->gc_percent,
 					 100);
-	heap->heap_goal = max(goal, GCH_MIN_HEAP_GOAL);
+	heap->heap_goal = max_t(u64, goal, READ_ONCE(gch_min_heap_goal));
 }
 
 /**
  * gch_heap_gc_due() - has the heap grown past its goal?
  * @heap: the heap, locked.
  *
+ * During a sweep the objects the mark found dead still count in
+ * core.inuse_bytes until their span is swept; they are taken out here
+ * (what the mark left for the sweep to free, less what it freed so far),
+ * so that allocation during the sweep is paced by the live heap, as if
+ * the sweep were done.
+ *
  * Return: true if a collection is due.
  */
 bool gch_heap_gc_due(const struct gch_heap *heap)
 {
-	return heap->heap_goal && heap->core.inuse_bytes >= heap->heap_goal;
+	u64 inuse = heap->core.inuse_bytes, dead = 0;
+
+	if (!heap->heap_goal)
+		return false;
+	if (heap->core.unswept && heap->dead_bytes > heap->core.swept.bytes_freed)
+		dead = heap->dead_bytes - heap->core.swept.bytes_freed;
+	return inuse >= heap->heap_goal + dead;
 }
 
 /* Free the mark and sweep states and the history (not the roots). */
@@ -116,6 +135,7 @@ int gch_collector_init(struct gch_heap *heap)
 
 	if (heap->mark)
 		return 0;
+	INIT_WORK(&heap->sweep_work, gch_sweep_workfn);
 	if (gch_heap_meta_charge(heap, GCH_GC_HISTORY * sizeof(*heap->history)))
 		return -ENOMEM;
 	heap->history = kvcalloc(GCH_GC_HISTORY, sizeof(*heap->history),
@@ -136,6 +156,8 @@ int gch_collector_init(struct gch_heap *heap)
  */
 void gch_collector_destroy(struct gch_heap *heap)
 {
+	if (heap->mark)
+		gch_sweep_wait(heap);
 	gch_collector_free(heap);
 	kvfree(heap->roots);
 	heap->roots = NULL;
@@ -159,30 +181,19 @@ static void gch_sweep_eager(struct gch_heap *heap, unsigned int n,
 {
 	struct gch_collection_ctx ctx = { .heap = heap };
 
-	WRITE_ONCE(heap->defer_release, true);
 	if (!gch_sweep_begin(heap->sweep, n))
 		gch_pool_run(n, gch_sweep_fn, &ctx, current->mm);
 	/* without the workers, the end sweeps alone: never skip it */
 	gch_sweep_end(heap->sweep, ss);
-	WRITE_ONCE(heap->defer_release, false);
-	gch_arena_flush_released(heap);
 }
 
 /*
  * One batch of the lazy sweep, @heap locked; true when nothing is left.
- * Spans the batch empties are zapped and freed before it returns, so none
- * is handed out again (once the lock is dropped) while its old pages are
- * still in the owner's page tables.
+ * Spans the batch empties keep their pages, idle (scavenge.c).
  */
 static bool gch_sweep_batch(struct gch_heap *heap, u64 max)
 {
-	bool done;
-
-	WRITE_ONCE(heap->defer_release, true);
-	done = gch_sweep_some(heap->sweep, max);
-	WRITE_ONCE(heap->defer_release, false);
-	gch_arena_flush_released(heap);
-	return done;
+	return gch_sweep_some(heap->sweep, max);
 }
 
 /* Add what a sweep (or part of one) freed to a collection's numbers. */
@@ -196,15 +207,24 @@ static void gch_gc_add_sweep(struct gch_gc_info *gi,
 }
 
 /*
- * The live heap is what is allocated now: set the goal from it and write
- * both, with @gi, into this collection's history entry.  Heap locked.
+ * At the restart: the live heap is what the mark found reachable; the
+ * goal follows from it (the dead objects still counted until the sweep
+ * reaches them do not count, see gch_heap_gc_due()).  Heap locked.
+ */
+static void gch_gc_set_live(struct gch_heap *heap, struct gch_gc_info *gi)
+{
+	heap->heap_live = heap->marked_bytes;
+	gch_heap_set_goal(heap);
+	gi->heap_goal = heap->heap_goal;
+}
+
+/*
+ * Write @gi, with what is allocated now as heap_after, into this
+ * collection's history entry.  Heap locked.
  */
 static void gch_gc_record(struct gch_heap *heap, struct gch_gc_info *gi)
 {
-	heap->heap_live = heap->core.inuse_bytes;
-	gch_heap_set_goal(heap);
-	gi->heap_after = heap->heap_live;
-	gi->heap_goal = heap->heap_goal;
+	gi->heap_after = heap->core.inuse_bytes;
 	heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
 }
 
@@ -264,6 +284,9 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 		return -EAGAIN;
 	}
 	t1 = ktime_get_ns();
+	heap->marked_bytes = ms.bytes_marked;
+	heap->marked_dead = heap->core.objects - ms.objects_marked;
+	heap->dead_bytes = heap->core.inuse_bytes - ms.bytes_marked;
 	gi->mark_ns = t1 - t0;
 	gi->objects_marked = ms.objects_marked;
 	gi->objects_scanned = ms.objects_scanned;
@@ -311,6 +334,7 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 	} while (!done);
 	/* locked, nothing left: these are the sweep's totals */
 	gch_sweep_finish(heap->sweep, &ss);
+	gch_scav_trim(heap);
 	gch_gc_add_sweep(gi, &ss);
 	gch_gc_record(heap, gi);
 	ns = ktime_get_ns() - t0;
@@ -318,6 +342,27 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 	heap->lazy_sweep_total_ns += ns;
 	mutex_unlock(&heap->lock);
 	trace_gcheap_sweep_done(heap->tgid, heap->id, gi, ns);
+}
+
+/* The heap's background sweep (GCH_COLLECT_ASYNC_SWEEP), in a kworker. */
+static void gch_sweep_workfn(struct work_struct *work)
+{
+	struct gch_heap *heap = container_of(work, struct gch_heap,
+					     sweep_work);
+
+	gch_sweep_background(heap, &heap->sweep_gi);
+}
+
+/**
+ * gch_sweep_wait() - wait for a background sweep to finish
+ * @heap: the heap; not locked.
+ *
+ * Before the next collection (collect_lock held) and when the heap is
+ * released.
+ */
+void gch_sweep_wait(struct gch_heap *heap)
+{
+	flush_work(&heap->sweep_work);
 }
 
 /* Is a collection wanted?  -ENXIO without an arena. */
@@ -346,8 +391,9 @@ static int gch_collect_wanted(struct gch_heap *heap, u32 flags)
  * @c:     out: whether one ran, and its numbers.
  *
  * The other threads run again once the mark is done; this one sweeps
- * the rest (still holding @collect_lock, so the next collection waits for
- * it) and returns when the sweep is finished, with its numbers.
+ * the rest and returns when the sweep is finished, with its numbers; or,
+ * with GCH_COLLECT_ASYNC_SWEEP, returns at once and leaves the sweep to
+ * the heap's @sweep_work.  The next collection waits for either.
  *
  * Return: 0; -ERESTARTNOINTR (a signal or task work came first: the call
  * restarts once it is handled), -EINTR, -ETIMEDOUT, -EAGAIN, -ENXIO,
@@ -368,6 +414,9 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	/* interruptibly: the holder may be waiting for us to park */
 	if (mutex_lock_interruptible(&heap->collect_lock))
 		return fatal_signal_pending(current) ? -EINTR : -ERESTARTNOINTR;
+	/* the last collection's background sweep, if any, ends first */
+	if (heap->mark)
+		gch_sweep_wait(heap);
 	err = gch_collect_wanted(heap, flags);
 	if (err <= 0)
 		goto out;
@@ -413,7 +462,8 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		/* the restart that follows takes a wake-up: count it now */
 		gi->pause_ns = ktime_get_ns() - t0;
 		heap->pause_total_ns += gi->pause_ns;
-		/* provisional until the sweep is done: everything survived */
+		/* heap_after is provisional until the sweep is done */
+		gch_gc_set_live(heap, gi);
 		gch_gc_record(heap, gi);
 		c->collected = 1;
 	}
@@ -422,8 +472,32 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	gch_roots_free(rs);
 	if (err)
 		goto abort;
-	gch_sweep_background(heap, gi);
-	trace_gcheap_gc_end(heap->tgid, heap->id, gi);
+	if (flags & GCH_COLLECT_ASYNC_SWEEP) {
+		/*
+		 * The program's collection ends here, in its own thread (the
+		 * tracepoint's readers look at the current task); the sweep's
+		 * numbers follow in gcheap_sweep_done, from the work.
+		 * collect_lock orders the work against the next collection's
+		 * wait.
+		 */
+		heap->sweep_gi = *gi;
+		/*
+		 * Until the sweep ends, the caller and the history see what
+		 * the mark found: the bytes it will leave, the objects it
+		 * will free.
+		 */
+		gi->heap_after = heap->marked_bytes;
+		gi->objects_freed = heap->marked_dead;
+		mutex_lock(&heap->lock);
+		heap->history[gi->gc_number % GCH_GC_HISTORY] = *gi;
+		mutex_unlock(&heap->lock);
+		/* before the work: gc_end comes before its sweep_done */
+		trace_gcheap_gc_end(heap->tgid, heap->id, gi);
+		queue_work(system_unbound_wq, &heap->sweep_work);
+	} else {
+		gch_sweep_background(heap, gi);
+		trace_gcheap_gc_end(heap->tgid, heap->id, gi);
+	}
 	goto out;
 abort:
 	trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,

@@ -131,6 +131,7 @@ struct gch_heap *gch_heap_open(void)
 	heap->uid = uid;
 	mutex_init(&heap->lock);
 	mutex_init(&heap->collect_lock);
+	gch_scav_init(heap);
 	err = gch_arena_fs_init(heap);
 	if (err)
 		goto fail_free;
@@ -161,8 +162,10 @@ fail:
 void gch_heap_release(struct gch_heap *heap)
 {
 	gch_collector_destroy(heap);
+	gch_scav_stop(heap);
 	if (heap->arena_state != GCH_MAP_NONE)
 		gch_heap_destroy(&heap->core);
+	gch_scav_destroy(heap);
 	gch_control_destroy(heap);
 	gch_arena_fs_exit(heap);
 	mmdrop(heap->mm);
@@ -298,7 +301,8 @@ static void gch_heap_unallocate(struct gch_heap *heap, const u64 *offs,
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		WARN_ON_ONCE(gch_heap_free(&heap->core, offs[i]));
+		WARN_ON_ONCE(gch_heap_free(&heap->core,
+					   offs[i] & ~GCH_OBJ_UNZEROED));
 }
 
 /**
@@ -313,6 +317,7 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		    u64 __user *ubuf)
 {
 	bool to_buf = r->hdr.flags & GCH_REFILL_BUFFER;
+	bool unzeroed = r->hdr.flags & GCH_REFILL_UNZEROED;
 	unsigned int want, i, cpu = 0;
 	u64 *offs;
 	int n, placed;
@@ -336,16 +341,12 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		n = -ENXIO;
 		goto unlock;
 	}
-	/*
-	 * During a lazy sweep the allocation sweeps spans of its class, and
-	 * may empty some: zap their pages in one go, before unlocking (no
-	 * object of a span reusing those pages can be handed out earlier).
-	 */
-	WRITE_ONCE(heap->defer_release, true);
-	n = gch_heap_alloc_small(&heap->core, r->spanclass, offs, want);
-	WRITE_ONCE(heap->defer_release, false);
-	gch_arena_flush_released(heap);
+	/* during a lazy sweep this sweeps spans of the class it needs */
+	n = gch_heap_alloc_objs(&heap->core, r->spanclass, offs, want,
+				unzeroed);
 	r->gc_due = gch_heap_gc_due(heap);
+	if (n > 0)
+		heap->refills++;
 	if (n < 0 || to_buf)
 		goto unlock;
 	placed = gch_control_fill(heap, r->spanclass, offs, n, &cpu);
@@ -373,7 +374,8 @@ unlock:
 			mutex_lock(&heap->lock);
 			for (i = 0; i < n; i++)
 				gch_heap_free(&heap->core,
-					      offs[i] - heap->arena_start);
+					      (offs[i] - heap->arena_start) &
+					      ~GCH_OBJ_UNZEROED);
 			mutex_unlock(&heap->lock);
 			n = -EFAULT;
 			goto out;
@@ -410,10 +412,7 @@ int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 		err = -ENXIO;
 	} else {
 		/* it may sweep dead large objects first: as in a refill */
-		WRITE_ONCE(heap->defer_release, true);
 		err = gch_heap_alloc_large(&heap->core, size, noscan, &off);
-		WRITE_ONCE(heap->defer_release, false);
-		gch_arena_flush_released(heap);
 		if (!err)
 			*addr = heap->arena_start + off;
 		*gc_due = gch_heap_gc_due(heap);
@@ -504,6 +503,10 @@ void gch_heap_stats(struct gch_heap *heap, struct gch_stats *st)
 	st->large_objects = core->nlarge;
 	st->metadata_bytes = gch_heap_meta_bytes(heap);
 	st->cached_objects = gch_control_cached_objects(heap);
+	st->refills = heap->refills;
+	st->unswept_spans = core->unswept;
+	st->idle_bytes = gch_scav_idle_bytes(heap);
+	st->scavenged_bytes = heap->scavenged_bytes;
 	st->classes[0].nmalloc = core->large_nmalloc;
 	st->classes[0].nfree = core->large_nfree;
 	st->classes[0].spans = core->nlarge;

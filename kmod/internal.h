@@ -29,13 +29,13 @@ extern unsigned long gch_default_arena_size;
 extern unsigned long gch_max_arena_size;
 extern unsigned int gch_stw_timeout_ms;
 extern unsigned long gch_max_heap_metadata;
+extern unsigned int gch_scavenge_delay_ms;
 extern unsigned long gch_max_root_bytes;
+extern unsigned long gch_min_heap_goal;
 
 /* Most worker threads (module parameter workers). */
 #define GCH_MAX_WORKERS		64
 
-/* Smallest heap goal: below it no collection is due (like Go's 4 MiB). */
-#define GCH_MIN_HEAP_GOAL	(4ULL << 20)
 
 /* Largest gc_percent (other than GCH_GC_OFF). */
 #define GCH_GC_PERCENT_MAX	1000000U
@@ -75,6 +75,7 @@ extern struct gch_cache_layout gch_cache_layout;
  *                  control area (vmalloc'd on first use) or NULL.
  * @cache_resets:   times a cache count read back from the control area
  *                  was out of range and the cache was emptied.
+ * @refills:        refills that handed out objects (GCH_IOC_REFILL).
  * @collect_lock:   one collection at a time; taken interruptibly, before
  *                  @lock.
  * @mark:           the core's mark state, made at the first collection.
@@ -84,18 +85,25 @@ extern struct gch_cache_layout gch_cache_layout;
  * @roots:          registered root ranges (GCH_IOC_ROOTS).
  * @nr_roots:       entries of @roots in use.
  * @heap_goal:      collect when core.inuse_bytes passes it; 0: never.
- * @heap_live:      core.inuse_bytes after the last collection's sweep;
- *                  while that sweep runs, at its mark (all survived).
+ * @heap_live:      bytes the last collection's mark found reachable.
  * @num_gc:         collections so far.
  * @pause_total_ns: their pauses added up.
  * @history:        the last GCH_GC_HISTORY collections, a ring indexed by
  *                  gc_number % GCH_GC_HISTORY; allocated with @mark.
- * @defer_release:  set during a sweep (the eager one, a batch of the lazy
- *                  one, an allocation that may sweep), always under @lock:
- *                  released spans wait on @released for
- *                  gch_arena_flush_released(), called before @lock is
- *                  dropped.
- * @released:       spans released by the sweep, not yet zapped and freed.
+ * @idle:           free pages kept for reuse, by arena page index
+ *                  (scavenge.c).
+ * @idle_pages:     entries of @idle.
+ * @scavenged_bytes: bytes the scavenger returned to the system.
+ * @scav_work:      the scavenger's periodic tick.
+ * @scav_stop:      set when the heap is released: no more ticks.
+ * @sweep_work:     the background sweep (GCH_COLLECT_ASYNC_SWEEP);
+ *                  initialised with @mark.
+ * @sweep_gi:       its collection's numbers, completed when it ends.
+ * @marked_bytes:   bytes of the objects the last mark found reachable.
+ * @marked_dead:    objects allocated at the last mark and not marked: what
+ *                  its sweep frees.
+ * @dead_bytes:     their bytes (core.inuse_bytes at the mark, less
+ *                  @marked_bytes).
  * @lazy_sweep_ns:  the last collection's sweep after the restart (the
  *                  part not in its pause), wall time of the batches.
  * @lazy_sweep_total_ns: those added up.
@@ -125,6 +133,7 @@ struct gch_heap {
 	struct gch_heap_core core;
 	void **cpu_blocks;
 	u64 cache_resets;
+	u64 refills;
 	struct mutex collect_lock;
 	struct gch_mark *mark;
 	struct gch_sweep *sweep;
@@ -137,8 +146,16 @@ struct gch_heap {
 	u64 num_gc;
 	u64 pause_total_ns;
 	struct gch_gc_info *history;
-	bool defer_release;
-	struct llist_head released;
+	struct xarray idle;
+	atomic_long_t idle_pages;
+	u64 scavenged_bytes;
+	struct delayed_work scav_work;
+	bool scav_stop;
+	struct work_struct sweep_work;
+	struct gch_gc_info sweep_gi;
+	u64 marked_bytes;
+	u64 marked_dead;
+	u64 dead_bytes;
 	u64 lazy_sweep_ns;
 	u64 lazy_sweep_total_ns;
 	u64 kmeta_bytes;
@@ -301,6 +318,7 @@ bool gch_heap_gc_due(const struct gch_heap *heap);
 void gch_heap_set_goal(struct gch_heap *heap);
 int gch_collector_init(struct gch_heap *heap);
 void gch_collector_destroy(struct gch_heap *heap);
+void gch_sweep_wait(struct gch_heap *heap);
 
 /* heap.c */
 struct gch_heap *gch_heap_open(void);
@@ -323,8 +341,18 @@ int gch_arena_fs_init(struct gch_heap *heap);
 void gch_arena_fs_exit(struct gch_heap *heap);
 int gch_mmap(struct file *file, struct vm_area_struct *vma);
 bool gch_vma_is_ours(const struct vm_area_struct *vma);
-void gch_arena_flush_released(struct gch_heap *heap);
 void *gch_span_kaddr(const struct gch_span *s);
+
+/* scavenge.c: free pages kept for reuse, returned in the background */
+void gch_idle_put(struct gch_heap *heap, unsigned long index,
+		  struct page *page);
+struct page *gch_idle_take(struct gch_heap *heap, unsigned long index);
+void gch_scav_init(struct gch_heap *heap);
+void gch_scav_stop(struct gch_heap *heap);
+void gch_scav_trim(struct gch_heap *heap);
+bool gch_scav_reclaim(struct gch_heap *heap);
+void gch_scav_destroy(struct gch_heap *heap);
+u64 gch_scav_idle_bytes(struct gch_heap *heap);
 
 /* control.c: the per-CPU caches */
 int gch_control_init(struct gch_heap *heap);

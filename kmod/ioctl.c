@@ -105,7 +105,7 @@ static long gch_ioc_refill(struct gch_heap *heap, void __user *uarg)
 	int usize, err;
 
 	usize = gch_args_in(&r, sizeof(r), GCH_REFILL_SIZE_VER0,
-			    GCH_REFILL_BUFFER, uarg);
+			    GCH_REFILL_BUFFER | GCH_REFILL_UNZEROED, uarg);
 	if (usize < 0)
 		return usize;
 	err = gch_heap_refill(heap, &r, u64_to_user_ptr(r.buf));
@@ -188,7 +188,7 @@ static long gch_ioc_collect(struct file *file, void __user *uarg)
 	int usize, err;
 
 	usize = gch_args_in(&c, sizeof(c), GCH_COLLECT_SIZE_VER0,
-			    GCH_COLLECT_IF_DUE, uarg);
+			    GCH_COLLECT_IF_DUE | GCH_COLLECT_ASYNC_SWEEP, uarg);
 	if (usize < 0)
 		return usize;
 	err = gch_heap_collect(file->private_data, file, c.hdr.flags, &c);
@@ -251,7 +251,7 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct gch_gc_stats) != GCH_GC_STATS_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_free) != GCH_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_query) != GCH_QUERY_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER1);
 
 	if (_IOC_TYPE(cmd) != GCH_IOC_MAGIC)
 		return -ENOTTY;

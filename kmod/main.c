@@ -37,6 +37,16 @@ module_param_named(stw_timeout_ms, gch_stw_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(stw_timeout_ms,
 		 "Longest wait for a process's threads to stop for a collection, in ms; then GCH_IOC_COLLECT fails with ETIMEDOUT (default 5000)");
 
+unsigned long gch_min_heap_goal = 4UL << 20;
+module_param_named(min_heap_goal, gch_min_heap_goal, ulong, 0644);
+MODULE_PARM_DESC(min_heap_goal,
+		 "Smallest heap goal in bytes: below it no collection is due, whatever the live heap (default 4 MiB)");
+
+unsigned int gch_scavenge_delay_ms = 1000;
+module_param_named(scavenge_delay_ms, gch_scavenge_delay_ms, uint, 0644);
+MODULE_PARM_DESC(scavenge_delay_ms,
+		 "Free heap pages unused for one to two of these periods go back to the system (default 1000)");
+
 unsigned long gch_max_heap_metadata = 1UL << 30;
 module_param_named(max_heap_metadata, gch_max_heap_metadata, ulong, 0644);
 MODULE_PARM_DESC(max_heap_metadata,

@@ -422,7 +422,7 @@ static void gch_read_fn(void *arg, unsigned int index)
 	}
 }
 
-/* GCH_ROOT_FUNC: the objects in one CPU's caches. */
+/* GCH_ROOT_FUNC: the objects in one CPU's caches, kept but not scanned. */
 static void gch_scan_cpu_caches(struct gch_mark_worker *mw, void *block)
 {
 	unsigned int sc;
@@ -437,7 +437,7 @@ static void gch_scan_cpu_caches(struct gch_mark_worker *mw, void *block)
 		n = READ_ONCE(c->count);
 		/* a bad count empties the cache at its next refill */
 		if (n && n <= gch_cache_layout.capacity[sc])
-			gch_mark_words(mw, c->slots, n);
+			gch_mark_unused(mw, c->slots, n);
 	}
 }
 

@@ -1426,13 +1426,17 @@ static int probe_read(const volatile char *p)
 
 /*
  * Only allocated memory exists: the rest of the arena is a bus error, not
- * a fresh page; freed pages leave the process (and its RSS).
+ * a fresh page.  Freed pages stay mapped, idle, for reuse; the scavenger
+ * returns them (and the process's RSS) within two scavenge_delay_ms
+ * periods.  Then the freed range is a bus error again.
  */
 TEST(raw_arena_sigbus_and_release)
 {
 	const __u64 big = 8 * MiB;
 	struct raw_heap h;
 	long before, during, after;
+	struct gch_stats st;
+	unsigned int ms;
 	__u64 addr;
 
 	ASSERT_EQ(0, raw_open(&h, 64 * MiB, false)) TH_LOG("%s", strerror(errno));
@@ -1450,9 +1454,20 @@ TEST(raw_arena_sigbus_and_release)
 	EXPECT_EQ(SIGBUS, probe_read((char *)(uintptr_t)addr + big));
 
 	ASSERT_EQ(0, raw_free(&h, addr));
-	after = mapping_rss_kb(h.arena);
-	EXPECT_EQ(0, after) TH_LOG("arena RSS %ld -> %ld -> %ld kB: freed pages stayed",
-				   before, during, after);
+	ASSERT_EQ(0, raw_stats(&h, &st));
+	EXPECT_EQ(0, st.mapped_bytes);
+	EXPECT_EQ(big, st.idle_bytes + st.scavenged_bytes);
+	for (ms = 0; ms < 10000; ms += 10) {
+		after = mapping_rss_kb(h.arena);
+		if (!after)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(0, raw_stats(&h, &st));
+	EXPECT_EQ(0, after) TH_LOG("arena RSS %ld -> %ld -> %ld kB after %u ms: freed pages stayed",
+				   before, during, after, ms);
+	EXPECT_EQ(0, st.idle_bytes);
+	EXPECT_EQ(big, st.scavenged_bytes);
 	EXPECT_EQ(SIGBUS, probe_read((char *)(uintptr_t)addr));
 	EXPECT_EQ(SIGBUS, probe_read((char *)(uintptr_t)addr + big - 1));
 	close(h.fd);

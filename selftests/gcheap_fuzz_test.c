@@ -139,7 +139,8 @@ static const struct op_desc {
 			   sizeof(struct gch_heap_config), GCH_CONFIG_SIZE_VER0,
 			   0, { EBUSY, ENOMEM } },
 	[OP_REFILL] = { "REFILL", GCH_IOC_REFILL, sizeof(struct gch_refill),
-			GCH_REFILL_SIZE_VER0, GCH_REFILL_BUFFER,
+			GCH_REFILL_SIZE_VER0,
+			GCH_REFILL_BUFFER | GCH_REFILL_UNZEROED,
 			{ ENXIO, ENOMEM } },
 	[OP_ALLOC_LARGE] = { "ALLOC_LARGE", GCH_IOC_ALLOC_LARGE,
 			     sizeof(struct gch_alloc), GCH_ALLOC_SIZE_VER0,
@@ -780,10 +781,15 @@ static void check_result(enum op op, const void *arg, __u32 usize,
 		check(r->count >= 1 && r->count <= r->max, "count %u", r->count);
 		/* buf may be our argument page: read it before it changes */
 		for (i = 0; i < r->count && (__u64)buf == (__u64)arg + 512; i++) {
-			check(in_arena(h, buf[i]) && !(buf[i] % GCH_MIN_ALIGN),
+			/* tagged only if asked for, and then only bit 0 */
+			__u64 tag = r->hdr.flags & GCH_REFILL_UNZEROED ?
+				    GCH_SLOT_UNZEROED : 0;
+			__u64 obj = buf[i] & ~tag;
+
+			check(in_arena(h, obj) && !(obj % GCH_MIN_ALIGN),
 			      "refill: %#llx outside the arena", buf[i]);
 			if (h == &F)
-				f_objs[(buf[i] >> 4) % MAX_FOBJS] = buf[i];
+				f_objs[(obj >> 4) % MAX_FOBJS] = obj;
 		}
 		break;
 	}

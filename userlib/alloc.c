@@ -74,6 +74,7 @@ void *gch_alloc_direct(unsigned int spanclass)
 		errno = ENOMEM;
 		return NULL;
 	}
+	obj = (u64)(uintptr_t)gch_obj_ready(obj, spanclass);
 	gch_collect_if_due(r.gc_due);	/* obj is on our stack: a root */
 	return (void *)(uintptr_t)obj;
 }
@@ -134,10 +135,12 @@ gch_alloc_once(size_t size, int noscan)
 		    gch_percpu_pop(gch_percpu_cache(cpu, sc),
 				   gch_lib.layout.capacity[sc], cpu,
 				   &obj) == GCH_POP_OK)
-			return (void *)(uintptr_t)obj;
-		return gch_percpu_alloc_slow(sc);
+			return gch_obj_ready(obj, sc);
+		obj = (u64)(uintptr_t)gch_percpu_alloc_slow(sc);
+	} else {
+		obj = (u64)(uintptr_t)gch_tcache_alloc(sc);
 	}
-	return gch_tcache_alloc(sc);
+	return gch_obj_ready(obj, sc);
 }
 
 /* The heap is exhausted: collect, unless backing off, and try again. */

@@ -301,7 +301,8 @@ static int gch_collect_flags(u32 flags)
 
 	memset(&c, 0, sizeof(c));
 	c.hdr.size = sizeof(c);
-	c.hdr.flags = flags;
+	/* the program runs on as soon as the world restarts */
+	c.hdr.flags = flags | GCH_COLLECT_ASYNC_SWEEP;
 	if (gch_roots_collect(&c))
 		return -1;
 	if (c.collected && gch_trace_on())

@@ -218,6 +218,9 @@ size_t gch_size(const void *ptr);
  */
 void *gch_base(const void *ptr);
 
+/* struct gch_heap_stats has @refills and the fields after it. */
+#define GCH_STATS_HAS_REFILLS	1
+
 /**
  * struct gch_heap_stats - the heap's statistics, from the module and
  * from the library
@@ -232,7 +235,9 @@ void *gch_base(const void *ptr);
  *                   allocations) since the heap was created.
  * @nfree:           objects freed since the heap was created.
  * @spans_inuse:     spans holding objects.
- * @large_objects:   large objects (with a span of their own) allocated.
+ * @large_objects:   large objects (with a span of their own) allocated
+ *                   by the program (the library's own per-thread cache
+ *                   blocks, large since caches hold 32 KiB, not counted).
  * @metadata_bytes:  kernel memory used for the heap's bookkeeping.
  * @thread_cached_objects: objects in per-thread caches, not yet handed
  *                   out (the fallback when per-CPU caches cannot be
@@ -251,6 +256,17 @@ void *gch_base(const void *ptr);
  * @pause_total_ns:  their pauses added up.
  * @heap_goal:       bytes in allocated objects at which the next
  *                   collection starts (0 with automatic collection off).
+ * @refills:         refill system calls that handed out objects (one
+ *                   serves about 32 KiB of allocation).
+ * @unswept_spans:   spans the last collection's background sweep has not
+ *                   reached yet (their dead objects still count in
+ *                   @objects and @inuse_bytes).
+ * @idle_bytes:      free heap memory kept mapped for reuse, until the
+ *                   scavenger returns it to the system.
+ * @scavenged_bytes: bytes the scavenger returned since the heap began.
+ *
+ * The fields from @refills on came with libgcheap 0.2 (symbol version
+ * GCHEAP_0.2 of gch_stats(); GCH_STATS_HAS_REFILLS is defined).
  */
 struct gch_heap_stats {
 	size_t arena_size;
@@ -273,6 +289,10 @@ struct gch_heap_stats {
 	uint64_t num_gc;
 	uint64_t pause_total_ns;
 	uint64_t heap_goal;
+	uint64_t refills;
+	uint64_t unswept_spans;
+	size_t idle_bytes;
+	uint64_t scavenged_bytes;
 };
 
 /**
@@ -349,13 +369,18 @@ struct gch_collection {
  * gch_collect() - collect garbage now
  *
  * Stops every other thread of the process (in the kernel, wherever they
- * are; system calls they were blocked in restart), frees every object no
+ * are; system calls they were blocked in restart), finds every object no
  * longer reachable from a root and restarts them.  Roots are the
  * registers, stacks and static TLS of every thread, the data and bss of
  * the executable and of every loaded library (dlopen()ed ones included),
- * and the ranges of gch_add_roots().  Memory of freed objects goes back to
- * the system when whole heap pages become free.  Thread-safe: a second
- * caller meanwhile runs a collection of its own after the first.
+ * and the ranges of gch_add_roots().  It returns when the threads run
+ * again: the unreachable objects are freed by a sweep in the kernel's
+ * background, or earlier by allocations that need their memory; until
+ * then they still count in gch_stats() (@unswept_spans says how much is
+ * left), and gch_last_collection() reports what the mark found.  Memory
+ * of freed objects is reused, and goes back to the system when whole heap
+ * pages stay unused for a second or two.  Thread-safe: a second caller
+ * meanwhile runs a collection of its own after the first.
  *
  * Return: 0, or -1 with errno ETIMEDOUT (a thread could not be stopped,
  * e.g. one in uninterruptible sleep), EINTR, EAGAIN (threads kept being

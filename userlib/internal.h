@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/cache.h"
 #include "core/sizeclass.h"
@@ -145,7 +146,7 @@ void *gch_percpu_alloc_slow(unsigned int spanclass);
 /* tcache.c */
 void *gch_tcache_alloc(unsigned int spanclass);
 int gch_tcache_setup(void);
-void gch_tcache_count(u64 *objects, u64 *blocks);
+bool gch_tcache_count(u64 *objects, u64 *blocks);
 
 /* collect.c */
 int gch_roots_setup(void);
@@ -158,5 +159,28 @@ int gch_gc_fill_stats(struct gch_heap_stats *stats);
 /* query.c */
 int gch_free_object(u64 addr);
 int gch_query_object(const void *ptr, struct gch_query *q);
+
+/**
+ * gch_obj_ready() - an object from a cache, ready to hand out
+ * @obj:       its address as the cache held it (0 for none).
+ * @spanclass: its span class.
+ *
+ * The kernel hands out objects that still hold old data of this heap
+ * tagged with GCH_SLOT_UNZEROED instead of zeroing them (refills with
+ * GCH_REFILL_UNZEROED): they are zeroed here, right before the program
+ * writes them.
+ *
+ * Return: the object, untagged and zeroed (NULL for 0).
+ */
+static inline __attribute__((always_inline)) void *
+gch_obj_ready(u64 obj, unsigned int spanclass)
+{
+	if (obj & GCH_SLOT_UNZEROED) {
+		obj &= ~GCH_SLOT_UNZEROED;
+		memset((void *)(uintptr_t)obj, 0,
+		       gch_lib.classes.size[spanclass >> 1]);
+	}
+	return (void *)(uintptr_t)obj;
+}
 
 #endif /* GCHEAP_LIB_INTERNAL_H */

@@ -34,6 +34,8 @@ static int gch_percpu_refill(unsigned int spanclass)
 
 	memset(&r, 0, sizeof(r));
 	r.hdr.size = sizeof(r);
+	/* tagged objects are zeroed when popped (gch_obj_ready()) */
+	r.hdr.flags = GCH_REFILL_UNZEROED;
 	r.spanclass = spanclass;
 	if (gch_ioctl_nointr(GCH_IOC_REFILL, &r))
 		return -1;

@@ -9,6 +9,7 @@
  * the first allocation no address can be a heap object.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -100,10 +101,19 @@ GCH_API void *gch_base(const void *ptr)
 	return (void *)(uintptr_t)q.base;
 }
 
-GCH_API int gch_stats(struct gch_heap_stats *stats)
+/*
+ * gch_stats@@GCHEAP_0.2 fills the struct as this header has it; programs
+ * linked against 0.1 (whose struct ended at @heap_goal) get
+ * gch_stats@GCHEAP_0.1, which fills only that much.
+ */
+__asm__(".symver gch_stats_v2, gch_stats@@GCHEAP_0.2");
+__asm__(".symver gch_stats_v1, gch_stats@GCHEAP_0.1");
+
+GCH_API int gch_stats_v2(struct gch_heap_stats *stats)
 {
 	u64 tcached = 0, tblocks = 0, held;
 	struct gch_stats st;
+	bool tlarge;
 
 	if (!gch_lib_usable())
 		return -1;
@@ -111,7 +121,7 @@ GCH_API int gch_stats(struct gch_heap_stats *stats)
 	st.hdr.size = sizeof(st);
 	if (ioctl(gch_lib.fd, GCH_IOC_STATS, &st))
 		return -1;
-	gch_tcache_count(&tcached, &tblocks);
+	tlarge = gch_tcache_count(&tcached, &tblocks);
 
 	memset(stats, 0, sizeof(*stats));
 	stats->arena_size = st.arena_size;
@@ -122,7 +132,9 @@ GCH_API int gch_stats(struct gch_heap_stats *stats)
 	stats->nmalloc = st.nmalloc;
 	stats->nfree = st.nfree;
 	stats->spans_inuse = st.spans_inuse;
-	stats->large_objects = st.large_objects;
+	/* the library's own cache blocks are not the program's objects */
+	stats->large_objects = st.large_objects -
+			       (tlarge ? min(tblocks, st.large_objects) : 0);
 	stats->metadata_bytes = st.metadata_bytes;
 	stats->thread_cached_objects = tcached;
 	held = st.cached_objects + tcached + tblocks;
@@ -132,5 +144,20 @@ GCH_API int gch_stats(struct gch_heap_stats *stats)
 	stats->gc_percent = gch_lib.gc_percent;
 	stats->workers = gch_lib.workers;
 	stats->percpu = gch_lib.percpu;
+	/* a module older than ABI 0.4 reports zeros here */
+	stats->refills = st.refills;
+	stats->unswept_spans = st.unswept_spans;
+	stats->idle_bytes = st.idle_bytes;
+	stats->scavenged_bytes = st.scavenged_bytes;
 	return gch_gc_fill_stats(stats);
+}
+
+GCH_API int gch_stats_v1(struct gch_heap_stats *stats)
+{
+	struct gch_heap_stats all;
+	int ret = gch_stats_v2(&all);
+
+	if (!ret)
+		memcpy(stats, &all, offsetof(struct gch_heap_stats, refills));
+	return ret;
 }

@@ -97,7 +97,7 @@ static void gch_tcache_destroy(void *arg)
 		if (n > gch_lib.layout.capacity[sc])
 			n = gch_lib.layout.capacity[sc];
 		for (i = 0; i < n; i++)
-			gch_free_object(c->slots[i]);
+			gch_free_object(c->slots[i] & ~GCH_SLOT_UNZEROED);
 	}
 	gch_free_object((u64)(uintptr_t)block);
 	gch_lib_leave();
@@ -171,6 +171,11 @@ static int gch_tcache_refill(struct gch_cache *c, unsigned int spanclass)
 
 	memset(&r, 0, sizeof(r));
 	r.hdr.size = sizeof(r);
+	/*
+	 * Zeroed by the kernel: the block is an object the collector scans,
+	 * and so it scans the objects it holds; with old data in them, they
+	 * could keep garbage alive.
+	 */
 	r.hdr.flags = GCH_REFILL_BUFFER;
 	r.spanclass = spanclass;
 	r.max = gch_lib.layout.capacity[spanclass];
@@ -231,8 +236,11 @@ out:
  * gch_tcache_count() - what the per-thread caches hold, for statistics
  * @objects: out: cached objects, in all threads' caches.
  * @blocks:  out: per-thread cache blocks (heap objects of the library).
+ *
+ * Return: true if the blocks are large objects (the module counts them
+ * in its large_objects).
  */
-void gch_tcache_count(u64 *objects, u64 *blocks)
+bool gch_tcache_count(u64 *objects, u64 *blocks)
 {
 	unsigned int sc;
 	u64 total = 0;
@@ -255,4 +263,6 @@ void gch_tcache_count(u64 *objects, u64 *blocks)
 	*blocks = gch_tc_blocks;
 	pthread_mutex_unlock(&gch_tc_lock);
 	gch_lib_leave();
+	return gch_tc_links_off + sizeof(struct gch_tblock_links) >
+	       GCH_MAX_SMALL_SIZE;
 }

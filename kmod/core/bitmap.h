@@ -80,6 +80,23 @@ static inline bool gch_bitmap_test_and_set_atomic(unsigned long *map,
 }
 
 /**
+ * gch_bitmap_fill() - set bits 0 .. @nbits - 1, leave the rest of the
+ * last word clear
+ * @map:   the bitmap.
+ * @nbits: bits to set.
+ */
+static inline void gch_bitmap_fill(unsigned long *map, unsigned int nbits)
+{
+	unsigned int full = nbits / BITS_PER_LONG;
+	unsigned int rem = nbits % BITS_PER_LONG, i;
+
+	for (i = 0; i < full; i++)
+		map[i] = ~0UL;
+	if (rem)
+		map[full] = (1UL << rem) - 1;
+}
+
+/**
  * gch_bitmap_zero() - clear bits [0, @nbits), whole words
  * @map:   the bitmap.
  * @nbits: its size in bits.

@@ -4,8 +4,11 @@
  *
  * A cache holds about GCH_CACHE_BYTES of objects, between
  * GCH_CACHE_MIN_SLOTS and GCH_CACHE_MAX_SLOTS of them: small objects get
- * many slots so that a refill system call serves many allocations, large
- * ones few so that a CPU's idle cache does not hold much memory.
+ * many slots so that a refill system call serves many allocations (the
+ * refill is the only system call of steady allocation, and costs as much
+ * as hundreds of pops), large ones few so that a CPU's idle cache does
+ * not hold much memory.  A block is about 140 KiB of slots per CPU that
+ * allocates, touched only for the classes the program uses.
  */
 #include <linux/gcheap.h>
 

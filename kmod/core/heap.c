@@ -11,11 +11,14 @@
  * span's allocation bitmap from @freeindex up: objects are handed out in
  * address order, and a freed one lowers @freeindex so it is found again.
  *
- * Memory handed out is zero: a new span is populated with zeroed memory,
- * and once an object of a span has been freed (@needzero) every object
- * taken from that span is zeroed through ops->zero first.  That is coarser
- * than a bit per object, but it costs nothing until a span is reused, and
- * a span that empties is released rather than reused.
+ * Memory handed out is zero: a new span is populated with zeroed memory
+ * (or memory that held only this heap's data: then ops->populate sets
+ * @needzero), and once an object of a span has been freed (@needzero)
+ * every object taken from that span is zeroed through ops->zero first, or
+ * handed out tagged GCH_OBJ_UNZEROED for the caller to zero
+ * (gch_heap_alloc_objs()).  That is coarser than a bit per object, but it
+ * costs nothing until a span is reused, and a span that empties is
+ * released rather than reused.
  *
  * Large objects each have a span of their own, on @large.  Their span,
  * like a small one, carries an allocation and a mark bitmap (of one bit)
@@ -99,6 +102,24 @@ static void heap_free_bitmaps(struct gch_heap_core *h, struct gch_span *s)
 }
 
 /*
+ * During a lazy sweep, before the page heap takes new pages for a span:
+ * sweep spans of any class (large ones last) until that many pages were
+ * released, or free runs hold them, or nothing is left unswept; so that
+ * memory the last mark found dead is used before the heap grows (the Go
+ * runtime's mheap reclaim).  Otherwise a program allocating another class
+ * than its garbage held would grow the heap, or run out of memory, while
+ * the background sweep had not reached that garbage yet.
+ */
+static void heap_reclaim(struct gch_heap_core *h, u32 npages)
+{
+	u64 target = h->swept.pages_released + npages;
+
+	while (h->unswept && h->pages.free_pages < npages &&
+	       h->swept.pages_released < target)
+		gch_heap_sweep_some(h, 1);
+}
+
+/*
  * A span of @npages pages put to use: fields set, bitmaps allocated,
  * backing populated.  On failure everything is undone.
  */
@@ -109,6 +130,7 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 	struct gch_span *s;
 	int err;
 
+	heap_reclaim(h, npages);
 	s = heap_pages_alloc(h, npages);
 	if (!s)
 		return -ENOMEM;
@@ -118,6 +140,8 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 	s->elemsize = elemsize;
 	s->divmul = state == GCH_SPAN_SMALL ? gch_span_divmul(elemsize) : 0;
 	s->sweepgen = h->sweepgen;
+	/* ops->populate sets it if the memory it gives holds old data */
+	s->needzero = 0;
 	err = heap_alloc_bitmaps(h, s);
 	if (!err) {
 		err = h->ops->populate(h, s);
@@ -448,25 +472,56 @@ bool gch_heap_sweep_some(struct gch_heap_core *h, u64 max_spans)
 	return !h->unswept;
 }
 
+/*
+ * Hand out every object of a span with none allocated (fresh from the
+ * page heap): the refill of a whole span, without a bitmap search or a
+ * zeroing per object (the caller asked for GCH_OBJ_UNZEROED tags, or the
+ * span holds no old data).  Moves it to @c's full list.  Return: its
+ * object count.
+ */
+static unsigned int heap_take_span(struct gch_heap_core *h,
+				   struct gch_central *c, struct gch_span *s,
+				   u64 *offs)
+{
+	u64 off = span_base(s) | (s->needzero ? GCH_OBJ_UNZEROED : 0);
+	u64 size = s->elemsize;
+	unsigned int i, nobjs = s->nobjs;
+
+	for (i = 0; i < nobjs; i++, off += size)
+		offs[i] = off;
+	gch_bitmap_fill(s->allocbits, nobjs);
+	s->nalloc = nobjs;
+	s->freeindex = nobjs;
+	c->nmalloc += nobjs;
+	h->objects += nobjs;
+	h->inuse_bytes += (u64)nobjs * size;
+	list_move(&s->link, &c->full);
+	return nobjs;
+}
+
 /**
- * gch_heap_alloc_small() - hand out free objects of one span class
+ * gch_heap_alloc_objs() - hand out free objects of one span class
  * @h:         the heap.
  * @spanclass: GCH_SPANCLASS(sizeclass, noscan), sizeclass from 1 up to
  *             the table's last class.
  * @offs:      where to write the objects' arena offsets.
  * @max:       entries @offs holds, at least 1.
+ * @unzeroed:  objects that may hold old data of this heap are not zeroed
+ *             but tagged: their offset has GCH_OBJ_UNZEROED set, and the
+ *             caller zeroes them (the library, in userspace, right before
+ *             use).  Without it every object handed out is zeroed.
  *
  * Takes objects from the class's swept partial spans, then from unswept
  * spans of the class, which it sweeps first (during a lazy sweep), then
- * from new spans, and marks them allocated.  Every object handed out is
- * zeroed.  Stops early, with what it has, if a new span cannot be had.
+ * from new spans, and marks them allocated.  Stops early, with what it
+ * has, if a new span cannot be had.
  *
  * Return: the number of objects written (at least 1), -EINVAL for a bad
  * span class or @max 0, -ENOMEM if not even one object could be had (the
  * arena is full, or memory for its span is not available).
  */
-int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
-			 u64 *offs, unsigned int max)
+int gch_heap_alloc_objs(struct gch_heap_core *h, unsigned int spanclass,
+			u64 *offs, unsigned int max, bool unzeroed)
 {
 	unsigned int sc = spanclass >> 1, n = 0, i;
 	const struct gch_sizeclass_table *t = h->classes;
@@ -492,6 +547,11 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 		s = list_first_entry(&c->partial, struct gch_span, link);
 		if (WARN_ON(s->sweepgen != h->sweepgen))
 			return n ? (int)n : -EUCLEAN;
+		if (!s->nalloc && (!s->needzero || unzeroed) &&
+		    max - n >= s->nobjs) {
+			n += heap_take_span(h, c, s, offs + n);
+			continue;
+		}
 		while (n < max && s->nalloc < s->nobjs) {
 			i = gch_bitmap_find_next_zero(s->allocbits, s->nobjs,
 						      s->freeindex);
@@ -502,7 +562,9 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 			s->freeindex = i + 1;
 			s->nalloc++;
 			off = span_base(s) + (u64)i * s->elemsize;
-			if (s->needzero)
+			if (s->needzero && unzeroed)
+				off |= GCH_OBJ_UNZEROED;
+			else if (s->needzero)
 				h->ops->zero(h, s, off, s->elemsize);
 			offs[n++] = off;
 			c->nmalloc++;
@@ -513,6 +575,23 @@ int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 			list_move(&s->link, &c->full);
 	}
 	return n;
+}
+
+/**
+ * gch_heap_alloc_small() - hand out free objects of one span class, zeroed
+ * @h:         the heap.
+ * @spanclass: as for gch_heap_alloc_objs().
+ * @offs:      where to write the objects' arena offsets.
+ * @max:       entries @offs holds, at least 1.
+ *
+ * gch_heap_alloc_objs() without tags: every object is zeroed.
+ *
+ * Return: as gch_heap_alloc_objs().
+ */
+int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
+			 u64 *offs, unsigned int max)
+{
+	return gch_heap_alloc_objs(h, spanclass, offs, max, false);
 }
 
 /* Sweep unswept large spans until @npages pages were released. */
@@ -564,6 +643,11 @@ int gch_heap_alloc_large(struct gch_heap_core *h, u64 size, bool noscan,
 			    npages << GCH_PAGE_SHIFT, &s);
 	if (err)
 		return err;
+	/* its memory held old data of this heap (ops->populate reused it) */
+	if (s->needzero) {
+		h->ops->zero(h, s, span_base(s), s->elemsize);
+		s->needzero = 0;
+	}
 	gch_bitmap_set(s->allocbits, 0);
 	s->nalloc = 1;
 	s->freeindex = 1;

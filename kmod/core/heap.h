@@ -27,6 +27,13 @@
  */
 #define GCH_MAX_LARGE_SIZE	(0xffffffffULL & ~(u64)(GCH_PAGE_SIZE - 1))
 
+/*
+ * Bit 0 of an object offset from gch_heap_alloc_objs(): the object holds
+ * old data of this heap, the caller zeroes it (objects are 16-byte
+ * aligned, so bit 0 is free; it is GCH_SLOT_UNZEROED of the uapi).
+ */
+#define GCH_OBJ_UNZEROED	1ULL
+
 enum gch_span_state {
 	GCH_SPAN_FREE = 0,	/* a free run of pages in the page heap */
 	GCH_SPAN_SMALL,		/* objects of one small span class */
@@ -303,6 +310,8 @@ int gch_heap_init(struct gch_heap_core *h,
 		  const struct gch_sizeclass_table *classes, u32 npages,
 		  const struct gch_heap_ops *ops);
 void gch_heap_destroy(struct gch_heap_core *h);
+int gch_heap_alloc_objs(struct gch_heap_core *h, unsigned int spanclass,
+			u64 *offs, unsigned int max, bool unzeroed);
 int gch_heap_alloc_small(struct gch_heap_core *h, unsigned int spanclass,
 			 u64 *offs, unsigned int max);
 int gch_heap_alloc_large(struct gch_heap_core *h, u64 size, bool noscan,

@@ -350,7 +350,8 @@ static void mark_share(struct gch_mark_worker *w)
  * small numbers, characters, pointers elsewhere), so this is called only
  * for candidates that may be in an in-use span.
  */
-static void mark_off(struct gch_mark_worker *w, u64 off)
+static __always_inline void mark_obj(struct gch_mark_worker *w, u64 off,
+				     bool scan)
 {
 	struct gch_span *s = mark_span_of(w->m, off);
 	const u8 *obj;
@@ -374,7 +375,7 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
 		return;			/* marked already, by us or another */
 	w->stats.objects_marked++;
 	w->stats.bytes_marked += s->elemsize;
-	if (s->spanclass & 1)
+	if (!scan || (s->spanclass & 1))
 		return;			/* noscan: never scanned */
 	obj = (const u8 *)s->mapped + (size_t)i * s->elemsize;
 	if (s->state != GCH_SPAN_LARGE) {
@@ -388,6 +389,11 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
 		if (s->elemsize - o <= GCH_MARK_OBLET)
 			break;		/* no u32 overflow near 4 GiB */
 	}
+}
+
+static void mark_off(struct gch_mark_worker *w, u64 off)
+{
+	mark_obj(w, off, true);
 }
 
 /*
@@ -420,6 +426,32 @@ static void mark_range(struct gch_mark_worker *w, const u64 *p, size_t n)
 void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n)
 {
 	mark_range(w, words, n);
+	w->stats.root_words += n;
+}
+
+/**
+ * gch_mark_unused() - keep objects allocated but not yet used, unscanned
+ * @w:     the calling worker.
+ * @words: user addresses of objects (tagged ones too: any address inside
+ *         an object); others are ignored.
+ * @n:     how many.
+ *
+ * For the objects in per-CPU caches: they must survive, but hold no
+ * program data yet, only zeros or old data of the heap (objects handed
+ * out with GCH_OBJ_UNZEROED), so scanning them could only keep garbage
+ * alive.
+ */
+void gch_mark_unused(struct gch_mark_worker *w, const u64 *words, size_t n)
+{
+	const u64 base = w->m->base, limit = w->m->scan_limit;
+	size_t i;
+	u64 off;
+
+	for (i = 0; i < n; i++) {
+		off = words[i] - base;
+		if (off < limit)
+			mark_obj(w, off, false);
+	}
 	w->stats.root_words += n;
 }
 

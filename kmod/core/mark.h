@@ -140,6 +140,7 @@ const struct gch_mark_stats *gch_mark_worker_stats(const struct gch_mark *m,
 						   unsigned int worker);
 void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n);
 void gch_mark_offsets(struct gch_mark_worker *w, const u64 *offs, size_t n);
+void gch_mark_unused(struct gch_mark_worker *w, const u64 *words, size_t n);
 unsigned int gch_mark_worker_index(const struct gch_mark_worker *w);
 
 struct gch_sweep;

@@ -39,7 +39,7 @@
  * struct changes incompatibly; the minor number when one is added.
  */
 #define GCH_ABI_MAJOR		0
-#define GCH_ABI_MINOR		3
+#define GCH_ABI_MINOR		4
 
 /* Feature bits reported by GCH_IOC_VERSION in gch_version.features. */
 #define GCH_FEAT_VERSION	(1ULL << 0)	/* GCH_IOC_VERSION itself */
@@ -53,15 +53,16 @@
  * kernel pages on x86-64), the unit of spans.  Objects up to
  * GCH_MAX_SMALL_SIZE bytes are rounded up to a size class; larger ones get
  * a span of their own.  Every object is GCH_MIN_ALIGN-aligned.
- * GCH_SIZECLASS_VERSION names the algorithm that builds the class table:
- * library and module must report the same one.
+ * GCH_SIZECLASS_VERSION names the algorithm that builds the class table
+ * and the per-CPU cache layout computed from it: library and module must
+ * report the same one.  Version 2: caches of about 32 KiB of objects.
  */
 #define GCH_PAGE_SHIFT		13
 #define GCH_PAGE_SIZE		(1U << GCH_PAGE_SHIFT)
 #define GCH_MAX_SMALL_SIZE	32768U
 #define GCH_MIN_ALIGN		16U
 #define GCH_MAX_SIZE_CLASSES	96	/* capacity; class 0 means "large" */
-#define GCH_SIZECLASS_VERSION	1
+#define GCH_SIZECLASS_VERSION	2
 
 /**
  * struct gch_ioc_hdr - header of every gcheap ioctl argument struct
@@ -203,6 +204,18 @@ struct gch_heap_config {
 
 /* gch_refill.hdr.flags */
 #define GCH_REFILL_BUFFER	(1U << 0)	/* fill @buf, not the CPU cache */
+#define GCH_REFILL_UNZEROED	(1U << 1)	/* tag objects to zero, see below */
+
+/*
+ * With GCH_REFILL_UNZEROED, an object that may still hold old data of
+ * this heap (an object freed earlier, or a page the heap used before) is
+ * not zeroed by the kernel: its address comes with GCH_SLOT_UNZEROED set,
+ * and the caller clears the bit and zeroes the object before handing it
+ * out.  Memory new to the heap always comes zeroed, so no data of another
+ * process or of the kernel is ever visible.  Without the flag every object
+ * comes zeroed.
+ */
+#define GCH_SLOT_UNZEROED	1ULL
 
 /**
  * struct gch_refill - argument of GCH_IOC_REFILL
@@ -217,7 +230,8 @@ struct gch_heap_config {
  * Without the flag the kernel fills the calling CPU's cache for
  * @spanclass up to its capacity, with preemption disabled, so a thread
  * preempted inside its rseq critical section on that CPU restarts it and
- * never sees a half-written cache.  Objects handed out are zeroed.
+ * never sees a half-written cache.  Objects handed out are zeroed, or
+ * tagged with GCH_REFILL_UNZEROED.
  * @gc_due:    out: 1 if the heap has grown past its goal (GOGC pacing):
  *             the caller should collect (GCH_IOC_COLLECT with
  *             GCH_COLLECT_IF_DUE) soon.  0 otherwise.
@@ -328,6 +342,13 @@ struct gch_class_stats {
  * @nr_classes:    entries of @classes that are valid.
  * @pad:           zero.
  * @classes:       per size class counters; class 0 is large objects.
+ * @refills:       GCH_IOC_REFILL calls that handed out objects.
+ * @unswept_spans: spans the current collection's sweep has not reached
+ *                 yet (their dead objects still count as allocated).
+ * @idle_bytes:    bytes of free heap pages still backed by memory (and
+ *                 mapped), kept for reuse until the scavenger returns
+ *                 them to the system.
+ * @scavenged_bytes: bytes the scavenger returned since the heap began.
  */
 struct gch_stats {
 	struct gch_ioc_hdr hdr;
@@ -344,9 +365,14 @@ struct gch_stats {
 	__u32 nr_classes;
 	__u32 pad;
 	struct gch_class_stats classes[GCH_MAX_SIZE_CLASSES];
+	__u64 refills;
+	__u64 unswept_spans;
+	__u64 idle_bytes;
+	__u64 scavenged_bytes;
 };
 
 #define GCH_STATS_SIZE_VER0	(96 + 24 * GCH_MAX_SIZE_CLASSES)
+#define GCH_STATS_SIZE_VER1	(GCH_STATS_SIZE_VER0 + 32)
 
 /**
  * GCH_IOC_CONFIGURE - set and read heap parameters and the mapping sizes.
@@ -393,6 +419,15 @@ struct gch_stats {
  * returning.  Interrupted system calls of the stopped threads restart.
  * Every object reachable from a root survives; every other object is freed
  * by the time the call returns.
+ *
+ * With GCH_COLLECT_ASYNC_SWEEP the call returns as soon as the world
+ * restarts: a kernel worker sweeps in the background, and allocation
+ * sweeps the spans it needs first.  Dead objects are then freed lazily:
+ * GCH_IOC_QUERY and GCH_IOC_FREE already treat them as free, the
+ * counters of GCH_IOC_STATS count them until their span is swept
+ * (gch_stats.unswept_spans says how many spans are left), and the
+ * collection's final numbers reach its history entry when the sweep ends.
+ * The next collection waits for the sweep to finish.
  */
 
 /* Why a collection ran (gch_gc_info.reason). */
@@ -401,6 +436,7 @@ struct gch_stats {
 
 /* gch_collect.hdr.flags */
 #define GCH_COLLECT_IF_DUE	(1U << 0)	/* only if past the goal */
+#define GCH_COLLECT_ASYNC_SWEEP	(1U << 1)	/* return at the restart */
 
 /**
  * struct gch_gc_info - what one collection did
@@ -417,12 +453,19 @@ struct gch_stats {
  *                   of @mark_ns.
  * @mark_ns:         parallel mark, roots included.
  * @sweep_ns:        the part of the sweep in the pause (starting it); the
- *                   rest runs after the restart, in the calling thread,
- *                   before the call returns, and is not in @pause_ns.
+ *                   rest runs after the restart, in the calling thread
+ *                   before the call returns (or in the background with
+ *                   GCH_COLLECT_ASYNC_SWEEP), and is not in @pause_ns.
  * @pause_ns:        total time the other threads were held: from the
  *                   start of the stop to the restart.
  * @heap_before:     bytes in allocated objects before.
  * @heap_after:      bytes in allocated objects after (the sweep done).
+ *                   With GCH_COLLECT_ASYNC_SWEEP the call returns, here
+ *                   and in @objects_freed, what the mark found: the bytes
+ *                   of the reachable objects, and the allocated objects
+ *                   it did not reach; the history entry gets the final
+ *                   numbers when the sweep ends (@bytes_freed,
+ *                   @spans_released, @pages_released included).
  * @heap_goal:       the goal set after this collection (0 if GC off).
  * @objects_marked:  objects found reachable.
  * @objects_freed:   objects freed.
@@ -465,7 +508,8 @@ struct gch_gc_info {
  * @hdr:       common header; flags GCH_COLLECT_IF_DUE: collect only if
  *             the heap has passed its goal (what a refill's gc_due
  *             asks for; a collection by another thread meanwhile makes
- *             it unnecessary).
+ *             it unnecessary); GCH_COLLECT_ASYNC_SWEEP: return when the
+ *             world restarts and sweep in the background.
  * @collected: out: 1 if a collection ran, 0 if none was due.
  * @pad:       zero.
  * @info:      out: the collection, when @collected.
@@ -537,8 +581,8 @@ struct gch_gc_worker {
  * @pause_total_ns: out: sum of their pause_ns.
  * @heap_goal:      out: collect when the heap passes this many bytes in
  *                  allocated objects (0 when automatic collection is off).
- * @heap_live:      out: bytes in allocated objects after the last
- *                  collection.
+ * @heap_live:      out: bytes of the objects the last collection's mark
+ *                  found reachable (the goal is computed from it).
  * @gc_percent:     out: the GOGC-style percent, or GCH_GC_OFF.
  * @nr_workers:     out: valid entries of @worker (workers of the last
  *                  collection, at most GCH_STATS_MAX_WORKERS).

@@ -35,6 +35,22 @@ static bool bm_ref_test(const unsigned long *map, unsigned int nr)
 	return (map[nr / BITS_PER_LONG] >> (nr % BITS_PER_LONG)) & 1;
 }
 
+/* gch_bitmap_fill() sets exactly bits [0, n) of a cleared map. */
+static void bitmap_fill_edges(struct kunit *test)
+{
+	unsigned long map[BM_WORDS];
+	unsigned int e, n, nr;
+
+	for (e = 0; e < ARRAY_SIZE(bm_edges); e++) {
+		n = bm_edges[e];
+		memset(map, 0, sizeof(map));
+		gch_bitmap_fill(map, n);
+		for (nr = 0; nr < BM_BITS; nr++)
+			KUNIT_ASSERT_EQ_MSG(test, bm_ref_test(map, nr), nr < n,
+					    "fill %u, bit %u", n, nr);
+	}
+}
+
 /* Set, test and clear single bits; nothing else may change. */
 static void bitmap_set_clear_edges(struct kunit *test)
 {
@@ -212,6 +228,7 @@ static void bitmap_random_vs_reference(struct kunit *test)
 
 static struct kunit_case bitmap_cases[] = {
 	KUNIT_CASE(bitmap_set_clear_edges),
+	KUNIT_CASE(bitmap_fill_edges),
 	KUNIT_CASE(bitmap_test_and_set_atomic),
 	KUNIT_CASE(bitmap_find_edges),
 	KUNIT_CASE(bitmap_partial_last_word),

@@ -40,6 +40,7 @@ struct heap_fixture {
 	u32 releases;
 	u32 zeroes;
 	u32 fail_populate;	/* > 0: the populate that counts it to 0 fails */
+	bool dirty_populate;	/* populate with old data, as a reused page */
 	void *buf[2];		/* test memory from gch_zalloc, freed at exit */
 };
 
@@ -73,6 +74,11 @@ static int hf_populate(struct gch_heap_core *h, struct gch_span *s)
 	s->backing = gch_zalloc((size_t)s->npages << GCH_PAGE_SHIFT);
 	if (!s->backing)
 		return -ENOMEM;
+	if (f->dirty_populate) {
+		/* like gcheap.ko reusing idle pages: old data, to be zeroed */
+		memset(s->backing, 0xcc, (size_t)s->npages << GCH_PAGE_SHIFT);
+		s->needzero = 1;
+	}
 	f->populates++;
 	return 0;
 }
@@ -599,6 +605,93 @@ static void heap_needzero(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, 50000, false, &off),
 			0);
 	KUNIT_EXPECT_TRUE(test, hf_all_zero(hf_ptr(f, off), 50000));
+	hf_check(test, f);
+}
+
+/*
+ * A refill with room for a whole fresh span takes all of it at once: every
+ * object in address order, the span full, nothing zeroed (it is zero).
+ */
+static void heap_whole_span(struct kunit *test)
+{
+	struct heap_fixture *f = hf_new(test, 64);
+	unsigned int sc, spanclass, i, n;
+	u32 zeroes = f->zeroes;
+	struct gch_span *s;
+	u64 *offs;
+
+	offs = hf_buf(test, 0, 2 * GCH_PAGE_SIZE / GCH_MIN_ALIGN * sizeof(u64));
+	for (sc = 1; sc < hf_nclasses(f); sc += 5) {
+		spanclass = HT_SPANCLASS(sc, sc & 1);
+		n = f->classes.nobjs[sc];
+		hf_alloc_n(test, f, spanclass, offs, n);
+		s = gch_heap_span_of(&f->h, offs[0]);
+		KUNIT_ASSERT_NOT_NULL(test, s);
+		KUNIT_EXPECT_EQ(test, offs[0], hf_span_base(s));
+		for (i = 0; i < n; i++) {
+			KUNIT_ASSERT_EQ(test, offs[i], hf_span_base(s) +
+					(u64)i * f->classes.size[sc]);
+			hf_expect_object(test, f, offs[i], spanclass);
+		}
+		KUNIT_EXPECT_EQ(test, s->nalloc, s->nobjs);
+		KUNIT_EXPECT_TRUE(test, list_empty(&f->h.central[spanclass].partial));
+		hf_check(test, f);
+		for (i = 0; i < n; i++)
+			KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, offs[i]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, f->zeroes, zeroes);
+	hf_check(test, f);
+}
+
+/*
+ * gch_heap_alloc_objs(unzeroed): objects that may hold old data come
+ * tagged GCH_OBJ_UNZEROED and are left as they are; zero ones untagged.
+ * Without it (gch_heap_alloc_small()) every object comes zeroed.
+ */
+static void heap_unzeroed_tags(struct kunit *test)
+{
+	struct heap_fixture *f = hf_new(test, 64);
+	unsigned int sc = 3, spanclass = HT_SPANCLASS(sc, 0);
+	u32 size = f->classes.size[sc], zeroes = f->zeroes;
+	u64 off[3], again, big;
+
+	KUNIT_ASSERT_GE(test, f->classes.nobjs[sc], 3);
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_objs(&f->h, spanclass, off, 3,
+						  true), 3);
+	KUNIT_EXPECT_EQ(test, off[0] & GCH_OBJ_UNZEROED, 0ULL);	/* fresh */
+	memset(hf_ptr(f, off[0]), 0xa5, size);
+	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off[0]), 0);
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_objs(&f->h, spanclass, &again, 1,
+						  true), 1);
+	KUNIT_EXPECT_EQ(test, again, off[0] | GCH_OBJ_UNZEROED);
+	KUNIT_EXPECT_EQ(test, hf_ptr(f, off[0])[size - 1], 0xa5);
+	KUNIT_EXPECT_EQ(test, f->zeroes, zeroes);
+	hf_expect_object(test, f, off[0], spanclass);
+	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off[0]), 0);
+	hf_alloc_n(test, f, spanclass, &again, 1);
+	KUNIT_EXPECT_EQ(test, again, off[0]);
+	KUNIT_EXPECT_TRUE(test, hf_all_zero(hf_ptr(f, again), size));
+	KUNIT_EXPECT_EQ(test, f->zeroes, zeroes + 1);
+
+	/* memory the embedder says holds old data: a whole span, tagged */
+	f->dirty_populate = true;
+	sc = 5;
+	spanclass = HT_SPANCLASS(sc, 1);
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_objs(&f->h, spanclass, off, 2,
+						  true), 2);
+	KUNIT_EXPECT_EQ(test, off[0] & GCH_OBJ_UNZEROED, GCH_OBJ_UNZEROED);
+	KUNIT_EXPECT_EQ(test, off[1] & GCH_OBJ_UNZEROED, GCH_OBJ_UNZEROED);
+	KUNIT_EXPECT_EQ(test, hf_ptr(f, off[0] & ~GCH_OBJ_UNZEROED)[0], 0xcc);
+	/* untagged, the same span's objects are zeroed one by one */
+	hf_alloc_n(test, f, spanclass, &again, 1);
+	KUNIT_EXPECT_EQ(test, again & GCH_OBJ_UNZEROED, 0ULL);
+	KUNIT_EXPECT_TRUE(test, hf_all_zero(hf_ptr(f, again),
+					    f->classes.size[sc]));
+	/* and a large object over such memory is zeroed whole */
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, 50000, false, &big),
+			0);
+	KUNIT_EXPECT_TRUE(test, hf_all_zero(hf_ptr(f, big), 50000));
+	KUNIT_EXPECT_FALSE(test, gch_heap_span_of(&f->h, big)->needzero);
 	hf_check(test, f);
 }
 
@@ -1158,6 +1251,8 @@ static struct kunit_case heap_cases[] = {
 	KUNIT_CASE(heap_lookup_outside_objects),
 	KUNIT_CASE(heap_free_errors),
 	KUNIT_CASE(heap_needzero),
+	KUNIT_CASE(heap_whole_span),
+	KUNIT_CASE(heap_unzeroed_tags),
 	KUNIT_CASE(heap_span_release),
 	KUNIT_CASE(heap_large_objects),
 	KUNIT_CASE(heap_exhaustion),

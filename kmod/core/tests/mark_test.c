@@ -735,6 +735,61 @@ static void mark_root_items(struct kunit *test)
 }
 
 /*
+ * gch_mark_unused(): objects sitting in caches are kept but not scanned,
+ * so what their old contents point to is not kept by them; the same
+ * object given to gch_mark_words() is scanned.
+ */
+struct mt_unused {
+	u64 words[2];
+	bool scan;
+};
+
+static void mt_unused_root(struct gch_mark_worker *w, void *arg)
+{
+	struct mt_unused *u = arg;
+
+	if (u->scan)
+		gch_mark_words(w, u->words, 2);
+	else
+		gch_mark_unused(w, u->words, 2);
+}
+
+static void mark_unused_objects(struct kunit *test)
+{
+	struct mt_fixture *f = mt_new(test, 64);
+	struct mt_unused u = { };
+	struct gch_mark_stats st;
+	struct gch_root root;
+	u64 cached, tagged, old;
+	unsigned int w;
+
+	cached = mt_alloc(test, f, 4, false);
+	tagged = mt_alloc(test, f, 4, false);
+	old = mt_alloc(test, f, 4, false);
+	/* stale pointers in both cached objects, as reused memory holds */
+	mt_link(f, cached, 0, old, 0);
+	mt_link(f, tagged, 1, old, 0);
+	u.words[0] = MT_BASE + cached;
+	u.words[1] = MT_BASE + tagged + 1;	/* GCH_OBJ_UNZEROED */
+	root = (struct gch_root){ .kind = GCH_ROOT_FUNC, .fn = mt_unused_root,
+				  .arg = &u };
+	for (w = 0; w < ARRAY_SIZE(mt_workers); w++) {
+		u.scan = false;
+		mt_mark(test, f, &root, 1, mt_workers[w], &st);
+		KUNIT_EXPECT_TRUE(test, mt_marked(f, cached));
+		KUNIT_EXPECT_TRUE(test, mt_marked(f, tagged));
+		KUNIT_EXPECT_FALSE(test, mt_marked(f, old));
+		KUNIT_EXPECT_EQ(test, st.objects_marked, 2ULL);
+		KUNIT_EXPECT_EQ(test, st.objects_scanned, 0ULL);
+		mt_clear_marks(f);
+		u.scan = true;
+		mt_mark(test, f, &root, 1, mt_workers[w], &st);
+		KUNIT_EXPECT_TRUE(test, mt_marked(f, old));
+		mt_clear_marks(f);
+	}
+}
+
+/*
  * gch_mark_keep_all() after a mark from too few roots: every allocated
  * object is marked (so a sweep would free none) and nothing else.
  */
@@ -810,6 +865,7 @@ static struct kunit_case mark_cases[] = {
 	KUNIT_CASE(mark_work_distribution),
 	KUNIT_CASE(mark_overflow_rescan),
 	KUNIT_CASE(mark_root_items),
+	KUNIT_CASE(mark_unused_objects),
 	KUNIT_CASE(mark_keep_all),
 	KUNIT_CASE(mark_bad_arguments),
 	{}

@@ -982,6 +982,36 @@ static void sweep_lazy_large_alloc(struct kunit *test)
 }
 
 /*
+ * A new small span during a lazy sweep, with no free run for it: spans of
+ * any class are swept first until it has room (here a dead large object,
+ * which no small-class sweep would reach), so the heap reuses the dead
+ * pages instead of growing.
+ */
+static void sweep_lazy_reclaim_before_grow(struct kunit *test)
+{
+	struct st_fixture *f = st_new(test, 16, 34);
+	u64 l[3], used, off;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		l[i] = st_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
+	st_mark(test, f, NULL, 0, 2);
+	KUNIT_ASSERT_EQ(test, gch_sweep_start_lazy(f->sw), 0);
+	used = f->fh.h.pages.used;
+	KUNIT_ASSERT_EQ(test, f->fh.h.pages.free_pages, 0U);
+	off = st_alloc(test, f, 1, false);
+	st_check(test, f);
+	KUNIT_EXPECT_EQ(test, f->fh.h.pages.used, used);
+	KUNIT_EXPECT_GE(test, off, l[0]);
+	KUNIT_EXPECT_LT(test, off, l[0] + 5 * GCH_PAGE_SIZE);
+	/* one dead object swept, the others left to the sweep */
+	KUNIT_EXPECT_EQ(test, f->fh.h.unswept, 2ULL);
+	gch_sweep_finish(f->sw, NULL);
+	st_check(test, f);
+	KUNIT_EXPECT_EQ(test, f->fh.h.nlarge, 0ULL);
+}
+
+/*
  * The calling order: no mark, eager sweep or second lazy start while a
  * lazy sweep has spans left; gch_sweep_end() after a refused begin
  * finishes the lazy sweep; an empty heap sweeps lazily to nothing.
@@ -1046,6 +1076,7 @@ static struct kunit_case sweep_cases[] = {
 	KUNIT_CASE(sweep_lazy_alloc_sweeps_class),
 	KUNIT_CASE(sweep_lazy_lookup_free),
 	KUNIT_CASE(sweep_lazy_large_alloc),
+	KUNIT_CASE(sweep_lazy_reclaim_before_grow),
 	KUNIT_CASE(sweep_lazy_order),
 	{}
 };
