@@ -210,11 +210,11 @@ $(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 # Each workload bench/W/W.c is built once per contender, W-gcheap,
 # W-bdwgc, W-malloc, with bench/lib/contender.c (GCBench: gcbench-bdwgc
 # and gcbench-malloc here, $(BUILD)/tools/gcbench is the gcheap one).
-# markbench is the hosted core's mark and sweep, natively.
+# multi runs N processes of one at once.  markbench is the hosted core's mark and sweep, natively.
 BENCH_WORKLOADS := alloc garbage bigheap
 BENCH_CONTENDERS := gcheap bdwgc malloc
 BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
-	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
+	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc $(BUILD)/bench/multi
 BENCH_LIBS_gcheap = -L$(BUILD)/lib -lgcheap -lpthread
 BENCH_LIBS_bdwgc = $(shell pkg-config --libs bdw-gc) -lpthread
 BENCH_LIBS_malloc = -lpthread
@@ -232,6 +232,11 @@ $(foreach w,$(BENCH_WORKLOADS),\
 	$(eval $(call bench_rule,$(w),malloc,bench/$(w)/$(w).c,MALLOC)))
 $(eval $(call bench_rule,gcbench,bdwgc,tools/gcbench/gcbench.c,BDWGC))
 $(eval $(call bench_rule,gcbench,malloc,tools/gcbench/gcbench.c,MALLOC))
+# multi (N processes of a workload at once) allocates nothing itself: it
+# takes contender.c's clocks, the malloc one
+$(BUILD)/bench/multi: bench/multi/multi.c $(CONTENDER)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ibench/lib -DBENCH_MALLOC -o $@ $< bench/lib/contender.c
 
 MARKBENCH := $(BUILD)/bench/markbench
 $(MARKBENCH): bench/core/markbench.c $(wildcard kmod/core/*.c kmod/core/*.h)
