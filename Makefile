@@ -60,7 +60,8 @@ help:
 	@echo 'make hosted-tsan    the same under ThreadSanitizer'
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
-	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
+	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM;'
+	@echo '                    BASE=rev: also the module and library of commit rev (A/B)'
 	@echo 'make soak           gcsoak in a VM (SOAK_SECONDS=600 SOAK_KERNEL=debug SOAK_THREADS=8);'
 	@echo '                    fails on corruption or a kernel splat; SOAK_ANYWHERE=1: interrupt-anywhere'
 	@echo '                    mode with SSE/AVX-copying mutators (SOAK_ARGS=-x)'
@@ -420,12 +421,17 @@ check: deps
 # host, then every workload on gcheap, bdwgc and glibc malloc in one VM
 # boot; the table, JSON and plots in build/bench/results/.  BENCH_REPS
 # rounds (default 3); BENCH_QUICK=1 for a tiny run of everything.
+# BASE=rev (default none): an A/B run, every gcheap workload also under
+# the module and library of commit rev (bench/stage-base), as the
+# contender gcheap-base, in the same boot.
 BENCH_REPS ?= 3
 BENCH_QUICK ?= 0
+BASE ?=
 bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
 	@$(MAKE) --no-print-directory $(MARKBENCH)
-	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick)
+	$(if $(BASE),@bench/stage-base '$(BASE)')
+	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(BASE),--base)
 
 # A long correctness soak (tools/gcsoak): mutators verifying checksummed
 # object graphs while collections run, in one VM; fails on corruption, a
