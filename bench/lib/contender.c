@@ -428,7 +428,8 @@ void bench_gc_summary(struct bench_gc *gc)
 static double wall0, wall1, cpu0, cpu1, mach0, mach1;
 static int64_t refills0, refills1;
 
-static double now_s(void)
+/* CLOCK_MONOTONIC, in seconds. */
+double bench_now_s(void)
 {
 	struct timespec ts;
 
@@ -501,12 +502,12 @@ void bench_start(void)
 	refills0 = bench_refills();
 	mach0 = bench_machine_cpu_s();
 	cpu0 = self_cpu_s();
-	wall0 = now_s();
+	wall0 = bench_now_s();
 }
 
 void bench_stop(void)
 {
-	wall1 = now_s();
+	wall1 = bench_now_s();
 	cpu1 = self_cpu_s();
 	mach1 = bench_machine_cpu_s();
 	refills1 = bench_refills();

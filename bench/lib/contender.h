@@ -83,6 +83,7 @@ void bench_stop(void);
 double bench_wall_s(void);
 int64_t bench_timed_refills(void);
 double bench_machine_cpu_s(void);
+double bench_now_s(void);
 long bench_peak_rss_kib(void);
 void bench_json(FILE *f, const char *benchmark);
 void *bench_xalloc(size_t size, int atomic);

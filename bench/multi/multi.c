@@ -29,7 +29,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "contender.h"
@@ -43,14 +42,6 @@ struct proc {
 	int status;
 	struct rusage ru;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void __attribute__((noreturn)) fail(const char *what)
 {
@@ -116,7 +107,7 @@ int main(int argc, char **argv)
 	}
 	fflush(NULL);
 	mach0 = bench_machine_cpu_s();
-	wall0 = now_s();
+	wall0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		procs[i].pid = fork();
 		if (procs[i].pid < 0)
@@ -133,7 +124,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (wait4(procs[i].pid, &procs[i].status, 0, &procs[i].ru) < 0)
 			fail("wait4");
-	wall1 = now_s();
+	wall1 = bench_now_s();
 	mach1 = bench_machine_cpu_s();
 
 	for (i = 0; i < n; i++) {
