@@ -12,7 +12,8 @@
 # Contenders: gcheap, bdwgc, malloc; with AB=1 also gcheap-base, the
 # module, library and gcheap programs of another commit staged in
 # /gcheap/base/ (make bench BASE=rev): each gcheap run of a configuration
-# is then made once under each module, the module reloaded in between.
+# is then made once under each module, the module reloaded in between,
+# the base first in odd rounds and second in even ones.
 #
 # Sizes come from the environment (bench/run sets them):
 #   REPS           rounds (3)
@@ -150,6 +151,12 @@ module gcheap.ko
 echo "bench: $total runs, $REPS rounds, $ncpu CPUs, kernel $(uname -r)"
 r=1
 while [ "$r" -le "$REPS" ]; do
+	# A/B: which module runs first alternates between rounds, so that
+	# neither side always comes right after a module load or bdwgc
+	if [ "$AB" = 1 ]; then
+		if [ $((r % 2)) = 1 ]; then GCHEAPS="gcheap-base gcheap"; else GCHEAPS="gcheap gcheap-base"; fi
+		CONTENDERS="$GCHEAPS bdwgc malloc"
+	fi
 	want gcbench && for t in $GCB_THREADS; do
 		for c in $CONTENDERS; do
 			run "$r" "$ncpu" $c "gcbench t$t" \
