@@ -211,7 +211,8 @@ $(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 # Each workload bench/W/W.c is built once per contender, W-gcheap,
 # W-bdwgc, W-malloc, with bench/lib/contender.c (GCBench: gcbench-bdwgc
 # and gcbench-malloc here, $(BUILD)/tools/gcbench is the gcheap one).
-# multi runs N processes of one at once.  markbench is the hosted core's mark and sweep, natively.
+# multi runs N processes of one at once.  markbench is the hosted core's
+# mark and sweep, natively.
 BENCH_WORKLOADS := alloc garbage bigheap
 BENCH_CONTENDERS := gcheap bdwgc malloc
 BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
