@@ -60,7 +60,8 @@ help:
 	@echo 'make hosted-tsan    the same under ThreadSanitizer'
 	@echo 'make lint           checkpatch and sparse on kmod/'
 	@echo 'make stage KERNEL=K the VM payload for kernel K in build/stage/K'
-	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM'
+	@echo 'make bench          benchmarks: gcheap, bdwgc, glibc malloc side by side in one VM;'
+	@echo '                    BASE=rev: also the module and library of commit rev (A/B)'
 	@echo 'make soak           gcsoak in a VM (SOAK_SECONDS=600 SOAK_KERNEL=debug SOAK_THREADS=8);'
 	@echo '                    fails on corruption or a kernel splat; SOAK_ANYWHERE=1: interrupt-anywhere'
 	@echo '                    mode with SSE/AVX-copying mutators (SOAK_ARGS=-x)'
@@ -210,11 +211,12 @@ $(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 # Each workload bench/W/W.c is built once per contender, W-gcheap,
 # W-bdwgc, W-malloc, with bench/lib/contender.c (GCBench: gcbench-bdwgc
 # and gcbench-malloc here, $(BUILD)/tools/gcbench is the gcheap one).
-# markbench is the hosted core's mark and sweep, natively.
+# multi runs N processes of one at once.  markbench is the hosted core's
+# mark and sweep, natively.
 BENCH_WORKLOADS := alloc garbage bigheap
 BENCH_CONTENDERS := gcheap bdwgc malloc
 BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
-	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc
+	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc $(BUILD)/bench/multi
 BENCH_LIBS_gcheap = -L$(BUILD)/lib -lgcheap -lpthread
 BENCH_LIBS_bdwgc = $(shell pkg-config --libs bdw-gc) -lpthread
 BENCH_LIBS_malloc = -lpthread
@@ -232,6 +234,11 @@ $(foreach w,$(BENCH_WORKLOADS),\
 	$(eval $(call bench_rule,$(w),malloc,bench/$(w)/$(w).c,MALLOC)))
 $(eval $(call bench_rule,gcbench,bdwgc,tools/gcbench/gcbench.c,BDWGC))
 $(eval $(call bench_rule,gcbench,malloc,tools/gcbench/gcbench.c,MALLOC))
+# multi (N processes of a workload at once) allocates nothing itself: it
+# takes contender.c's clocks, the malloc one
+$(BUILD)/bench/multi: bench/multi/multi.c $(CONTENDER)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ibench/lib -DBENCH_MALLOC -o $@ $< bench/lib/contender.c
 
 MARKBENCH := $(BUILD)/bench/markbench
 $(MARKBENCH): bench/core/markbench.c $(wildcard kmod/core/*.c kmod/core/*.h)
@@ -415,12 +422,17 @@ check: deps
 # host, then every workload on gcheap, bdwgc and glibc malloc in one VM
 # boot; the table, JSON and plots in build/bench/results/.  BENCH_REPS
 # rounds (default 3); BENCH_QUICK=1 for a tiny run of everything.
+# BASE=rev (default none): an A/B run, every gcheap workload also under
+# the module and library of commit rev (bench/stage-base), as the
+# contender gcheap-base, in the same boot.
 BENCH_REPS ?= 3
 BENCH_QUICK ?= 0
+BASE ?=
 bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
 	@$(MAKE) --no-print-directory $(MARKBENCH)
-	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick)
+	$(if $(BASE),@bench/stage-base '$(BASE)')
+	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(BASE),--base)
 
 # A long correctness soak (tools/gcsoak): mutators verifying checksummed
 # object graphs while collections run, in one VM; fails on corruption, a

@@ -5,37 +5,72 @@
 # /gcheap): every workload on every contender, REPS rounds in interleaved
 # order (contender innermost), one process per run so that no run
 # inherits another's heap.  Each run's JSON object is printed on a line
-# of its own after "BENCH-JSON ", with the round and the worker count
-# added; bench/report reads them from the console log.  Progress lines
-# start with "bench:".
+# of its own after "BENCH-JSON ", with the round, the worker count, the
+# contender and the label added; bench/report reads them from the console
+# log.  Progress lines start with "bench:".
+#
+# Contenders: gcheap, bdwgc, malloc; with AB=1 also gcheap-base, the
+# module, library and gcheap programs of another commit staged in
+# /gcheap/base/ (make bench BASE=rev): each gcheap run of a configuration
+# is then made once under each module, the module reloaded in between,
+# the base first in odd rounds and second in even ones.
 #
 # Sizes come from the environment (bench/run sets them):
-#   REPS          rounds (3)
-#   GCB_DEPTH     GCBench's largest depth, 16 is the standard size (16)
-#   GCB_THREADS   GCBench thread counts ("1 2 4")
-#   ALLOC_MIB     mebibytes each allocating thread allocates (16)
-#   GARBAGE_ITERS graph replacements per thread (1500)
-#   BIG_MIB       live heaps of the large-heap runs ("64 256 1024")
-#   BIG_COLL      collections timed per large-heap run (1)
-#   WORKLOADS     which to run ("gcbench alloc garbage bigheap")
-#   QUICK         1: each workload once, tiny, for a smoke test
+#   REPS           rounds (3)
+#   GCB_DEPTH      GCBench's largest depth, 16 is the standard size (16)
+#   GCB_THREADS    GCBench thread counts ("1 2 4")
+#   GCB8_PROCS     gcbench8: GCBench processes at once (8)
+#   GCB8_DEPTH     ... and their depth (14)
+#   ALLOC_MIB      alloc: mebibytes allocated in the timed phase of a
+#                  configuration, all threads together (256)
+#   ALLOC_WARM_MIB ... at least this much per thread in the warm-up (32)
+#   ALLOC_GCS      ... and with collection on until this many
+#                  collections (3)
+#   ALLOC_THREADS  alloc thread counts ("1 2")
+#   GARBAGE_ITERS  graph replacements per thread (1500)
+#   BIG_MIB        live heaps of the large-heap runs ("64 256 1024")
+#   BIG_COLL       collections timed per large-heap run (1)
+#   WORKLOADS      which to run ("gcbench gcbench8 alloc garbage bigheap")
+#   AB             1: gcheap-base too (needs /gcheap/base/)
+#   QUICK          1: each workload once, tiny, for a smoke test
+#
+# Command prefixes ($(envp ...), $a) are split into words on purpose.
+# shellcheck disable=SC2086
 set -u
 cd /gcheap || exit 1
 REPS=${REPS:-3}
 GCB_DEPTH=${GCB_DEPTH:-16}
 GCB_THREADS=${GCB_THREADS:-1 2 4}
-ALLOC_MIB=${ALLOC_MIB:-16}
+GCB8_PROCS=${GCB8_PROCS:-8}
+GCB8_DEPTH=${GCB8_DEPTH:-14}
+ALLOC_MIB=${ALLOC_MIB:-256}
+ALLOC_WARM_MIB=${ALLOC_WARM_MIB:-32}
+ALLOC_GCS=${ALLOC_GCS:-3}
+ALLOC_THREADS=${ALLOC_THREADS:-1 2}
 GARBAGE_ITERS=${GARBAGE_ITERS:-1500}
 BIG_MIB=${BIG_MIB:-64 256 1024}
 BIG_COLL=${BIG_COLL:-1}
-WORKLOADS=${WORKLOADS:-gcbench alloc garbage bigheap}
+WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap}
+AB=${AB:-0}
 if [ "${QUICK:-0}" = 1 ]; then
-	REPS=1 GCB_DEPTH=10 GCB_THREADS="1 2" ALLOC_MIB=1 GARBAGE_ITERS=50 BIG_MIB=8
+	REPS=1 GCB_DEPTH=10 GCB_THREADS="1 2" GCB8_DEPTH=8
+	ALLOC_MIB=2 ALLOC_WARM_MIB=1 ALLOC_GCS=1 GARBAGE_ITERS=50 BIG_MIB=8
 fi
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 # bdwgc marks with as many threads as gcheap has workers (one per CPU)
 export GC_MARKERS=$ncpu
+
+GCHEAPS=gcheap
+if [ "$AB" = 1 ]; then
+	if [ ! -f base/gcheap.ko ] || [ ! -d base/bin ] || [ ! -d base/lib ]; then
+		echo "bench: AB=1 but no base/gcheap.ko, base/bin, base/lib in the stage (make bench BASE=rev)"
+		exit 1
+	fi
+	GCHEAPS="gcheap-base gcheap"
+	echo "bench: A/B: gcheap-base is $(cat base/REV 2>/dev/null || echo '(no base/REV)')"
+fi
+CONTENDERS="$GCHEAPS bdwgc malloc"
 
 # want WORKLOAD: is it on the list?
 want() {
@@ -43,26 +78,59 @@ want() {
 	return 1
 }
 
+# count WORDS...: how many
+count() {
+	echo $#
+}
+
+nc=$(count $CONTENDERS)
+ng=$(count $GCHEAPS)
 total=0
-want gcbench && for t in $GCB_THREADS; do total=$((total + 3)); done
-want alloc && total=$((total + 3 * 3 * 5))	# sizes x threads x 5
-want garbage && total=$((total + 3))
-want bigheap && for m in $BIG_MIB; do total=$((total + 3)); done
+want gcbench && total=$((total + nc * $(count $GCB_THREADS)))
+want gcbench8 && total=$((total + nc))
+# sizes x threads x (collection on: every contender; off: the collectors)
+want alloc && total=$((total + 3 * $(count $ALLOC_THREADS) * (nc + ng + 1)))
+want garbage && total=$((total + nc))
+# gcheap once per size (1 and 2 workers), bdwgc once per marker count
+want bigheap && total=$((total + (ng + 2) * $(count $BIG_MIB)))
 total=$((total * REPS))
 n=0
 t_start=$(cut -d' ' -f1 /proc/uptime)
 failed=0
 
-# the pool: one worker thread per CPU (the module's default)
-load() {
+# module KO: load it unless it is the one loaded (the pool: one worker
+# thread per CPU, the module's default)
+loaded=
+module() {
+	[ "$loaded" = "$1" ] && return
 	rmmod gcheap 2>/dev/null
-	insmod gcheap.ko "$@" || { echo "bench: insmod $* failed"; exit 1; }
+	insmod "$1" || { echo "bench: insmod $1 failed"; exit 1; }
+	loaded=$1
 }
 
-# run REP WORKERS LABEL COMMAND...: one run, its JSON line tagged
+# envp CONTENDER: the environment its programs run with (a command prefix)
+envp() {
+	[ "$1" = gcheap-base ] && echo "env LD_LIBRARY_PATH=/gcheap/base/lib"
+}
+
+# prog CONTENDER WORKLOAD: the program
+prog() {
+	case $1 in
+	gcheap-base) echo "base/bin/$2-gcheap" ;;
+	gcheap) if [ "$2" = gcbench ]; then echo bin/gcbench; else echo "bin/$2-gcheap"; fi ;;
+	*) echo "bin/$2-$1" ;;
+	esac
+}
+
+# run REP WORKERS CONTENDER LABEL COMMAND...: one run, its JSON line
+# tagged; a gcheap contender's runs under its own module
 run() {
-	rep=$1 workers=$2 label=$3
-	shift 3
+	rep=$1 workers=$2 contender=$3 label="$4 $3"
+	shift 4
+	case $contender in
+	gcheap) module gcheap.ko ;;
+	gcheap-base) module base/gcheap.ko ;;
+	esac
 	n=$((n + 1))
 	out=$("$@" -j 2>/tmp/bench.err)
 	rc=$?
@@ -76,41 +144,57 @@ run() {
 		return
 	fi
 	echo "bench: [$n/$total] ${elapsed}s $label: $wall"
-	echo "$out" | sed "s/}\$/, \"rep\": $rep, \"workers\": $workers, \"label\": \"$label\"}/; s/^/BENCH-JSON /"
+	echo "$out" | sed "s/}\$/, \"rep\": $rep, \"workers\": $workers, \"contender\": \"$contender\", \"label\": \"$label\"}/; s/^/BENCH-JSON /"
 }
 
-load
+module gcheap.ko
 echo "bench: $total runs, $REPS rounds, $ncpu CPUs, kernel $(uname -r)"
 r=1
 while [ "$r" -le "$REPS" ]; do
+	# A/B: which module runs first alternates between rounds, so that
+	# neither side always comes right after a module load or bdwgc
+	if [ "$AB" = 1 ]; then
+		if [ $((r % 2)) = 1 ]; then GCHEAPS="gcheap-base gcheap"; else GCHEAPS="gcheap gcheap-base"; fi
+		CONTENDERS="$GCHEAPS bdwgc malloc"
+	fi
 	want gcbench && for t in $GCB_THREADS; do
-		for c in gcheap bdwgc malloc; do
-			bin=bin/gcbench-$c
-			[ "$c" = gcheap ] && bin=bin/gcbench
-			run "$r" "$ncpu" "gcbench t$t $c" $bin -d "$GCB_DEPTH" -t "$t"
+		for c in $CONTENDERS; do
+			run "$r" "$ncpu" $c "gcbench t$t" \
+				$(envp $c) $(prog $c gcbench) -d "$GCB_DEPTH" -t "$t"
 		done
 	done
-	want alloc && for t in 1 2 4; do
+	# GCB8_PROCS single-threaded GCBench processes at once; multi's
+	# JSON: the wall time until the last one ends, CPU times added up
+	want gcbench8 && for c in $CONTENDERS; do
+		run "$r" "$ncpu" $c "gcbench8 x$GCB8_PROCS d$GCB8_DEPTH" \
+			$(envp $c) bin/multi -n "$GCB8_PROCS" -b gcbench -B $c -- \
+			$(prog $c gcbench) -d "$GCB8_DEPTH"
+	done
+	want alloc && for t in $ALLOC_THREADS; do
 		for s in 16 64 256; do
-			for c in gcheap bdwgc malloc; do
-				run "$r" "$ncpu" "alloc ${s}B t$t $c" \
-					bin/alloc-$c -s "$s" -t "$t" -b "$ALLOC_MIB"
+			for c in $CONTENDERS; do
+				a="-s $s -t $t -b $ALLOC_MIB -w $ALLOC_WARM_MIB -c $ALLOC_GCS"
+				run "$r" "$ncpu" $c "alloc ${s}B t$t" \
+					$(envp $c) $(prog $c alloc) $a
 				[ "$c" = malloc ] && continue
-				run "$r" "$ncpu" "alloc ${s}B t$t $c nogc" \
-					bin/alloc-$c -s "$s" -t "$t" -b "$ALLOC_MIB" -n
+				run "$r" "$ncpu" $c "alloc ${s}B t$t nogc" \
+					$(envp $c) $(prog $c alloc) $a -n
 			done
 		done
 	done
-	want garbage && for c in gcheap bdwgc malloc; do
-		run "$r" "$ncpu" "garbage $c" bin/garbage-$c -t "$ncpu" -i "$GARBAGE_ITERS"
+	want garbage && for c in $CONTENDERS; do
+		run "$r" "$ncpu" $c garbage \
+			$(envp $c) $(prog $c garbage) -t "$ncpu" -i "$GARBAGE_ITERS"
 	done
 	# gcheap: one build, collections with 1 and 2 of the pool's
 	# workers in turn (bigheap -w); bdwgc: GC_MARKERS, fixed per process
 	want bigheap && for m in $BIG_MIB; do
-		run "$r" 0 "bigheap ${m}MiB gcheap w1,w2" \
-			bin/bigheap-gcheap -m "$m" -c "$BIG_COLL" -w 1,2
+		for c in $GCHEAPS; do
+			run "$r" 0 $c "bigheap ${m}MiB w1,w2" \
+				$(envp $c) $(prog $c bigheap) -m "$m" -c "$BIG_COLL" -w 1,2
+		done
 		for w in 1 2; do
-			run "$r" "$w" "bigheap ${m}MiB bdwgc w$w" \
+			run "$r" "$w" bdwgc "bigheap ${m}MiB w$w" \
 				env GC_MARKERS="$w" bin/bigheap-bdwgc -m "$m" -c "$BIG_COLL" -w "$w"
 		done
 	done

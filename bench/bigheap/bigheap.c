@@ -95,14 +95,6 @@ static void print_workers(const struct per_workers *pw, long mib, long objsize,
 	       mib, objsize, n, build_s, bad, bad ? "false" : "true");
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: bigheap [-m MIB] [-o OBJSIZE] [-c COLLECTIONS] [-w W1,W2] [-j]\n");
@@ -157,7 +149,7 @@ int main(int argc, char **argv)
 	recent = calloc(4096, sizeof(*recent));
 	if (!recent)
 		return 1;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		o = bench_xalloc(objsize, 0);
 		o->index = i;
@@ -175,7 +167,7 @@ int main(int argc, char **argv)
 	/* only the lists keep them: the window is not scanned by bdwgc */
 	free(recent);
 	memset(tails, 0, sizeof(tails));
-	build_s = now_s() - t0;
+	build_s = bench_now_s() - t0;
 	bench_gc_enable(1);	/* bdwgc's GC_gcollect() does nothing while off */
 
 	bench_start();

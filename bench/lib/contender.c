@@ -167,6 +167,22 @@ void bench_thread_leave(void)
 {
 }
 
+/* GCH_IOC_REFILL calls that handed out objects since the heap began. */
+int64_t bench_refills(void)
+{
+#ifdef GCH_STATS_HAS_REFILLS
+	struct gch_heap_stats st;
+
+	if (gch_stats(&st)) {
+		fprintf(stderr, "gcheap: gch_stats: %s\n", strerror(errno));
+		exit(1);
+	}
+	return st.refills;
+#else
+	return -1;	/* this libgcheap does not count them */
+#endif
+}
+
 /*
  * Fold the collections not seen yet into the summary.  The module keeps
  * the last GCH_GC_HISTORY: call this at least that often (every workload
@@ -327,6 +343,11 @@ void bench_thread_leave(void)
 	GC_unregister_my_thread();
 }
 
+int64_t bench_refills(void)
+{
+	return -1;
+}
+
 void bench_harvest(void)
 {
 	GC_alloc_lock();
@@ -382,6 +403,11 @@ void bench_thread_leave(void)
 {
 }
 
+int64_t bench_refills(void)
+{
+	return -1;
+}
+
 void bench_harvest(void)
 {
 }
@@ -400,8 +426,10 @@ void bench_gc_summary(struct bench_gc *gc)
 /* --- the run's numbers ------------------------------------------------- */
 
 static double wall0, wall1, cpu0, cpu1, mach0, mach1;
+static int64_t refills0, refills1;
 
-static double now_s(void)
+/* CLOCK_MONOTONIC, in seconds. */
+double bench_now_s(void)
 {
 	struct timespec ts;
 
@@ -419,7 +447,7 @@ static double self_cpu_s(void)
 }
 
 /* Busy CPU seconds of the whole machine (all but idle and iowait). */
-static double machine_cpu_s(void)
+double bench_machine_cpu_s(void)
 {
 	unsigned long long v[10] = { 0 };
 	FILE *f = fopen("/proc/stat", "r");
@@ -471,22 +499,30 @@ void bench_start(void)
 	summary.mark_total_ns = 0;
 	summary.sweep_total_ns = 0;
 	pthread_mutex_unlock(&summary_lock);
-	mach0 = machine_cpu_s();
+	refills0 = bench_refills();
+	mach0 = bench_machine_cpu_s();
 	cpu0 = self_cpu_s();
-	wall0 = now_s();
+	wall0 = bench_now_s();
 }
 
 void bench_stop(void)
 {
-	wall1 = now_s();
+	wall1 = bench_now_s();
 	cpu1 = self_cpu_s();
-	mach1 = machine_cpu_s();
+	mach1 = bench_machine_cpu_s();
+	refills1 = bench_refills();
 }
 
 /* Wall time from bench_start() to bench_stop(). */
 double bench_wall_s(void)
 {
 	return wall1 - wall0;
+}
+
+/* Refills from bench_start() to bench_stop(); -1 if not counted. */
+int64_t bench_timed_refills(void)
+{
+	return refills0 < 0 || refills1 < 0 ? -1 : refills1 - refills0;
 }
 
 static double ms(uint64_t ns)
@@ -509,6 +545,10 @@ void bench_json(FILE *f, const char *benchmark)
 	fprintf(f, "\"wall_s\": %.6f, \"cpu_s\": %.6f, \"machine_cpu_s\": %.3f, ",
 		wall1 - wall0, cpu1 - cpu0, mach1 - mach0);
 	fprintf(f, "\"peak_rss_kib\": %ld", bench_peak_rss_kib());
+	if (bench_timed_refills() < 0)
+		fprintf(f, ", \"refills\": null");
+	else
+		fprintf(f, ", \"refills\": %" PRId64, bench_timed_refills());
 	if (!gc.has_gc) {
 		fprintf(f, ", \"collections\": null");
 		return;

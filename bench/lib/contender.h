@@ -15,6 +15,11 @@
  * brackets the timed part with bench_start() / bench_stop(), and prints
  * bench_json() (one JSON object, the fields every benchmark shares) with
  * its own fields appended.
+ *
+ * Refills (gcheap): the GCH_IOC_REFILL system calls that handed out
+ * objects, from libgcheap's struct gch_heap_stats when its gcheap.h has
+ * the field (GCH_STATS_HAS_REFILLS); bench_refills() is -1 otherwise,
+ * and for bdwgc and malloc, and the JSON says null.
  */
 #ifndef BENCH_CONTENDER_H
 #define BENCH_CONTENDER_H
@@ -71,10 +76,14 @@ void bench_thread_enter(void);
 void bench_thread_leave(void);
 void bench_harvest(void);
 void bench_gc_summary(struct bench_gc *gc);
+int64_t bench_refills(void);
 
 void bench_start(void);
 void bench_stop(void);
 double bench_wall_s(void);
+int64_t bench_timed_refills(void);
+double bench_machine_cpu_s(void);
+double bench_now_s(void);
 long bench_peak_rss_kib(void);
 void bench_json(FILE *f, const char *benchmark);
 void *bench_xalloc(size_t size, int atomic);
