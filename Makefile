@@ -428,6 +428,11 @@ check: deps
 BENCH_REPS ?= 3
 BENCH_QUICK ?= 0
 BASE ?=
+# only from the command line: an environment variable of that common name
+# must not turn an ordinary run into an A/B one
+ifeq ($(origin BASE),environment)
+BASE :=
+endif
 bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
 	@$(MAKE) --no-print-directory $(MARKBENCH)

@@ -149,6 +149,9 @@ static struct page *gch_new_page(void)
 			  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 }
 
+static void gch_arena_premap(struct gch_heap *heap, struct gch_backing *b,
+			     unsigned long first);
+
 static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 {
 	unsigned int i, nr = s->npages << (GCH_PAGE_SHIFT - PAGE_SHIFT);
@@ -190,11 +193,44 @@ static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 	if (!b->kaddr)
 		goto fail;
 	s->backing = b;
+	if (heap->premap)
+		gch_arena_premap(heap, b, first);
 	return 0;
 fail:
 	gch_backing_free(heap, b, first, false);
 	heap->kmeta_bytes -= struct_size(b, pages, nr);
 	return -ENOMEM;
+}
+
+/*
+ * Map a new span's pages that are not mapped yet into the owner's page
+ * tables now, in runs, with vm_insert_pages(): the program touches them
+ * without a fault each (and the fault would take the heap lock).  Only
+ * from an allocation ioctl holding the owner's mmap lock (@heap->premap);
+ * the heap lock is held, so the span cannot go meanwhile.  A failure
+ * (no memory for a page table) leaves the rest to the fault handler.
+ */
+static void gch_arena_premap(struct gch_heap *heap, struct gch_backing *b,
+			     unsigned long first)
+{
+	unsigned int i = 0, run;
+	unsigned long num;
+
+	while (i < b->nr) {
+		if (page_mapped(b->pages[i])) {
+			i++;
+			continue;
+		}
+		for (run = i + 1; run < b->nr && !page_mapped(b->pages[run]);
+		     run++)
+			;
+		num = run - i;
+		if (vm_insert_pages(heap->premap, heap->arena_start +
+				    ((first + i) << PAGE_SHIFT),
+				    b->pages + i, &num))
+			return;
+		i = run;
+	}
 }
 
 /*

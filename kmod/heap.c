@@ -12,6 +12,7 @@
 #include <linux/errno.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/pid.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
@@ -305,13 +306,47 @@ static void gch_heap_unallocate(struct gch_heap *heap, const u64 *offs,
 					   offs[i] & ~GCH_OBJ_UNZEROED));
 }
 
+/*
+ * Lock the heap for an allocation that may populate spans, with the
+ * owner's mmap lock held (read) around it, the fault handler's order, so
+ * that new spans' pages are mapped at once (gch_arena_premap()) instead
+ * of faulted in one by one under the heap lock.  Return: 0 or -EINTR
+ * (a fatal signal while waiting for the mmap lock).
+ */
+static int gch_heap_lock_alloc(struct gch_heap *heap)
+{
+	struct vm_area_struct *vma;
+
+	if (mmap_read_lock_killable(heap->mm))
+		return -EINTR;
+	mutex_lock(&heap->lock);
+	/*
+	 * Only a mapping still in the tree: munmap() detaches the VMA, then
+	 * downgrades to the read lock we hold while it zaps and frees the
+	 * page tables; pages inserted into it then would outlive them (the
+	 * fault handler is safe: it looks the VMA up).
+	 */
+	vma = heap->arena_vma;
+	heap->premap = vma && vma_lookup(heap->mm, heap->arena_start) == vma ?
+		       vma : NULL;
+	return 0;
+}
+
+static void gch_heap_unlock_alloc(struct gch_heap *heap)
+{
+	heap->premap = NULL;
+	mutex_unlock(&heap->lock);
+	mmap_read_unlock(heap->mm);
+}
+
 /**
  * gch_heap_refill() - hand out free objects of one span class
  * @heap: the heap.
  * @r:    the request; @r->count and @r->cpu are set on success.
  * @ubuf: with GCH_REFILL_BUFFER, where the object addresses go.
  *
- * Return: 0, -EINVAL, -ENXIO (a mapping is missing), -ENOMEM, -EFAULT.
+ * Return: 0, -EINVAL, -ENXIO (a mapping is missing), -ENOMEM, -EFAULT,
+ * -EINTR.
  */
 int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		    u64 __user *ubuf)
@@ -335,7 +370,9 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 	if (!offs)
 		return -ENOMEM;
 
-	mutex_lock(&heap->lock);
+	n = gch_heap_lock_alloc(heap);
+	if (n)
+		goto out;
 	if (heap->arena_state != GCH_MAP_LIVE ||
 	    (!to_buf && heap->control_state != GCH_MAP_LIVE)) {
 		n = -ENXIO;
@@ -359,7 +396,7 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 	gch_heap_unallocate(heap, offs + placed, n - placed);
 	n = placed;
 unlock:
-	mutex_unlock(&heap->lock);
+	gch_heap_unlock_alloc(heap);
 	if (n < 0)
 		goto out;
 	if (to_buf) {
@@ -397,7 +434,7 @@ out:
  * @addr:   out: its user address.
  * @gc_due: out: the heap passed its goal.
  *
- * Return: 0, -EINVAL, -ENXIO, -ENOMEM.
+ * Return: 0, -EINVAL, -ENXIO, -ENOMEM, -EINTR.
  */
 int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 			     u64 *addr, u32 *gc_due)
@@ -407,7 +444,9 @@ int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 
 	if (size <= GCH_MAX_SMALL_SIZE)
 		return -EINVAL;
-	mutex_lock(&heap->lock);
+	err = gch_heap_lock_alloc(heap);
+	if (err)
+		return err;
 	if (heap->arena_state != GCH_MAP_LIVE) {
 		err = -ENXIO;
 	} else {
@@ -417,7 +456,7 @@ int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 			*addr = heap->arena_start + off;
 		*gc_due = gch_heap_gc_due(heap);
 	}
-	mutex_unlock(&heap->lock);
+	gch_heap_unlock_alloc(heap);
 	return err;
 }
 

@@ -67,6 +67,9 @@ extern struct gch_cache_layout gch_cache_layout;
  *                  online CPU.
  * @arena_start:    user address of the arena; 0 until it is mapped.
  * @arena_vma:      the arena's mapping, as mmap() made it; NULL when gone.
+ * @premap:         during an allocation ioctl holding the owner's mmap
+ *                  lock: @arena_vma, where new spans' pages are mapped at
+ *                  once; NULL otherwise.  Under @lock.
  * @control_vma:    the control area's mapping; NULL when gone.
  * @arena_state:    enum gch_map_state of the arena.
  * @control_state:  enum gch_map_state of the control area.
@@ -127,6 +130,7 @@ struct gch_heap {
 	u32 workers;
 	unsigned long arena_start;
 	struct vm_area_struct *arena_vma;
+	struct vm_area_struct *premap;
 	struct vm_area_struct *control_vma;
 	u8 arena_state;
 	u8 control_state;
