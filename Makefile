@@ -27,7 +27,7 @@ CPPFLAGS_GCH := -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/user
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS_GCH) -MMD -MP
 
 # also in dkms.conf and debian/changelog (make check compares them)
-VERSION := 0.1
+VERSION := 0.2
 SONAME := libgcheap.so.0
 
 # Where `make install` puts things (DESTDIR is prepended to every path).
