@@ -329,6 +329,15 @@ static int gch_heap_lock_alloc(struct gch_heap *heap)
 	vma = heap->arena_vma;
 	heap->premap = vma && vma_lookup(heap->mm, heap->arena_start) == vma ?
 		       vma : NULL;
+#ifdef SPLIT_RSS_COUNTING
+	/*
+	 * Up to 6.1 the RSS counters of pages a task maps sit in its own
+	 * cache until its next 64th page fault or its exit; mapping
+	 * thousands here would hide them from RSS, the high-water mark and
+	 * the OOM killer's badness.  Faults sync them: no premapping.
+	 */
+	heap->premap = NULL;
+#endif
 	return 0;
 }
 
