@@ -216,6 +216,10 @@ struct gch_xstate {
  * @exiting:     QUEUED, but exiting.
  * @parker:      its park, while queued and not run; under the parkers'
  *               lock (stw.c).
+ * @held:        in stw.c's table of threads held in the kernel with their
+ *               user state recorded (the collector, a parked thread),
+ *               which other heaps' collections take as stopped.
+ * @is_held:     in that table.
  * @switches:    found stopped: its context switches then (see
  *               gch_world_intact()).
  * @regs:        user registers (collector, or stopped thread).
@@ -235,6 +239,8 @@ struct gch_thread {
 	bool blocked;
 	bool exiting;
 	struct gch_parker *parker;
+	struct hlist_node held;
+	bool is_held;
 	unsigned long switches;
 	struct pt_regs regs;
 	unsigned long fsbase;
@@ -284,6 +290,7 @@ int gch_xstate_save_current(struct gch_xstate *xs);
 int gch_xstate_reserve_task(struct task_struct *task, struct gch_xstate *xs);
 void gch_xstate_copy_held(struct task_struct *task, struct gch_xstate *xs);
 int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs);
+int gch_xstate_dup(struct gch_xstate *dst, const struct gch_xstate *src);
 void gch_xstate_free(struct gch_xstate *xs);
 
 /* workers.c */

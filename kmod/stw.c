@@ -142,9 +142,34 @@ struct gch_parker {
 	bool kicked;
 };
 
-/* The parks queued and not run yet, of every heap, by thread. */
+/*
+ * The parks queued and not run yet, of every heap, by thread; and the
+ * threads held in the kernel with their user state recorded (a collector
+ * in its collection, a thread parked for another heap), by thread.
+ */
 static DEFINE_MUTEX(gch_parkers_lock);
 static DEFINE_HASHTABLE(gch_parkers, 10);
+static DEFINE_HASHTABLE(gch_held, 8);
+
+/*
+ * Enter @t, SELF or PARKED with its user state recorded, in the table of
+ * held threads, or take it out.  A held thread is in the kernel and runs
+ * no user code before it leaves the table: a collection of another heap
+ * of the process (whose park it runs on its way out) takes it as stopped
+ * with the state recorded, instead of waiting for it.  So two heaps of
+ * one process collect side by side, and a thread parked for one heap is
+ * not waited for by the other.
+ */
+static void gch_held_set(struct gch_thread *t, bool held)
+{
+	mutex_lock(&gch_parkers_lock);
+	if (held)
+		hash_add(gch_held, &t->held, (unsigned long)t->task);
+	else if (t->is_held)
+		hash_del(&t->held);
+	t->is_held = held;
+	mutex_unlock(&gch_parkers_lock);
+}
 
 static void gch_world_put(struct gch_world *w)
 {
@@ -197,7 +222,10 @@ static void gch_park_in(struct gch_thread *t)
 		smp_store_release(&t->state, GCH_THREAD_PARKED);
 		atomic_inc(&w->events);
 		wake_up(&w->wq);
+		if (!t->park_err)
+			gch_held_set(t, true);
 		wait_event_killable(w->release_wq, READ_ONCE(w->released));
+		gch_held_set(t, false);
 	} else {
 		/* pairs with the collector's acquire, like PARKED */
 		smp_store_release(&t->state, GCH_THREAD_GONE);
@@ -455,6 +483,43 @@ static bool gch_thread_take_blocked(struct gch_thread *t, int *err)
 }
 
 /*
+ * Take @t's thread as stopped if it is held in the kernel for another
+ * heap's collection (gch_held_set()), with the user state recorded there.
+ * Return: whether it was taken; *@err -ENOMEM if it could not be.
+ */
+static bool gch_thread_take_held(struct gch_thread *t, int *err)
+{
+	struct gch_thread *h;
+	bool found = false;
+	int e = 0;
+
+	mutex_lock(&gch_parkers_lock);
+	hash_for_each_possible(gch_held, h, held, (unsigned long)t->task) {
+		if (h->task != t->task)
+			continue;
+		found = true;
+		/* acquire: pairs with the release publishing PARKED */
+		if (smp_load_acquire(&h->state) == GCH_THREAD_SELF) {
+			t->regs = h->regs;
+			t->fsbase = h->fsbase;
+			e = gch_xstate_dup(&t->xstate, &h->xstate);
+		} else {
+			t->regs = h->park_regs;
+			t->fsbase = h->park_fsbase;
+			e = gch_xstate_dup(&t->xstate, &h->park_xstate);
+		}
+		break;
+	}
+	mutex_unlock(&gch_parkers_lock);
+	if (e)
+		*err = e;
+	found = found && !e;
+	t->stopped = found;
+	t->blocked = found;
+	return found;
+}
+
+/*
  * Queue the park on the threads of the group not seen yet.
  * Return: how many were new, or -ENOMEM.
  */
@@ -528,8 +593,11 @@ static bool gch_world_stopped(struct gch_world *w, int *err)
 			if (t->stopped)
 				continue;
 			*err = -ENOMEM;
-		} else if (gch_thread_take_blocked(t, err)) {
+		} else if (gch_thread_take_blocked(t, err) ||
+			   gch_thread_take_held(t, err)) {
 			continue;
+		} else if (*err) {
+			/* no memory for a copy */
 		} else {
 			gch_thread_kick(t);
 		}
@@ -652,6 +720,8 @@ int gch_world_stop(struct file *file, unsigned long timeout,
 	err = gch_xstate_save_current(&self->xstate);
 	if (err)
 		goto fail;
+	/* in the kernel until the ioctl returns, parking on the way out */
+	gch_held_set(self, true);
 
 	for (;;) {
 		seen = atomic_read(&w->events);
@@ -721,6 +791,10 @@ void gch_world_release(struct gch_world *w)
 
 	WRITE_ONCE(w->released, true);
 	wake_up_all(&w->release_wq);
+	/* the collector's entry, first in the list (none if adding it failed) */
+	if (!list_empty(&w->list))
+		gch_held_set(list_first_entry(&w->list, struct gch_thread,
+					      link), false);
 	/*
 	 * Parks not run yet stay queued, for nothing now: detach them, so
 	 * that the world goes now and the next collection reuses them.

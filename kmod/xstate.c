@@ -137,10 +137,34 @@ int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs)
 	gch_xstate_copy_held(task, xs);
 	return 0;
 }
+
+/**
+ * gch_xstate_dup() - copy a copy
+ * @dst: where; its buffer is (re)allocated as needed.
+ * @src: a copy made by one of the functions above.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int gch_xstate_dup(struct gch_xstate *dst, const struct gch_xstate *src)
+{
+	dst->n = 0;
+	if (src->n && gch_xstate_reserve(dst, src->n * sizeof(u64)))
+		return -ENOMEM;
+	if (src->n)
+		memcpy(dst->words, src->words, src->n * sizeof(u64));
+	dst->n = src->n;
+	return 0;
+}
 #else
 int gch_xstate_save_current(struct gch_xstate *xs)
 {
 	xs->n = 0;
+	return 0;
+}
+
+int gch_xstate_dup(struct gch_xstate *dst, const struct gch_xstate *src)
+{
+	dst->n = 0;
 	return 0;
 }
 
