@@ -600,6 +600,7 @@ struct side {
 	struct raw_heap h;
 	uint64_t heads[RAW_CHAINS];	/* registered as a root range */
 	uint64_t seeds[RAW_CHAINS];
+	struct side *other;
 	unsigned int rounds;
 	unsigned int failed, corrupt;
 	int err;
@@ -607,34 +608,73 @@ struct side {
 	int *go;
 };
 
+/*
+ * GCH_IOC_COLLECT on @fd with @hidden unmasked in r9 (unused by ioctl):
+ * while the call runs only the thread's saved user registers hold it.
+ */
+static __attribute__((noinline)) long
+collect_holding(int fd, struct gch_collect *c, uintptr_t *hidden)
+{
+	register long r9 asm("r9") = *hidden;
+	long ret;
+
+	asm volatile("xorq %[m], %%r9\n\t"
+		     "syscall\n\t"
+		     "xorq %[m], %%r9"
+		     : "=a"(ret), "+r"(r9)
+		     : "a"(SYS_ioctl), "D"((long)fd), "S"((long)GCH_IOC_COLLECT),
+		       "d"(c), [m] "r"(HIDE_MASK)
+		     : "rcx", "r11", "memory");
+	*hidden = r9;
+	return ret;
+}
+
 static void *side_run(void *arg)
 {
 	struct side *s = arg;
 	struct gch_collect c = { .hdr.size = sizeof(c) };
 	uint64_t garbage;
 	unsigned int i, k;
+	uintptr_t held;
+	long r;
 
 	while (!__atomic_load_n(s->go, __ATOMIC_ACQUIRE))
 		;
 	for (i = 0; i < s->rounds; i++) {
-		/* replace an eighth of the chains, make as much garbage */
-		for (k = i % 8; k < RAW_CHAINS; k += 8) {
+		/*
+		 * Replace an eighth of the chains, make as much garbage; not
+		 * chain 0, which the other thread holds now and then.
+		 */
+		for (k = i % 8 ?: 8; k < RAW_CHAINS; k += 8) {
 			s->seeds[k] = mix64(s->seeds[k] + i);
 			if (raw_chain(s->h.fd, s->seeds[k], &s->heads[k]) ||
 			    raw_chain(s->h.fd, ~s->seeds[k], &garbage))
 				s->err = errno;
 		}
-		if (ioctl(s->h.fd, GCH_IOC_COLLECT, &c)) {
+		/*
+		 * While this thread collects its heap, chain 0 of the other
+		 * heap is held in its r9 only: a collection of the other heap
+		 * meanwhile must take this thread's registers as they are
+		 * (it is in the kernel, collecting: it runs no user code).
+		 */
+		held = hide((void *)(uintptr_t)s->other->heads[0]);
+		__atomic_store_n(&s->other->heads[0], 0, __ATOMIC_RELAXED);
+		r = collect_holding(s->h.fd, &c, &held);
+		__atomic_store_n(&s->other->heads[0],
+				 (uintptr_t)unhide(held), __ATOMIC_RELAXED);
+		if (r) {
 			s->failed++;
-			s->err = errno;
+			s->err = -r;
 		}
 		if (i < 256) {
 			s->t0[i] = c.info.start_ns;
 			s->t1[i] = c.info.start_ns + c.info.pause_ns;
 		}
-		for (k = 0; k < RAW_CHAINS; k++)
+		for (k = 1; k < RAW_CHAINS; k++)
 			if (raw_chain_check(s->heads[k], s->seeds[k]))
 				s->corrupt++;
+		if (raw_chain_check(s->other->heads[0], s->other->seeds[0]))
+			s->corrupt++;
 	}
 	return NULL;
 }
@@ -686,8 +726,10 @@ TEST_F_TIMEOUT(side, two_heaps, 600)
 		ASSERT_EQ(0, side_open(&s[k], k + 1)) TH_LOG("%s", strerror(errno));
 		s[k].rounds = n;
 		s[k].go = &go;
-		ASSERT_EQ(0, pthread_create(&th[k], NULL, side_run, &s[k]));
+		s[k].other = &s[1 - k];
 	}
+	for (k = 0; k < 2; k++)
+		ASSERT_EQ(0, pthread_create(&th[k], NULL, side_run, &s[k]));
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	for (k = 0; k < 2; k++)
 		ASSERT_EQ(0, pthread_join(th[k], NULL));
