@@ -70,7 +70,6 @@
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 #ifdef CONFIG_X86_64
@@ -407,7 +406,7 @@ static void gch_thread_kick(struct gch_thread *t)
 /* Is @task dequeued, asleep?  (Since 6.12 a sleeper may stay queued.) */
 static bool gch_task_dequeued(struct task_struct *task)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#ifdef GCH_HAVE_TASK_IS_RUNNABLE
 	return !task_is_runnable(task);
 #else
 	return !READ_ONCE(task->on_rq);
@@ -445,7 +444,9 @@ static bool gch_task_in_plain_syscall(struct task_struct *task)
 static bool gch_task_blocked(struct task_struct *task)
 {
 	return (READ_ONCE(task->__state) & TASK_INTERRUPTIBLE) &&
-	       gch_task_dequeued(task) && !smp_load_acquire(&task->on_cpu) &&
+	       gch_task_dequeued(task) &&
+	       /* pairs with the release of on_cpu ending the switch */
+	       !smp_load_acquire(&task->on_cpu) &&
 	       gch_task_in_plain_syscall(task);
 }
 

@@ -98,6 +98,7 @@ static inline int gch_event_read(struct gch_event *ev)
 {
 	int seq = atomic_read(&ev->seq);
 
+	/* the caller's checks after this see what preceded a later bump */
 	smp_mb();
 	return seq;
 }
