@@ -240,3 +240,7 @@ void gch_pool_exit(void)
 	gch_pool.threads = NULL;
 	gch_pool.nr = 0;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "tests/workers_test.c"
+#endif
