@@ -44,6 +44,7 @@
 #include "kselftest_harness.h"
 #include "test_util.h"
 #include "hidden_ptr.h"
+#include "raw_heap.h"
 
 #define OBJ_WORDS	32	/* 256-byte objects the sleepers hold */
 
@@ -525,38 +526,6 @@ TEST_F_TIMEOUT(blocked, stop_times, 300)
 
 /* --- heaps side by side ----------------------------------------------------- */
 
-struct raw_heap {
-	int fd;
-	void *arena;
-	size_t arena_size;
-	void *control;
-	size_t control_size;
-};
-
-static int raw_open(struct raw_heap *h, size_t arena)
-{
-	struct gch_heap_config cfg = {
-		.hdr.size = sizeof(cfg),
-		.arena_size = arena,
-		.gc_percent = GCH_GC_OFF,
-	};
-
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0)
-		return -1;
-	if (ioctl(h->fd, GCH_IOC_CONFIGURE, &cfg))
-		return -1;
-	h->arena_size = cfg.arena_size;
-	h->control_size = cfg.control_size;
-	h->arena = mmap(NULL, h->arena_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, h->fd, GCH_MMAP_ARENA);
-	if (h->arena == MAP_FAILED)
-		return -1;
-	h->control = mmap(NULL, h->control_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, h->fd, GCH_MMAP_CONTROL);
-	return h->control == MAP_FAILED ? -1 : 0;
-}
-
 static void raw_close(struct raw_heap *h)
 {
 	munmap(h->control, h->control_size);
@@ -705,7 +674,7 @@ static int side_open(struct side *s, unsigned int seed)
 	};
 	unsigned int k;
 
-	if (raw_open(&s->h, 64UL << 20) || ioctl(s->h.fd, GCH_IOC_ROOTS, &r))
+	if (raw_heap_open(&s->h, 64UL << 20, 0) || ioctl(s->h.fd, GCH_IOC_ROOTS, &r))
 		return -1;
 	for (k = 0; k < RAW_CHAINS; k++) {
 		s->seeds[k] = mix64(seed * RAW_CHAINS + k);
