@@ -164,12 +164,25 @@ void gch_collector_destroy(struct gch_heap *heap)
 	heap->nr_roots = 0;
 }
 
-/* Workers for a collection of @heap. */
+/* Bytes in use per mark worker: a smaller heap is marked by fewer. */
+#define GCH_BYTES_PER_WORKER	(4ULL << 20)
+
+/*
+ * Workers for a collection of @heap: one per GCH_BYTES_PER_WORKER in use
+ * (the mark's work grows with the live heap; waking every worker for a
+ * heap of a few MiB costs more than it saves, and takes the pool from
+ * other processes' collections), at most the heap's cap and the pool.
+ * Read without the heap lock: an estimate.
+ */
 static unsigned int gch_heap_nworkers(const struct gch_heap *heap)
 {
 	unsigned int n = gch_pool_size();
+	u64 want = div64_u64(READ_ONCE(heap->core.inuse_bytes),
+			     GCH_BYTES_PER_WORKER) + 1;
 
-	return heap->workers ? min(heap->workers, n) : n;
+	if (heap->workers)
+		n = min(heap->workers, n);
+	return min_t(u64, want, n);
 }
 
 /*

@@ -208,6 +208,7 @@ enum gch_thread_state {
 };
 
 struct gch_world;
+struct gch_parker;
 
 /**
  * struct gch_xstate - a copy of a thread's saved FPU/vector registers
@@ -223,14 +224,23 @@ struct gch_xstate {
 
 /**
  * struct gch_thread - one thread of the process during a collection
- * @work:        the queued park.
  * @world:       the world it belongs to.
  * @task:        the thread (referenced).
  * @link:        in the world's list of threads.
  * @state:       enum gch_thread_state.
  * @stopped:     QUEUED, but found stopped by a signal or tracer: @regs,
  *               @fsbase and @xstate were read where it stands.
+ * @blocked:     QUEUED, found asleep in a system call with its park
+ *               queued (@stopped is set too): it cannot reach user mode
+ *               before the release, so it stays stopped whatever it does
+ *               in the kernel meanwhile.
  * @exiting:     QUEUED, but exiting.
+ * @parker:      its park, while queued and not run; under the parkers'
+ *               lock (stw.c).
+ * @held:        in stw.c's table of threads held in the kernel with their
+ *               user state recorded (the collector, a parked thread),
+ *               which other heaps' collections take as stopped.
+ * @is_held:     in that table.
  * @switches:    found stopped: its context switches then (see
  *               gch_world_intact()).
  * @regs:        user registers (collector, or stopped thread).
@@ -242,13 +252,16 @@ struct gch_xstate {
  * @park_xstate: its FPU/vector registers, likewise.
  */
 struct gch_thread {
-	struct callback_head work;
 	struct gch_world *world;
 	struct task_struct *task;
 	struct list_head link;
 	int state;
 	bool stopped;
+	bool blocked;
 	bool exiting;
+	struct gch_parker *parker;
+	struct hlist_node held;
+	bool is_held;
 	unsigned long switches;
 	struct pt_regs regs;
 	unsigned long fsbase;
@@ -295,7 +308,10 @@ static inline void *gch_gc_alloc(size_t n, size_t size)
 
 /* xstate.c */
 int gch_xstate_save_current(struct gch_xstate *xs);
+int gch_xstate_reserve_task(struct task_struct *task, struct gch_xstate *xs);
+void gch_xstate_copy_held(struct task_struct *task, struct gch_xstate *xs);
 int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs);
+int gch_xstate_dup(struct gch_xstate *dst, const struct gch_xstate *src);
 void gch_xstate_free(struct gch_xstate *xs);
 
 /* workers.c */

@@ -5,16 +5,21 @@
  * CPU) and stopped at unload, that run the parallel phases of every
  * heap's collections.
  *
- * The pool runs one job at a time: a function called once in each of the
- * job's n threads (n at most the pool size), all at once, as the core's
- * mark and sweep need (core/mark.h).  Each thread adopts the collecting
- * process's address space (kthread_use_mm()) for the job, so root
- * scanning reads its memory with copy_from_user(), and charges what it
- * allocates to that process's memory cgroup (set_active_memcg(): a kernel
- * thread has none of its own).  Between jobs the
- * threads sleep; heaps of different processes queue for the pool.
+ * A job is a function called once in each of its n threads (n at most
+ * the pool size), all at once, as the core's mark and sweep need
+ * (core/mark.h: a worker of the mark returns only when all n are out of
+ * work, so all n must run).  Jobs of different heaps run side by side:
+ * each takes n idle threads of its own for its whole run, and waits, in
+ * order of arrival, only while fewer are idle; so a small heap's job does
+ * not wait for a large one to finish, and no job is overtaken for ever.
+ * Each thread adopts the collecting process's address space
+ * (kthread_use_mm()) for the job, so root scanning reads its memory with
+ * copy_from_user(), and charges what it allocates to that process's
+ * memory cgroup (set_active_memcg(): a kernel thread has none of its
+ * own).  Between jobs the threads sleep.
  */
 #include <linux/completion.h>
+#include <linux/list.h>
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
 #include <linux/memcontrol.h>
@@ -33,7 +38,7 @@
  * @mm:      address space the threads use meanwhile, or NULL.
  * @memcg:   @mm's memory cgroup, charged meanwhile, or NULL.
  * @n:       threads taking part.
- * @seq:     the job's number, so a thread never runs one twice.
+ * @link:    in the pool's list of jobs waiting for threads.
  * @pending: threads that have not finished it yet.
  * @done:    completed when @pending reaches 0.
  */
@@ -43,63 +48,89 @@ struct gch_job {
 	struct mm_struct *mm;
 	struct mem_cgroup *memcg;
 	unsigned int n;
-	unsigned long seq;
+	struct list_head link;
 	atomic_t pending;
 	struct completion done;
 };
 
-static struct {
-	struct mutex run_lock;		/* one job at a time */
-	spinlock_t lock;		/* @job against the threads */
-	wait_queue_head_t wq;
+/**
+ * struct gch_pool_thread - one thread of the pool
+ * @task:  the kthread.
+ * @job:   the job it runs, or NULL when idle.  Under the pool's lock.
+ * @index: its index in @job.
+ * @wq:    it waits here for a job.
+ * @idle:  in the pool's list of idle threads, when idle.
+ */
+struct gch_pool_thread {
+	struct task_struct *task;
 	struct gch_job *job;
-	unsigned long seq;
+	unsigned int index;
+	wait_queue_head_t wq;
+	struct list_head idle;
+};
+
+static struct {
+	spinlock_t lock;		/* the lists and every thread's @job */
+	struct list_head idle;		/* idle threads */
+	unsigned int nidle;
+	struct list_head waiting;	/* jobs waiting for threads, in order */
 	unsigned int nr;
-	struct task_struct **threads;
+	struct gch_pool_thread *threads;
 } gch_pool;
 
-/* The job thread @index should run next, or NULL; *seen tracks the last. */
-static struct gch_job *gch_pool_next(unsigned int index, unsigned long *seen)
+/* Give the waiting jobs, first come first, the idle threads.  Locked. */
+static void gch_pool_dispatch(void)
 {
+	struct gch_pool_thread *t;
 	struct gch_job *job;
+	unsigned int i;
 
-	spin_lock(&gch_pool.lock);
-	job = gch_pool.job;
-	if (job && job->seq != *seen) {
-		*seen = job->seq;
-		if (index >= job->n)
-			job = NULL;
-	} else {
-		job = NULL;
+	while (!list_empty(&gch_pool.waiting)) {
+		job = list_first_entry(&gch_pool.waiting, struct gch_job, link);
+		/* the first waits for its n; the later ones wait behind it */
+		if (job->n > gch_pool.nidle)
+			return;
+		list_del(&job->link);
+		gch_pool.nidle -= job->n;
+		for (i = 0; i < job->n; i++) {
+			t = list_first_entry(&gch_pool.idle,
+					     struct gch_pool_thread, idle);
+			list_del(&t->idle);
+			t->index = i;
+			WRITE_ONCE(t->job, job);
+			wake_up(&t->wq);
+		}
 	}
-	spin_unlock(&gch_pool.lock);
-	return job;
-}
-
-static bool gch_pool_wake(unsigned long seen)
-{
-	return kthread_should_stop() || READ_ONCE(gch_pool.seq) != seen;
 }
 
 static int gch_worker_thread(void *data)
 {
-	unsigned int index = (unsigned long)data;
+	struct gch_pool_thread *self = data;
 	struct mem_cgroup *old;
-	unsigned long seen = 0;
 	struct gch_job *job;
 
-	while (!kthread_should_stop()) {
-		wait_event_interruptible(gch_pool.wq, gch_pool_wake(seen));
-		job = gch_pool_next(index, &seen);
+	for (;;) {
+		wait_event_idle(self->wq, READ_ONCE(self->job) ||
+					  kthread_should_stop());
+		spin_lock(&gch_pool.lock);
+		job = self->job;
+		spin_unlock(&gch_pool.lock);
 		if (!job)
-			continue;
+			break;	/* stopped: at unload no job runs */
 		if (job->mm)
 			kthread_use_mm(job->mm);
 		old = set_active_memcg(job->memcg);
-		job->fn(job->arg, index);
+		job->fn(job->arg, self->index);
 		set_active_memcg(old);
 		if (job->mm)
 			kthread_unuse_mm(job->mm);
+		spin_lock(&gch_pool.lock);
+		self->job = NULL;
+		list_add(&self->idle, &gch_pool.idle);
+		gch_pool.nidle++;
+		gch_pool_dispatch();
+		spin_unlock(&gch_pool.lock);
+		/* last: the job lives on its submitter's stack */
 		if (atomic_dec_and_test(&job->pending))
 			complete(&job->done);
 	}
@@ -125,9 +156,10 @@ unsigned int gch_pool_size(void)
  *       caller's own), or NULL; its memory cgroup is charged for what
  *       they allocate.
  *
- * Waits for another heap's job first.  Uninterruptible: the threads use
+ * Waits, behind the jobs that came first, until @n threads are idle; the
+ * jobs of other heaps run meanwhile.  Uninterruptible: the threads use
  * the caller's memory, so the caller cannot leave before they are done;
- * jobs are bounded (a mark or a sweep).
+ * jobs are bounded (a root read, a mark or a sweep).
  */
 void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
 		  void *arg, struct mm_struct *mm)
@@ -142,17 +174,11 @@ void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
 
 	atomic_set(&job.pending, job.n);
 	init_completion(&job.done);
-	mutex_lock(&gch_pool.run_lock);
 	spin_lock(&gch_pool.lock);
-	job.seq = ++gch_pool.seq;
-	gch_pool.job = &job;
+	list_add_tail(&job.link, &gch_pool.waiting);
+	gch_pool_dispatch();
 	spin_unlock(&gch_pool.lock);
-	wake_up_all(&gch_pool.wq);
 	wait_for_completion(&job.done);
-	spin_lock(&gch_pool.lock);
-	gch_pool.job = NULL;
-	spin_unlock(&gch_pool.lock);
-	mutex_unlock(&gch_pool.run_lock);
 	mem_cgroup_put(job.memcg);
 }
 
@@ -164,28 +190,35 @@ void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
  */
 int gch_pool_init(unsigned int nr)
 {
-	struct task_struct *t;
+	struct gch_pool_thread *t;
 	unsigned int i;
 
 	if (!nr)
 		nr = num_online_cpus();
 	if (nr > GCH_MAX_WORKERS)
 		return -EINVAL;
-	mutex_init(&gch_pool.run_lock);
 	spin_lock_init(&gch_pool.lock);
-	init_waitqueue_head(&gch_pool.wq);
+	INIT_LIST_HEAD(&gch_pool.idle);
+	INIT_LIST_HEAD(&gch_pool.waiting);
+	gch_pool.nidle = 0;
 	gch_pool.threads = kcalloc(nr, sizeof(*gch_pool.threads), GFP_KERNEL);
 	if (!gch_pool.threads)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++) {
-		t = kthread_run(gch_worker_thread, (void *)(unsigned long)i,
-				"gcheap/%u", i);
-		if (IS_ERR(t)) {
+		t = &gch_pool.threads[i];
+		init_waitqueue_head(&t->wq);
+		t->task = kthread_run(gch_worker_thread, t, "gcheap/%u", i);
+		if (IS_ERR(t->task)) {
+			int err = PTR_ERR(t->task);
+
 			gch_pool.nr = i;
 			gch_pool_exit();
-			return PTR_ERR(t);
+			return err;
 		}
-		gch_pool.threads[i] = t;
+		spin_lock(&gch_pool.lock);
+		list_add_tail(&t->idle, &gch_pool.idle);
+		gch_pool.nidle++;
+		spin_unlock(&gch_pool.lock);
 	}
 	gch_pool.nr = nr;
 	return 0;
@@ -202,8 +235,12 @@ void gch_pool_exit(void)
 	unsigned int i;
 
 	for (i = 0; i < gch_pool.nr; i++)
-		kthread_stop(gch_pool.threads[i]);
+		kthread_stop(gch_pool.threads[i].task);
 	kfree(gch_pool.threads);
 	gch_pool.threads = NULL;
 	gch_pool.nr = 0;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "tests/workers_test.c"
+#endif

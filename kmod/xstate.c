@@ -18,8 +18,10 @@
  *    thread.fpu.fpstate.  kernel_fpu_begin_mask() saves it there in the
  *    first case and does nothing in the second, so afterwards the buffer
  *    holds it either way; it is restored on the way back to user mode.
- *  - a thread that is off CPU (stopped by a signal or a tracer): saved in
- *    thread.fpu.fpstate by the context switch.
+ *  - a thread that is off CPU (stopped by a signal or a tracer, or asleep
+ *    in a system call with its park queued): saved in thread.fpu.fpstate
+ *    by the context switch, and left there until it returns to user mode,
+ *    which it does only after parking.
  *
  * Components in their initial state are not written by XSAVE: the buffer
  * then holds older values, which can only keep more objects alive.
@@ -88,22 +90,69 @@ int gch_xstate_save_current(struct gch_xstate *xs)
 }
 
 /**
+ * gch_xstate_reserve_task() - make room for a copy of @task's FPU state
+ * @task: a thread of the process.
+ * @xs:   where the copy will go.
+ *
+ * For gch_xstate_copy_held(), which cannot allocate.  May sleep.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int gch_xstate_reserve_task(struct task_struct *task, struct gch_xstate *xs)
+{
+	xs->n = 0;
+	return gch_xstate_reserve(xs, gch_xstate_bytes(task));
+}
+
+/**
+ * gch_xstate_copy_held() - copy the user FPU state of a thread off CPU
+ * @task: off CPU (on_cpu clear: the context switch finished saving its
+ *        state) and kept from returning to user mode (stopped by a signal
+ *        or tracer, or asleep in the kernel with a park queued).
+ * @xs:   reserved with gch_xstate_reserve_task(); as much as fits is
+ *        copied.
+ *
+ * Allocates nothing: callable under a spinlock.
+ */
+void gch_xstate_copy_held(struct task_struct *task, struct gch_xstate *xs)
+{
+	unsigned int bytes = min(gch_xstate_bytes(task),
+				 (unsigned int)(xs->cap * sizeof(u64)));
+
+	memcpy(xs->words, &task->thread.fpu.fpstate->regs, bytes);
+	xs->n = bytes / sizeof(u64);
+}
+
+/**
  * gch_xstate_copy_stopped() - copy the user FPU state of a thread off CPU
- * @task: stopped by a signal or tracer, and no longer running (on_cpu
- *        clear, so the context switch finished saving its state).
+ * @task: as for gch_xstate_copy_held().
  * @xs:   where.
  *
  * Return: 0 or -ENOMEM.
  */
 int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs)
 {
-	unsigned int bytes = gch_xstate_bytes(task);
-
-	xs->n = 0;
-	if (gch_xstate_reserve(xs, bytes))
+	if (gch_xstate_reserve_task(task, xs))
 		return -ENOMEM;
-	memcpy(xs->words, &task->thread.fpu.fpstate->regs, bytes);
-	xs->n = bytes / sizeof(u64);
+	gch_xstate_copy_held(task, xs);
+	return 0;
+}
+
+/**
+ * gch_xstate_dup() - copy a copy
+ * @dst: where; its buffer is (re)allocated as needed.
+ * @src: a copy made by one of the functions above.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int gch_xstate_dup(struct gch_xstate *dst, const struct gch_xstate *src)
+{
+	dst->n = 0;
+	if (src->n && gch_xstate_reserve(dst, src->n * sizeof(u64)))
+		return -ENOMEM;
+	if (src->n)
+		memcpy(dst->words, src->words, src->n * sizeof(u64));
+	dst->n = src->n;
 	return 0;
 }
 #else
@@ -111,6 +160,23 @@ int gch_xstate_save_current(struct gch_xstate *xs)
 {
 	xs->n = 0;
 	return 0;
+}
+
+int gch_xstate_dup(struct gch_xstate *dst, const struct gch_xstate *src)
+{
+	dst->n = 0;
+	return 0;
+}
+
+int gch_xstate_reserve_task(struct task_struct *task, struct gch_xstate *xs)
+{
+	xs->n = 0;
+	return 0;
+}
+
+void gch_xstate_copy_held(struct task_struct *task, struct gch_xstate *xs)
+{
+	xs->n = 0;
 }
 
 int gch_xstate_copy_stopped(struct task_struct *task, struct gch_xstate *xs)

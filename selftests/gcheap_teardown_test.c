@@ -59,6 +59,7 @@
 #include "gcheap.h"
 #include "kselftest_harness.h"
 #include "test_util.h"
+#include "raw_heap.h"
 
 #define MSEC		1000000ULL
 #define RACE_MAX	400
@@ -349,39 +350,11 @@ static int rmmod_loop_stop(struct rmmod_loop *rl, unsigned long *attempts,
 
 /* --- a raw heap (ioctls, no library) ----------------------------------------- */
 
-struct raw_heap {
-	int fd;
-	void *arena;
-	size_t arena_size;
-	void *control;
-	size_t control_size;
-};
-
 #define RAW_ARENA	(32UL << 20)
 
 static int raw_open(struct raw_heap *h)
 {
-	struct gch_heap_config cfg = {
-		.hdr.size = sizeof(cfg),
-		.arena_size = RAW_ARENA,
-		.gc_percent = GCH_GC_OFF,
-		.workers = 2,
-	};
-
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0)
-		return -1;
-	if (ioctl(h->fd, GCH_IOC_CONFIGURE, &cfg))
-		return -1;
-	h->arena_size = cfg.arena_size;
-	h->control_size = cfg.control_size;
-	h->arena = mmap(NULL, h->arena_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, h->fd, GCH_MMAP_ARENA);
-	if (h->arena == MAP_FAILED)
-		return -1;
-	h->control = mmap(NULL, h->control_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, h->fd, GCH_MMAP_CONTROL);
-	return h->control == MAP_FAILED ? -1 : 0;
+	return raw_heap_open(h, RAW_ARENA, 2);
 }
 
 /* @n objects of span class @sc into @out; the count, or -1 with errno. */

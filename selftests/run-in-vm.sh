@@ -11,8 +11,8 @@
 #   run-in-vm.sh anywhere    load gcheap.ko and run the race-sensitive
 #                            tests, for a VM in interrupt-anywhere mode
 #                            (tools/vm/run --anywhere): a check that the
-#                            mode is on, gcheap_regs_test and gcsoak with
-#                            SSE/AVX swaps
+#                            mode is on, gcheap_regs_test, gcsoak with
+#                            SSE/AVX swaps and gcheap_concurrent_test
 #
 # Each program's TAP is shown as it runs and again, at the end, between
 # "### GCHEAP-TAP-BEGIN <name>" and "### GCHEAP-TAP-END <name> rc=<rc>"
@@ -160,6 +160,13 @@ anywhere() {
 		record gcheap_regs_test 1 "not ok 1 bin/gcheap_regs_test not staged"
 	fi
 	soak gcsoak-sse -t 4 -d "${GCSOAK_SECONDS:-30}" -p 10 -x
+	# threads asleep, woken and collecting side by side, fewer rounds
+	if [ -x bin/gcheap_concurrent_test ]; then
+		run gcheap_concurrent_test env GCH_CONC_PERCENT="${GCH_CONC_PERCENT:-10}" \
+			bin/gcheap_concurrent_test
+	else
+		record gcheap_concurrent_test 1 "not ok 1 bin/gcheap_concurrent_test not staged"
+	fi
 	if rmmod gcheap; then
 		record rmmod 0 "ok 1 rmmod gcheap after the tests"
 	else

@@ -35,6 +35,7 @@
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 
 /**
  * gch_zalloc() - allocate zeroed memory for the core's bookkeeping
@@ -71,6 +72,50 @@ static inline void gch_wait_step(unsigned int tier)
 		cond_resched();
 	else if (tier == 2)
 		usleep_range(20, 100);
+}
+
+/*
+ * An event count: a waiter reads it (gch_event_read()), checks what it
+ * waits for, and sleeps until it moves (gch_event_wait()); whoever makes
+ * the condition true bumps it (gch_event_signal()).  No wake-up is lost:
+ * a bump after the read ends the sleep, one before it made the check see
+ * the condition.  The timeout is a bound on a missed condition, not the
+ * way it is found.
+ */
+struct gch_event {
+	atomic_t seq;
+	wait_queue_head_t wq;
+};
+
+static inline void gch_event_init(struct gch_event *ev)
+{
+	atomic_set(&ev->seq, 0);
+	init_waitqueue_head(&ev->wq);
+}
+
+/* Fully ordered: the checks after it see what came before a bump. */
+static inline int gch_event_read(struct gch_event *ev)
+{
+	int seq = atomic_read(&ev->seq);
+
+	/* the caller's checks after this see what preceded a later bump */
+	smp_mb();
+	return seq;
+}
+
+static inline void gch_event_signal(struct gch_event *ev)
+{
+	atomic_inc_return(&ev->seq);
+	wake_up_all(&ev->wq);
+}
+
+/* Sleep until @ev moves past @seq or @us microseconds pass. */
+static inline void gch_event_wait(struct gch_event *ev, int seq,
+				  unsigned int us)
+{
+	/* TASK_IDLE: a worker waiting for work is no load */
+	wait_event_idle_timeout(ev->wq, atomic_read(&ev->seq) != seq,
+				max(usecs_to_jiffies(us), 1UL));
 }
 
 /* The run of gch_run_workers() (below) for one worker. */
@@ -411,6 +456,49 @@ static inline void mutex_lock(struct mutex *l)
 static inline void mutex_unlock(struct mutex *l)
 {
 	pthread_mutex_unlock(&l->m);
+}
+
+/* The event count of the kernel side, with a condition variable. */
+struct gch_event {
+	atomic_t seq;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static inline void gch_event_init(struct gch_event *ev)
+{
+	atomic_set(&ev->seq, 0);
+	pthread_mutex_init(&ev->lock, NULL);
+	pthread_cond_init(&ev->cond, NULL);
+}
+
+static inline int gch_event_read(struct gch_event *ev)
+{
+	return __atomic_load_n(&ev->seq.counter, __ATOMIC_SEQ_CST);
+}
+
+static inline void gch_event_signal(struct gch_event *ev)
+{
+	atomic_inc_return(&ev->seq);
+	pthread_mutex_lock(&ev->lock);
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+}
+
+static inline void gch_event_wait(struct gch_event *ev, int seq,
+				  unsigned int us)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)us * 1000;
+	ts.tv_sec += ts.tv_nsec / 1000000000;
+	ts.tv_nsec %= 1000000000;
+	pthread_mutex_lock(&ev->lock);
+	/* checked under the lock the signal takes: no wake-up in between */
+	if (atomic_read(&ev->seq) == seq)
+		pthread_cond_timedwait(&ev->cond, &ev->lock, &ts);
+	pthread_mutex_unlock(&ev->lock);
 }
 
 /*

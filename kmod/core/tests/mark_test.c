@@ -535,7 +535,8 @@ static void mark_ignored_roots(struct kunit *test)
 static void mark_deep_list(struct kunit *test)
 {
 	struct mt_fixture *f = mt_new(test, MT_DEEP_LIST);
-	static const unsigned int workers[] = { 1, 4 };
+	/* all but one idle throughout: they sleep, and must all wake to end */
+	static const unsigned int workers[] = { 1, 4, MT_MAX_WORKERS };
 	struct gch_mark_stats st;
 	struct gch_root root;
 	unsigned int w;
