@@ -369,7 +369,7 @@ struct gch_collection {
  * gch_collect() - collect garbage now
  *
  * Stops every other thread of the process (in the kernel, wherever they
- * are; system calls they were blocked in restart), finds every object no
+ * are; a thread asleep in a system call stays asleep), finds every object no
  * longer reachable from a root and restarts them.  Roots are the
  * registers, stacks and static TLS of every thread, the data and bss of
  * the executable and of every loaded library (dlopen()ed ones included),
