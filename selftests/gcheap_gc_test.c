@@ -2300,6 +2300,26 @@ static int killed_child(struct shared *sh)
 
 #define STW_TIMEOUT_PARAM "/sys/module/gcheap/parameters/stw_timeout_ms"
 
+/*
+ * Set a module parameter for a test, keeping its old value in @old (a
+ * string of @*n bytes, written back with pwrite(fd, old, n, 0) at the
+ * end).  Return: the open parameter file, or -1 (not root, no module).
+ */
+static int param_swap(const char *path, const char *val, char *old,
+		      size_t size, ssize_t *n)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return -1;
+	*n = read(fd, old, size - 1);
+	if (*n <= 0 || pwrite(fd, val, strlen(val), 0) != (ssize_t)strlen(val)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int vfork_state;
 static void *vfork_list;	/* a root: the executable's bss */
 
@@ -2368,13 +2388,10 @@ TEST_F(proc, uninterruptible_thread_times_out)
 	int fd, status;
 	ssize_t n;
 
-	fd = open(STW_TIMEOUT_PARAM, O_RDWR);
+	fd = param_swap(STW_TIMEOUT_PARAM, "300\n", old, sizeof(old), &n);
 	if (fd < 0)
 		SKIP(return, "%s: %s (needs root and the module)",
 		     STW_TIMEOUT_PARAM, strerror(errno));
-	n = read(fd, old, sizeof(old) - 1);
-	ASSERT_LT(0, n);
-	ASSERT_EQ(4, pwrite(fd, "300\n", 4, 0));
 	self->child = fork();
 	ASSERT_LE(0, self->child);
 	if (self->child == 0)
@@ -2641,13 +2658,10 @@ TEST_F_TIMEOUT(gc, freed_pages_kept_for_reuse, 120)
 	ssize_t n;
 	int fd;
 
-	fd = open(SCAVENGE_PARAM, O_RDWR);
+	fd = param_swap(SCAVENGE_PARAM, "60000\n", old, sizeof(old), &n);
 	if (fd < 0)
 		SKIP(return, "%s: %s (needs root and the module)",
 		     SCAVENGE_PARAM, strerror(errno));
-	n = read(fd, old, sizeof(old) - 1);
-	ASSERT_LT(0, n);
-	ASSERT_EQ(6, pwrite(fd, "60000\n", 6, 0));
 
 	ASSERT_EQ(0, fill_heap(&objects, &bytes)) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, gch_stats(&peak));

@@ -415,7 +415,8 @@ static void mark_off(struct gch_mark_worker *w, u64 off)
  * mark_off()'s atomic (a compiler barrier) does not force them to be
  * loaded again for every word.
  */
-static void mark_range(struct gch_mark_worker *w, const u64 *p, size_t n)
+static __always_inline void mark_range(struct gch_mark_worker *w,
+				       const u64 *p, size_t n, bool scan)
 {
 	const u64 base = w->m->base, limit = w->m->scan_limit;
 	size_t i;
@@ -423,8 +424,12 @@ static void mark_range(struct gch_mark_worker *w, const u64 *p, size_t n)
 
 	for (i = 0; i < n; i++) {
 		off = p[i] - base;
-		if (off < limit)
+		if (off >= limit)
+			continue;
+		if (scan)
 			mark_off(w, off);
+		else
+			mark_obj(w, off, false);
 	}
 }
 
@@ -437,7 +442,7 @@ static void mark_range(struct gch_mark_worker *w, const u64 *p, size_t n)
  */
 void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n)
 {
-	mark_range(w, words, n);
+	mark_range(w, words, n, true);
 	w->stats.root_words += n;
 }
 
@@ -455,15 +460,7 @@ void gch_mark_words(struct gch_mark_worker *w, const u64 *words, size_t n)
  */
 void gch_mark_unused(struct gch_mark_worker *w, const u64 *words, size_t n)
 {
-	const u64 base = w->m->base, limit = w->m->scan_limit;
-	size_t i;
-	u64 off;
-
-	for (i = 0; i < n; i++) {
-		off = words[i] - base;
-		if (off < limit)
-			mark_obj(w, off, false);
-	}
+	mark_range(w, words, n, false);
 	w->stats.root_words += n;
 }
 
@@ -498,7 +495,7 @@ unsigned int gch_mark_worker_index(const struct gch_mark_worker *w)
 static void mark_scan_words(struct gch_mark_worker *w, const u64 *p,
 			    u32 nwords)
 {
-	mark_range(w, p, nwords);
+	mark_range(w, p, nwords, true);
 	w->stats.objects_scanned++;
 	w->stats.bytes_scanned += (u64)nwords * sizeof(u64);
 }

@@ -15,7 +15,9 @@
  * (its id, sizes, child and blob pointers, payload), verified on every
  * visit.  A mutator picks a slot at random and verifies its graph, then
  * replaces it with a new one, rewrites one node (recomputing its
- * checksum), or leaves it; meanwhile it drops garbage graphs.
+ * checksum), or leaves it; meanwhile it drops garbage graphs, and frees
+ * the root of every other one with gch_free() at once, racing the
+ * background sweep.
  *
  * With -x, after each of those steps a mutator also swaps pairs of its
  * slots with SSE (16 bytes) and, where AVX is usable, groups of four with
@@ -104,7 +106,7 @@ static int json, vector_swaps, have_avx;
 /* Roots: the table of mutators (each holds its slot table) is in bss. */
 static struct mutator muts[MAX_THREADS];
 static atomic_int stop;
-static atomic_ulong corruption, errors, explicit_gc, collect_errors;
+static atomic_ulong corruption, errors, explicit_gc, collect_errors, frees;
 static atomic_int reports;
 
 static uint64_t now_ns(void)
@@ -435,11 +437,26 @@ static void *mutator_main(void *arg)
 			break;
 		default:
 			/* pure garbage */
-			if (!graph_new(m, 2)) {
+			n = graph_new(m, 2);
+			if (!n) {
 				complain("thread %u: allocation failed: %s",
 					 m->index, strerror(errno));
 				atomic_fetch_add(&errors, 1);
 				return NULL;
+			}
+			/*
+			 * Every other time its root (never shared: only
+			 * children are taken from other graphs) is freed at
+			 * once, racing the background sweep and the other
+			 * threads' refills over the same spans.
+			 */
+			if (r & (1ULL << 40)) {
+				if (gch_free(n)) {
+					complain("thread %u: gch_free: %s",
+						 m->index, strerror(errno));
+					atomic_fetch_add(&errors, 1);
+				}
+				atomic_fetch_add(&frees, 1);
 			}
 			break;
 		}
@@ -641,11 +658,13 @@ int main(int argc, char **argv)
 		       "\"objects_checked\": %" PRIu64 ", \"graphs\": %" PRIu64
 		       ", \"rewrites\": %" PRIu64 ", \"bytes_allocated\": %" PRIu64
 		       ", \"pause_total_ns\": %" PRIu64 ", \"corruption\": %lu, "
-		       "\"vector_swaps\": %" PRIu64 ", \"errors\": %lu}\n",
+		       "\"vector_swaps\": %" PRIu64 ", \"explicit_frees\": %lu, "
+		       "\"errors\": %lu}\n",
 		       nthreads, nslots, (now_ns() - t0) / 1e9, st.num_gc,
 		       atomic_load(&explicit_gc), atomic_load(&collect_errors),
 		       checked, graphs, rewrites, bytes, pause_ns,
-		       atomic_load(&corruption), vswaps, atomic_load(&errors));
+		       atomic_load(&corruption), vswaps, atomic_load(&frees),
+		       atomic_load(&errors));
 	} else {
 		char vtxt[48] = "";
 
@@ -654,12 +673,13 @@ int main(int argc, char **argv)
 				 vswaps);
 		printf("gcsoak: %u threads, %.1f s: %" PRIu64 " collections (%lu explicit, %"
 		       PRIu64 " paced), %" PRIu64 " objects checked, %" PRIu64
-		       " graphs, %.1f MiB allocated, %scorruption %lu, errors %lu\n",
+		       " graphs, %.1f MiB allocated, %lu freed explicitly, %scorruption %lu, errors %lu\n",
 		       nthreads, (now_ns() - t0) / 1e9, st.num_gc,
 		       atomic_load(&explicit_gc),
 		       st.num_gc > atomic_load(&explicit_gc) ?
 		       st.num_gc - atomic_load(&explicit_gc) : 0,
-		       checked, graphs, bytes / 1048576.0, vtxt,
+		       checked, graphs, bytes / 1048576.0, atomic_load(&frees),
+		       vtxt,
 		       atomic_load(&corruption),
 		       atomic_load(&errors) + atomic_load(&collect_errors));
 	}
