@@ -31,13 +31,25 @@ unsigned long gch_control_size(void)
  * gch_control_init() - prepare a heap for its control area
  * @heap: the heap, locked.
  *
+ * Also makes the heap's refill staging buffer (struct gch_heap
+ * @refill_offs), for refills of the caches.
+ *
  * Return: 0 or -ENOMEM.
  */
 int gch_control_init(struct gch_heap *heap)
 {
+	heap->refill_offs = kvmalloc_array(GCH_CACHE_MAX_SLOTS,
+					   sizeof(*heap->refill_offs),
+					   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	heap->cpu_blocks = kvcalloc(nr_cpu_ids, sizeof(*heap->cpu_blocks),
 				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	return heap->cpu_blocks ? 0 : -ENOMEM;
+	if (heap->cpu_blocks && heap->refill_offs)
+		return 0;
+	kvfree(heap->refill_offs);
+	kvfree(heap->cpu_blocks);
+	heap->refill_offs = NULL;
+	heap->cpu_blocks = NULL;
+	return -ENOMEM;
 }
 
 /**
@@ -48,6 +60,8 @@ void gch_control_destroy(struct gch_heap *heap)
 {
 	unsigned int cpu;
 
+	kvfree(heap->refill_offs);
+	heap->refill_offs = NULL;
 	if (!heap->cpu_blocks)
 		return;
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)

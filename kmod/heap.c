@@ -375,9 +375,18 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 	} else {
 		want = gch_cache_layout.capacity[r->spanclass];
 	}
-	offs = kvmalloc_array(want, sizeof(*offs), GFP_KERNEL | __GFP_NOWARN);
-	if (!offs)
-		return -ENOMEM;
+	/*
+	 * A buffer refill copies out after unlocking: a buffer of its own.
+	 * A cache refill is done under the heap lock: the heap's staging
+	 * buffer, not an allocation (zeroed, with init_on_alloc) per call.
+	 */
+	offs = NULL;
+	if (to_buf) {
+		offs = kvmalloc_array(want, sizeof(*offs),
+				      GFP_KERNEL | __GFP_NOWARN);
+		if (!offs)
+			return -ENOMEM;
+	}
 
 	n = gch_heap_lock_alloc(heap);
 	if (n)
@@ -387,6 +396,8 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		n = -ENXIO;
 		goto unlock;
 	}
+	if (!to_buf)
+		offs = heap->refill_offs;
 	/* during a lazy sweep this sweeps spans of the class it needs */
 	n = gch_heap_alloc_objs(&heap->core, r->spanclass, offs, want,
 				unzeroed);
@@ -431,7 +442,8 @@ unlock:
 	r->cpu = cpu;
 	n = 0;
 out:
-	kvfree(offs);
+	if (to_buf)
+		kvfree(offs);
 	return n;
 }
 

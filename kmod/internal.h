@@ -79,6 +79,9 @@ extern struct gch_cache_layout gch_cache_layout;
  * @cache_resets:   times a cache count read back from the control area
  *                  was out of range and the cache was emptied.
  * @refills:        refills that handed out objects (GCH_IOC_REFILL).
+ * @refill_offs:    GCH_CACHE_MAX_SLOTS arena offsets: where a cache refill
+ *                  stages its objects, under @lock; made with the control
+ *                  area (gch_control_init()).
  * @collect_lock:   one collection at a time; taken interruptibly, before
  *                  @lock.
  * @mark:           the core's mark state, made at the first collection.
@@ -138,6 +141,7 @@ struct gch_heap {
 	void **cpu_blocks;
 	u64 cache_resets;
 	u64 refills;
+	u64 *refill_offs;
 	struct mutex collect_lock;
 	struct gch_mark *mark;
 	struct gch_sweep *sweep;
