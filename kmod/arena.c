@@ -127,6 +127,15 @@ static void gch_backing_free(struct gch_heap *heap, struct gch_backing *b,
 
 	if (b->kaddr)
 		vunmap(b->kaddr);
+	/* near the memcg limit nothing is kept (gch_scav_memcg_tight()) */
+	if (keep && gch_scav_memcg_tight(heap)) {
+		keep = false;
+		if (heap->inode)
+			unmap_mapping_range(heap->inode->i_mapping,
+					    GCH_MMAP_ARENA +
+					    ((loff_t)first << PAGE_SHIFT),
+					    (loff_t)b->nr << PAGE_SHIFT, 1);
+	}
 	for (i = 0; i < b->nr; i++) {
 		if (!b->pages[i])
 			continue;
@@ -162,6 +171,11 @@ static int gch_span_populate(struct gch_heap_core *core, struct gch_span *s)
 	/* the core counted this span's struct and bitmaps already */
 	if (gch_heap_meta_charge(heap, struct_size(b, pages, nr)))
 		return -ENOMEM;
+	/* leave the program room in its memory cgroup */
+	if (!gch_memcg_room(heap, nr)) {
+		heap->kmeta_bytes -= struct_size(b, pages, nr);
+		return -ENOMEM;
+	}
 
 	/*
 	 * RETRY_MAYFAIL: over its memcg's limit the caller gets ENOMEM from

@@ -374,6 +374,8 @@ struct page *gch_idle_take(struct gch_heap *heap, unsigned long index);
 void gch_scav_init(struct gch_heap *heap);
 void gch_scav_stop(struct gch_heap *heap);
 void gch_scav_trim(struct gch_heap *heap);
+bool gch_scav_memcg_tight(struct gch_heap *heap);
+bool gch_memcg_room(struct gch_heap *heap, unsigned long pages);
 bool gch_scav_reclaim(struct gch_heap *heap);
 void gch_scav_destroy(struct gch_heap *heap);
 u64 gch_scav_idle_bytes(struct gch_heap *heap);

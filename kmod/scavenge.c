@@ -26,7 +26,10 @@
  *     idle pages are returned down to that bound (a heap far above its
  *     goal keeps no reserve), at the tick and at the end of each sweep;
  *   - when a span cannot get a new page (its memory cgroup is at the
- *     limit), every idle page is returned and the allocation retried.
+ *     limit), every idle page is returned and the allocation retried;
+ *   - while the owner's memory cgroup is near its limit, no page is kept
+ *     idle at all (gch_scav_memcg_tight()): idle pages are charged, and
+ *     the cgroup's reclaim cannot take them back.
  *
  * Returning a page zaps it from the owner's page tables (so a later span
  * over the same arena page, backed by a new page, faults that one in)
@@ -37,7 +40,10 @@
  * a user page-table entry of the arena maps nothing, or the page that
  * currently backs its arena page (an in-use span's, or an idle one).
  */
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/page_counter.h>
+#include <linux/sizes.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -139,6 +145,80 @@ static void gch_idle_return(struct gch_heap *heap, unsigned long *idx,
 }
 
 /*
+ * Would @pages more pages leave the owner's memory cgroup, or one above
+ * it, with less than max >> @shift (clamped to [@floor, @ceil] pages) to
+ * spare?
+ */
+static bool gch_memcg_short(struct gch_heap *heap, unsigned long pages,
+			    unsigned int shift, unsigned long floor,
+			    unsigned long ceil)
+{
+	bool short_ = false;
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(heap->mm);
+	struct page_counter *c;
+
+	if (!memcg)
+		return false;
+	for (c = &memcg->memory; c && !short_; c = c->parent) {
+		unsigned long max = READ_ONCE(c->max);
+
+		short_ = max != PAGE_COUNTER_MAX &&
+			 page_counter_read(c) + pages +
+			 clamp(max >> shift, floor, ceil) > max;
+	}
+	mem_cgroup_put(memcg);
+#endif
+	return short_;
+}
+
+/**
+ * gch_scav_memcg_tight() - is the owner's memory cgroup near its limit?
+ * @heap: the heap.
+ *
+ * Idle pages stay charged to the owner's cgroup, and the cgroup's reclaim
+ * cannot take them back (they are on no LRU list): at the limit, the
+ * program's next page fault elsewhere would wake the OOM killer.  So a
+ * heap keeps none while the cgroup, or one above it, has less than an
+ * eighth of its limit left.
+ *
+ * Return: true if idle pages should go back now.
+ */
+bool gch_scav_memcg_tight(struct gch_heap *heap)
+{
+	return gch_memcg_short(heap, 0, 3, 0, ULONG_MAX);
+}
+
+/* The reserve a heap leaves its cgroup: 1/32 of the limit, 1 to 16 MiB. */
+#define GCH_MEMCG_RESERVE_SHIFT	5
+#define GCH_MEMCG_RESERVE_MIN	(SZ_1M >> PAGE_SHIFT)
+#define GCH_MEMCG_RESERVE_MAX	(SZ_16M >> PAGE_SHIFT)
+
+/**
+ * gch_memcg_room() - may the heap take @pages new pages?
+ * @heap:  the heap, locked.
+ * @pages: pages a span about to be populated needs.
+ *
+ * The heap leaves the program a reserve in its memory cgroup (1/32 of the
+ * limit, 1 to 16 MiB): a heap that filled the cgroup to the byte would
+ * get ENOMEM as documented, but the program's next fault anywhere else
+ * (a stack page, a copy-on-write page after fork) would then wake the
+ * OOM killer.  Idle pages are returned first to make room.
+ *
+ * Return: true if there is room.
+ */
+bool gch_memcg_room(struct gch_heap *heap, unsigned long pages)
+{
+	if (!gch_memcg_short(heap, pages, GCH_MEMCG_RESERVE_SHIFT,
+			     GCH_MEMCG_RESERVE_MIN, GCH_MEMCG_RESERVE_MAX))
+		return true;
+	if (!gch_scav_reclaim(heap))
+		return false;
+	return !gch_memcg_short(heap, pages, GCH_MEMCG_RESERVE_SHIFT,
+				GCH_MEMCG_RESERVE_MIN, GCH_MEMCG_RESERVE_MAX);
+}
+
+/*
  * Idle pages the heap may keep beyond its seen-twice rule: up to half its
  * goal above it, counting the pages in use.  No goal (GC off): no bound.
  */
@@ -230,7 +310,8 @@ static void gch_scav_tick(struct work_struct *work)
 	struct gch_heap *heap = container_of(to_delayed_work(work),
 					     struct gch_heap, scav_work);
 
-	gch_scav_walk(heap, GCH_SCAV_EXCESS, true, false);
+	gch_scav_walk(heap, gch_scav_memcg_tight(heap) ? ULONG_MAX :
+			    GCH_SCAV_EXCESS, true, false);
 	/* pages left (or no memory for the walk): look again next period */
 	if (atomic_long_read(&heap->idle_pages))
 		gch_scav_kick(heap);
@@ -246,7 +327,9 @@ static void gch_scav_tick(struct work_struct *work)
 void gch_scav_trim(struct gch_heap *heap)
 {
 	lockdep_assert_held(&heap->lock);
-	if (gch_idle_excess(heap))
+	if (atomic_long_read(&heap->idle_pages) && gch_scav_memcg_tight(heap))
+		gch_scav_walk(heap, ULONG_MAX, false, true);
+	else if (gch_idle_excess(heap))
 		gch_scav_walk(heap, GCH_SCAV_EXCESS, false, true);
 }
 

@@ -327,20 +327,28 @@ void gch_collect_if_due(u32 due)
 	errno = saved;
 }
 
-GCH_API int gch_collect(void)
-{
-	if (!gch_lib_usable())
-		return -1;
-	return gch_collect_flags(0);
-}
-
 /*
  * Collections for allocations that found the heap exhausted: after one
  * that did not help, the next @gch_oom_backoff (1, 2, 4 ... 1024) failing
- * allocations fail at once instead of each collecting in vain.
+ * allocations fail at once instead of each collecting in vain.  The
+ * program's own collection ends the back-off: its sweep runs in the
+ * background, so the allocation right after it may still find the heap
+ * full, and must collect (which waits for that sweep) and retry.
  */
 #define GCH_OOM_BACKOFF_MAX	1024U
 static u32 gch_oom_backoff, gch_oom_skip;
+
+GCH_API int gch_collect(void)
+{
+	int ret;
+
+	if (!gch_lib_usable())
+		return -1;
+	ret = gch_collect_flags(0);
+	if (!ret)
+		__atomic_store_n(&gch_oom_skip, 0, __ATOMIC_RELAXED);
+	return ret;
+}
 
 /**
  * gch_oom_collect() - collect because an allocation failed with ENOMEM

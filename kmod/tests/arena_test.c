@@ -21,6 +21,7 @@ static int arena_test_init(struct kunit *test)
 	if (!f)
 		return -ENOMEM;
 	mutex_init(&f->heap.lock);
+	gch_scav_init(&f->heap);
 	err = gch_sizeclass_init(&f->classes);
 	if (err)
 		return err;
@@ -37,8 +38,46 @@ static void arena_test_exit(struct kunit *test)
 {
 	struct arena_fixture *f = test->priv;
 
-	if (f)
-		gch_heap_destroy(&f->heap.core);
+	if (!f)
+		return;
+	/* as gch_heap_put(): freed spans' pages are idle until destroyed */
+	gch_scav_stop(&f->heap);
+	gch_heap_destroy(&f->heap.core);
+	gch_scav_destroy(&f->heap);
+}
+
+/*
+ * The core's operations under the heap lock, as the ioctls call them: a
+ * freed span's pages go to the idle store, which the lock guards.
+ */
+static int alloc_small_locked(struct gch_heap *heap, unsigned int sc,
+			      u64 *offs, int n)
+{
+	mutex_lock(&heap->lock);
+	n = gch_heap_alloc_small(&heap->core, sc, offs, n);
+	mutex_unlock(&heap->lock);
+	return n;
+}
+
+static int alloc_large_locked(struct gch_heap *heap, u64 size, bool noscan,
+			      u64 *off)
+{
+	int err;
+
+	mutex_lock(&heap->lock);
+	err = gch_heap_alloc_large(&heap->core, size, noscan, off);
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+static int free_locked(struct gch_heap *heap, u64 off)
+{
+	int err;
+
+	mutex_lock(&heap->lock);
+	err = gch_heap_free(&heap->core, off);
+	mutex_unlock(&heap->lock);
+	return err;
 }
 
 /* Objects are backed, zeroed, and reachable through the kernel mapping. */
@@ -52,7 +91,7 @@ static void arena_backing_zeroed_and_writable(struct kunit *test)
 	char *p;
 	int n, i;
 
-	n = gch_heap_alloc_small(core, sc, offs, ARRAY_SIZE(offs));
+	n = alloc_small_locked(&f->heap, sc, offs, ARRAY_SIZE(offs));
 	KUNIT_ASSERT_GT(test, n, 0);
 	for (i = 0; i < n; i++) {
 		KUNIT_ASSERT_EQ(test, gch_heap_lookup(core, offs[i], &info), 0);
@@ -63,8 +102,8 @@ static void arena_backing_zeroed_and_writable(struct kunit *test)
 		memset(p, 0x5a, info.size);
 	}
 	/* a freed and reallocated object comes back zeroed */
-	KUNIT_ASSERT_EQ(test, gch_heap_free(core, offs[0]), 0);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(core, sc, offs, 1), 1);
+	KUNIT_ASSERT_EQ(test, free_locked(&f->heap, offs[0]), 0);
+	KUNIT_ASSERT_EQ(test, alloc_small_locked(&f->heap, sc, offs, 1), 1);
 	KUNIT_ASSERT_EQ(test, gch_heap_lookup(core, offs[0], &info), 0);
 	p = gch_span_kaddr(info.span) +
 	    (offs[0] - ((u64)info.span->start << GCH_PAGE_SHIFT));
@@ -96,9 +135,8 @@ static void arena_fault_lookup(struct kunit *test)
 	u64 off, base, end;
 	char *k;
 
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&heap->core,
-						   5 * GCH_PAGE_SIZE, false,
-						   &base), 0);
+	KUNIT_ASSERT_EQ(test, alloc_large_locked(heap, 5 * GCH_PAGE_SIZE,
+						 false, &base), 0);
 	s = gch_heap_span_of(&heap->core, base);
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	end = base + ((u64)s->npages << GCH_PAGE_SHIFT);
@@ -111,7 +149,7 @@ static void arena_fault_lookup(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, 511ULL << GCH_PAGE_SHIFT));
 	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, 512ULL << GCH_PAGE_SHIFT));
 	/* freed: the pages are gone */
-	KUNIT_ASSERT_EQ(test, gch_heap_free(&heap->core, base), 0);
+	KUNIT_ASSERT_EQ(test, free_locked(heap, base), 0);
 	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, base));
 }
 
@@ -127,8 +165,8 @@ static void arena_large_spans_accounted(struct kunit *test)
 	int i;
 
 	for (i = 0; i < 16; i++)
-		KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(core, 64 << 10,
-							   i & 1, &off), 0);
+		KUNIT_ASSERT_EQ(test, alloc_large_locked(&f->heap, 64 << 10,
+							 i & 1, &off), 0);
 	KUNIT_EXPECT_EQ(test, core->nlarge, 16ULL);
 	KUNIT_EXPECT_EQ(test, core->mapped_pages, 16ULL * 8);
 }
