@@ -130,11 +130,7 @@ static void gch_backing_free(struct gch_heap *heap, struct gch_backing *b,
 	/* near the memcg limit nothing is kept (gch_scav_memcg_tight()) */
 	if (keep && gch_scav_memcg_tight(heap)) {
 		keep = false;
-		if (heap->inode)
-			unmap_mapping_range(heap->inode->i_mapping,
-					    GCH_MMAP_ARENA +
-					    ((loff_t)first << PAGE_SHIFT),
-					    (loff_t)b->nr << PAGE_SHIFT, 1);
+		gch_idle_zap(heap, first, b->nr);
 	}
 	for (i = 0; i < b->nr; i++) {
 		if (!b->pages[i])

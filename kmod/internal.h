@@ -371,6 +371,8 @@ void *gch_span_kaddr(const struct gch_span *s);
 void gch_idle_put(struct gch_heap *heap, unsigned long index,
 		  struct page *page);
 struct page *gch_idle_take(struct gch_heap *heap, unsigned long index);
+void gch_idle_zap(struct gch_heap *heap, unsigned long first,
+		  unsigned long n);
 void gch_scav_init(struct gch_heap *heap);
 void gch_scav_stop(struct gch_heap *heap);
 void gch_scav_trim(struct gch_heap *heap);

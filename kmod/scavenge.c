@@ -67,8 +67,13 @@ static void gch_scav_kick(struct gch_heap *heap)
 				   gch_scav_delay());
 }
 
-/* Zap arena kernel pages [first, first + n) from the owner's page tables. */
-static void gch_idle_zap(struct gch_heap *heap, unsigned long first,
+/**
+ * gch_idle_zap() - zap arena pages from the owner's page tables
+ * @heap:  the heap.
+ * @first: the first arena page index (in PAGE_SIZE pages).
+ * @n:     how many.
+ */
+void gch_idle_zap(struct gch_heap *heap, unsigned long first,
 			 unsigned long n)
 {
 	if (heap->inode)
@@ -194,6 +199,14 @@ bool gch_scav_memcg_tight(struct gch_heap *heap)
 #define GCH_MEMCG_RESERVE_MIN	(SZ_1M >> PAGE_SHIFT)
 #define GCH_MEMCG_RESERVE_MAX	(SZ_16M >> PAGE_SHIFT)
 
+/* Would @pages more pages eat into the reserve? */
+static bool gch_memcg_reserve_short(struct gch_heap *heap,
+				    unsigned long pages)
+{
+	return gch_memcg_short(heap, pages, GCH_MEMCG_RESERVE_SHIFT,
+			       GCH_MEMCG_RESERVE_MIN, GCH_MEMCG_RESERVE_MAX);
+}
+
 /**
  * gch_memcg_room() - may the heap take @pages new pages?
  * @heap:  the heap, locked.
@@ -209,13 +222,9 @@ bool gch_scav_memcg_tight(struct gch_heap *heap)
  */
 bool gch_memcg_room(struct gch_heap *heap, unsigned long pages)
 {
-	if (!gch_memcg_short(heap, pages, GCH_MEMCG_RESERVE_SHIFT,
-			     GCH_MEMCG_RESERVE_MIN, GCH_MEMCG_RESERVE_MAX))
+	if (!gch_memcg_reserve_short(heap, pages))
 		return true;
-	if (!gch_scav_reclaim(heap))
-		return false;
-	return !gch_memcg_short(heap, pages, GCH_MEMCG_RESERVE_SHIFT,
-				GCH_MEMCG_RESERVE_MIN, GCH_MEMCG_RESERVE_MAX);
+	return gch_scav_reclaim(heap) && !gch_memcg_reserve_short(heap, pages);
 }
 
 /*
