@@ -2686,6 +2686,50 @@ TEST_F_TIMEOUT(gc, freed_pages_kept_for_reuse, 120)
 	EXPECT_GE(pages / 4, flt) TH_LOG("the refill faulted its pages in again");
 }
 
+/*
+ * The goal bounds what the heap keeps idle: with collection on, a sweep
+ * that leaves the heap far above its new goal returns the idle pages
+ * beyond half the goal above it at once, at the sweep's end, not at the
+ * scavenger's next tick (held off a minute here).  (The fixture turns
+ * collection off, which keeps every idle page until the tick: the test
+ * above.)
+ */
+TEST_F_TIMEOUT(gc, sweep_trims_idle_to_goal, 120)
+{
+	struct gch_heap_stats peak, after;
+	size_t objects, bytes, bound;
+	char old[32] = "";
+	ssize_t n;
+	int fd;
+
+	fd = param_swap(SCAVENGE_PARAM, "60000\n", old, sizeof(old), &n);
+	if (fd < 0)
+		SKIP(return, "%s: %s (needs root and the module)",
+		     SCAVENGE_PARAM, strerror(errno));
+
+	ASSERT_EQ(-1, gch_set_gc_percent(100));
+	ASSERT_EQ(0, fill_heap(&objects, &bytes)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, gch_stats(&peak));
+	g_bss_root = NULL;
+	scrub();
+	ASSERT_EQ(0, collect_swept()) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, gch_stats(&after));
+	EXPECT_EQ(n, pwrite(fd, old, n, 0));
+	close(fd);
+	bound = after.heap_goal + after.heap_goal / 2;
+	TH_LOG("%zu MiB mapped at the peak; after the sweep: goal %llu kB, mapped %zu kB, idle %zu kB, %llu kB scavenged",
+	       peak.mapped_bytes / MiB, (unsigned long long)after.heap_goal / KiB,
+	       after.mapped_bytes / KiB, after.idle_bytes / KiB,
+	       (unsigned long long)(after.scavenged_bytes - peak.scavenged_bytes) / KiB);
+	ASSERT_NE(0, after.heap_goal);
+	EXPECT_EQ(0, after.unswept_spans);
+	EXPECT_LE(peak.mapped_bytes / 2, after.scavenged_bytes - peak.scavenged_bytes)
+		TH_LOG("the sweep's end returned no pages");
+	if (after.idle_bytes)
+		EXPECT_GE(bound, after.mapped_bytes + after.idle_bytes)
+			TH_LOG("idle pages kept beyond 1.5 x the goal");
+}
+
 /* --- 8. pacing ------------------------------------------------------------------------- */
 
 /* Allocate @n dropped objects of @size; the largest inuse_bytes seen. */
