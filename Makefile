@@ -27,7 +27,7 @@ CPPFLAGS_GCH := -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/user
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS_GCH) -MMD -MP
 
 # also in dkms.conf and debian/changelog (make check compares them)
-VERSION := 0.2
+VERSION := 0.3
 SONAME := libgcheap.so.0
 
 # Where `make install` puts things (DESTDIR is prepended to every path).
@@ -89,7 +89,8 @@ module:
 
 # --- the library ----------------------------------------------------------
 
-LIB_SRCS := userlib/alloc.c userlib/collect.c userlib/device.c userlib/init.c userlib/percpu.c \
+LIB_SRCS := userlib/alloc.c userlib/collect.c userlib/device.c userlib/finalize.c \
+	userlib/init.c userlib/percpu.c \
 	userlib/query.c userlib/sizeclass.c userlib/tcache.c userlib/version.c \
 	kmod/core/cache.c kmod/core/sizeclass.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/lib/obj/%.o)

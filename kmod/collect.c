@@ -263,6 +263,50 @@ static void gch_mark_bound(struct gch_heap *heap)
 				     UINT_MAX) ?: 1);
 }
 
+/* Keep what each worker did in the ordinary mark, for GCH_IOC_GC_STATS. */
+static void gch_mark_record_workers(struct gch_heap *heap, unsigned int n)
+{
+	const struct gch_mark_stats *w;
+	unsigned int i;
+
+	heap->nr_last_workers = min_t(unsigned int, n, GCH_STATS_MAX_WORKERS);
+	for (i = 0; i < heap->nr_last_workers; i++) {
+		w = gch_mark_worker_stats(heap->mark, i);
+		heap->last_workers[i].objects_scanned = w->objects_scanned;
+		heap->last_workers[i].bytes_scanned = w->bytes_scanned;
+		heap->last_workers[i].root_words = w->root_words;
+		heap->last_workers[i].steals = w->steals;
+	}
+}
+
+/**
+ * gch_heap_mark_more() - another parallel mark, on top of the last one
+ * @heap:   the heap, locked, the world stopped, its mark done.
+ * @roots:  the roots of this round.
+ * @nroots: how many.
+ * @n:      workers.
+ * @ms:     out: this round's totals.
+ *
+ * Marks accumulate: what the round reaches is marked as well (the
+ * finalizer phase, specials.c).
+ *
+ * Return: 0, or gch_mark_begin()'s error.
+ */
+int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
+		       unsigned int nroots, unsigned int n,
+		       struct gch_mark_stats *ms)
+{
+	struct gch_collection_ctx ctx = { .heap = heap };
+	int err;
+
+	err = gch_mark_begin(heap->mark, heap->arena_start, roots, nroots, n);
+	if (err)
+		return err;
+	gch_pool_run(n, gch_mark_fn, &ctx, current->mm);
+	gch_mark_end(heap->mark, ms);
+	return 0;
+}
+
 /*
  * Mark and start the sweep, the heap locked and the world stopped.  If
  * the world turned out not to have stayed stopped (gch_world_intact()),
@@ -270,13 +314,13 @@ static void gch_mark_bound(struct gch_heap *heap)
  */
 static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 			  struct gch_rootset *rs, unsigned int n,
-			  struct gch_gc_info *gi)
+			  struct gch_gc_info *gi, struct gch_fin_info *fi)
 {
 	struct gch_collection_ctx ctx = { .heap = heap };
 	const struct gch_root *items;
 	struct gch_mark_stats ms;
 	struct gch_sweep_stats ss;
-	unsigned int nitems, i;
+	unsigned int nitems;
 	u64 t0, t1;
 	int err;
 
@@ -296,6 +340,13 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 		gch_sweep_eager(heap, n, &ss);
 		return -EAGAIN;
 	}
+	gch_mark_record_workers(heap, n);
+	err = gch_specials_collect(heap, n, &ms, fi);
+	if (err) {
+		gch_mark_keep_all(heap->mark);
+		gch_sweep_eager(heap, n, &ss);
+		return err;
+	}
 	t1 = ktime_get_ns();
 	heap->marked_bytes = ms.bytes_marked;
 	heap->marked_dead = heap->core.objects - ms.objects_marked;
@@ -313,17 +364,6 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 		gch_gc_add_sweep(gi, &ss);
 	}
 	gi->sweep_ns = ktime_get_ns() - t1;
-
-	heap->nr_last_workers = min_t(unsigned int, n, GCH_STATS_MAX_WORKERS);
-	for (i = 0; i < heap->nr_last_workers; i++) {
-		const struct gch_mark_stats *w;
-
-		w = gch_mark_worker_stats(heap->mark, i);
-		heap->last_workers[i].objects_scanned = w->objects_scanned;
-		heap->last_workers[i].bytes_scanned = w->bytes_scanned;
-		heap->last_workers[i].root_words = w->root_words;
-		heap->last_workers[i].steals = w->steals;
-	}
 	return 0;
 }
 
@@ -417,6 +457,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 {
 	struct gch_gc_info *gi = &c->info;
 	unsigned int n = gch_heap_nworkers(heap);
+	struct gch_fin_info fi;
 	struct gch_rootset *rs;
 	struct gch_world *w;
 	u64 t0, t1;
@@ -469,7 +510,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 
 	mutex_lock(&heap->lock);
 	gi->heap_before = heap->core.inuse_bytes;
-	err = gch_mark_sweep(heap, w, rs, n, gi);
+	err = gch_mark_sweep(heap, w, rs, n, gi, &fi);
 	if (!err) {
 		heap->num_gc = gi->gc_number;
 		/* the restart that follows takes a wake-up: count it now */
@@ -481,6 +522,13 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		c->collected = 1;
 	}
 	mutex_unlock(&heap->lock);
+	if (!err) {
+		/* the links, with the other threads still stopped */
+		gch_specials_clear_links(heap, &fi);
+		trace_gcheap_finalize(heap->tgid, heap->id, gi->gc_number,
+				      fi.queued, fi.waiting, fi.weak_cleared,
+				      fi.weak_dropped, fi.ns);
+	}
 	gch_world_release(w);
 	gch_roots_free(rs);
 	if (err)

@@ -3,7 +3,8 @@
  * Tracepoints of a collection, in the order they fire:
  *
  *   gcheap_gc_start -> gcheap_world_stopped -> gcheap_mark_done
- *     -> (world restarts) -> gcheap_sweep_done -> gcheap_gc_end
+ *     -> gcheap_finalize -> (world restarts) -> gcheap_sweep_done
+ *     -> gcheap_gc_end
  *
  * or gcheap_gc_abort after gcheap_gc_start when the collection fails.
  * Documentation/tracing.rst lists every field.
@@ -164,6 +165,42 @@ TRACE_EVENT(gcheap_sweep_done,
 		  __entry->sweep_ns, __entry->background_ns,
 		  __entry->objects_freed, __entry->bytes_freed,
 		  __entry->spans_released, __entry->pages_released)
+);
+
+TRACE_EVENT(gcheap_finalize,
+
+	TP_PROTO(pid_t tgid, u64 heap_id, u64 gc, u64 queued, u64 waiting,
+		 u64 weak_cleared, u64 weak_dropped, u64 finalize_ns),
+
+	TP_ARGS(tgid, heap_id, gc, queued, waiting, weak_cleared, weak_dropped,
+		finalize_ns),
+
+	TP_STRUCT__entry(
+		__field(pid_t, tgid)
+		__field(u64, heap_id)
+		__field(u64, gc)
+		__field(u64, queued)
+		__field(u64, waiting)
+		__field(u64, weak_cleared)
+		__field(u64, weak_dropped)
+		__field(u64, finalize_ns)
+	),
+
+	TP_fast_assign(
+		__entry->tgid = tgid;
+		__entry->heap_id = heap_id;
+		__entry->gc = gc;
+		__entry->queued = queued;
+		__entry->waiting = waiting;
+		__entry->weak_cleared = weak_cleared;
+		__entry->weak_dropped = weak_dropped;
+		__entry->finalize_ns = finalize_ns;
+	),
+
+	TP_printk("tgid=%d heap=%llu gc=%llu queued=%llu waiting=%llu weak_cleared=%llu weak_dropped=%llu finalize_ns=%llu",
+		  __entry->tgid, __entry->heap_id, __entry->gc,
+		  __entry->queued, __entry->waiting, __entry->weak_cleared,
+		  __entry->weak_dropped, __entry->finalize_ns)
 );
 
 TRACE_EVENT(gcheap_gc_end,

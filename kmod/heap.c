@@ -133,6 +133,7 @@ struct gch_heap *gch_heap_open(void)
 	mutex_init(&heap->lock);
 	mutex_init(&heap->collect_lock);
 	gch_scav_init(heap);
+	gch_specials_init(heap);
 	err = gch_arena_fs_init(heap);
 	if (err)
 		goto fail_free;
@@ -163,6 +164,7 @@ fail:
 void gch_heap_release(struct gch_heap *heap)
 {
 	gch_collector_destroy(heap);
+	gch_specials_destroy(heap);
 	gch_scav_stop(heap);
 	if (heap->arena_state != GCH_MAP_NONE)
 		gch_heap_destroy(&heap->core);
@@ -482,7 +484,7 @@ int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 }
 
 /* The arena offset of a user address, or -EINVAL if outside the arena. */
-static int gch_heap_offset(struct gch_heap *heap, u64 addr, u64 *off)
+int gch_heap_offset(struct gch_heap *heap, u64 addr, u64 *off)
 {
 	if (heap->arena_state != GCH_MAP_LIVE)
 		return -ENXIO;
@@ -505,10 +507,17 @@ int gch_heap_free_obj(struct gch_heap *heap, u64 addr)
 	u64 off;
 	int err;
 
+	struct gch_objinfo oi;
+
 	mutex_lock(&heap->lock);
 	err = gch_heap_offset(heap, addr, &off);
+	/* an object's size, for its specials; the free judges @addr */
+	if (!err && gch_heap_lookup(&heap->core, off, &oi))
+		oi.size = 0;
 	if (!err)
 		err = gch_heap_free(&heap->core, off);
+	if (!err && oi.size)
+		gch_specials_forget(heap, off, oi.size);
 	mutex_unlock(&heap->lock);
 	return err;
 }
@@ -567,6 +576,7 @@ void gch_heap_stats(struct gch_heap *heap, struct gch_stats *st)
 	st->unswept_spans = core->unswept;
 	st->idle_bytes = gch_scav_idle_bytes(heap);
 	st->scavenged_bytes = heap->scavenged_bytes;
+	gch_specials_stats(heap, st);
 	st->classes[0].nmalloc = core->large_nmalloc;
 	st->classes[0].nfree = core->large_nfree;
 	st->classes[0].spans = core->nlarge;

@@ -12,6 +12,8 @@
 #include <linux/slab.h>
 #include <linux/ptrace.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "core/cache.h"
 #include "core/heap.h"
@@ -43,6 +45,64 @@ extern unsigned long gch_min_heap_goal;
 /* Built once at module load from the core's deterministic code. */
 extern struct gch_sizeclass_table gch_size_classes;
 extern struct gch_cache_layout gch_cache_layout;
+
+/**
+ * struct gch_specials - a heap's finalizers and weak links (specials.c)
+ * @fin:         registered finalizers (struct gch_fin) by object offset.
+ * @nr_fin:      entries of @fin.
+ * @ready:       queued finalizers, oldest first, not yet taken.
+ * @nr_ready:    entries of @ready.
+ * @weak:        weak links (struct gch_weakref) by link address.
+ * @nr_weak:     entries of @weak.
+ * @clear:       links the last phases chose to clear; room for every
+ *               registered link, so that a collection allocates nothing.
+ * @nr_clear:    entries of @clear in use.
+ * @clear_cap:   entries @clear holds.
+ * @wq:          GCH_IOC_FIN_TAKE callers waiting for a queued finalizer.
+ * @take_lock:   one taker at a time (not under @lock: a take copies out).
+ * @queued_total: finalizers queued since the heap began.
+ * @waiting:     the last collection's waiting finalizers.
+ * @cleared_total: links cleared since the heap began.
+ * @dropped_total: links dropped unwritten.
+ * @ns_total:    time in the phases.
+ *
+ * Everything but @wq and @take_lock is under the heap's @lock.
+ */
+struct gch_specials {
+	struct xarray fin;
+	unsigned long nr_fin;
+	struct list_head ready;
+	unsigned long nr_ready;
+	struct xarray weak;
+	unsigned long nr_weak;
+	u64 *clear;
+	unsigned int nr_clear;
+	unsigned long clear_cap;
+	wait_queue_head_t wq;
+	struct mutex take_lock;
+	u64 queued_total;
+	u64 waiting;
+	u64 cleared_total;
+	u64 dropped_total;
+	u64 ns_total;
+};
+
+/**
+ * struct gch_fin_info - what one collection's finalizer and weak phases did
+ * @queued:       finalizers queued.
+ * @waiting:      unreachable finalizable objects reached by another one
+ *                (or through a cycle by themselves): not queued.
+ * @weak_cleared: links set to 0.
+ * @weak_dropped: links dropped unwritten.
+ * @ns:           time in the phases (in the pause).
+ */
+struct gch_fin_info {
+	u64 queued;
+	u64 waiting;
+	u64 weak_cleared;
+	u64 weak_dropped;
+	u64 ns;
+};
 
 /**
  * struct gch_heap - one garbage-collected heap, the private data of an
@@ -120,6 +180,7 @@ extern struct gch_cache_layout gch_cache_layout;
  * @control_used:   an object was ever put into a per-CPU cache.
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
+ * @spec:           finalizers and weak links (specials.c).
  */
 struct gch_heap {
 	u64 id;
@@ -170,6 +231,7 @@ struct gch_heap {
 	bool control_used;
 	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
 	unsigned int nr_last_workers;
+	struct gch_specials spec;
 };
 
 /**
@@ -343,6 +405,23 @@ void gch_heap_set_goal(struct gch_heap *heap);
 int gch_collector_init(struct gch_heap *heap);
 void gch_collector_destroy(struct gch_heap *heap);
 void gch_sweep_wait(struct gch_heap *heap);
+int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
+		       unsigned int nroots, unsigned int n,
+		       struct gch_mark_stats *ms);
+
+/* specials.c: finalizers and weak links */
+void gch_specials_init(struct gch_heap *heap);
+void gch_specials_destroy(struct gch_heap *heap);
+int gch_specials_finalizer(struct gch_heap *heap,
+			   const struct gch_finalizer *a);
+int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a);
+void gch_specials_forget(struct gch_heap *heap, u64 off, u64 size);
+void gch_specials_mark_roots(struct gch_mark_worker *w, void *arg);
+int gch_specials_collect(struct gch_heap *heap, unsigned int n,
+			 struct gch_mark_stats *ms, struct gch_fin_info *fi);
+void gch_specials_clear_links(struct gch_heap *heap, struct gch_fin_info *fi);
+int gch_specials_take(struct gch_heap *heap, struct gch_fin_take *t);
+void gch_specials_stats(struct gch_heap *heap, struct gch_stats *st);
 
 /* heap.c */
 struct gch_heap *gch_heap_open(void);
@@ -356,6 +435,7 @@ int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
 			     u64 *addr, u32 *gc_due);
 int gch_heap_free_obj(struct gch_heap *heap, u64 addr);
+int gch_heap_offset(struct gch_heap *heap, u64 addr, u64 *off);
 int gch_heap_query(struct gch_heap *heap, struct gch_query *q);
 void gch_heap_stats(struct gch_heap *heap, struct gch_stats *st);
 

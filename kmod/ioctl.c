@@ -77,7 +77,8 @@ static long gch_ioc_version(struct gch_heap *heap, void __user *uarg)
 		return usize;
 	v.abi_major = GCH_ABI_MAJOR;
 	v.abi_minor = GCH_ABI_MINOR;
-	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP | GCH_FEAT_COLLECT;
+	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP | GCH_FEAT_COLLECT |
+		     GCH_FEAT_SPECIALS;
 	v.page_shift = GCH_PAGE_SHIFT;
 	v.max_small_size = GCH_MAX_SMALL_SIZE;
 	v.nr_size_classes = gch_size_classes.nr_classes;
@@ -228,6 +229,46 @@ static long gch_ioc_gc_stats(struct gch_heap *heap, void __user *uarg)
 	return err;
 }
 
+static long gch_ioc_finalizer(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_finalizer a;
+	int usize;
+
+	usize = gch_args_in(&a, sizeof(a), GCH_FINALIZER_SIZE_VER0, 0, uarg);
+	if (usize < 0)
+		return usize;
+	return gch_specials_finalizer(heap, &a);
+}
+
+static long gch_ioc_weak(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_weak a;
+	int usize;
+
+	usize = gch_args_in(&a, sizeof(a), GCH_WEAK_SIZE_VER0,
+			    GCH_WEAK_LONG | GCH_WEAK_REMOVE, uarg);
+	if (usize < 0)
+		return usize;
+	if ((a.hdr.flags & GCH_WEAK_LONG) && (a.hdr.flags & GCH_WEAK_REMOVE))
+		return -EINVAL;
+	return gch_specials_weak(heap, &a);
+}
+
+static long gch_ioc_fin_take(struct gch_heap *heap, void __user *uarg)
+{
+	struct gch_fin_take t;
+	int usize, err;
+
+	usize = gch_args_in(&t, sizeof(t), GCH_FIN_TAKE_SIZE_VER0,
+			    GCH_FIN_TAKE_WAIT, uarg);
+	if (usize < 0)
+		return usize;
+	err = gch_specials_take(heap, &t);
+	if (err)
+		return err;
+	return gch_args_out(uarg, &t, sizeof(t), usize);
+}
+
 /**
  * gch_ioctl() - the device's ioctl entry point
  * @file: an open /dev/gcheap; its private data is the heap.
@@ -251,7 +292,10 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct gch_gc_stats) != GCH_GC_STATS_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_free) != GCH_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_query) != GCH_QUERY_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER1);
+	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER2);
+	BUILD_BUG_ON(sizeof(struct gch_finalizer) != GCH_FINALIZER_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_weak) != GCH_WEAK_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_fin_take) != GCH_FIN_TAKE_SIZE_VER0);
 
 	if (_IOC_TYPE(cmd) != GCH_IOC_MAGIC)
 		return -ENOTTY;
@@ -280,6 +324,12 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gch_ioc_roots(heap, uarg);
 	case GCH_IOC_GC_STATS:
 		return gch_ioc_gc_stats(heap, uarg);
+	case GCH_IOC_FINALIZER:
+		return gch_ioc_finalizer(heap, uarg);
+	case GCH_IOC_WEAK:
+		return gch_ioc_weak(heap, uarg);
+	case GCH_IOC_FIN_TAKE:
+		return gch_ioc_fin_take(heap, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -653,7 +653,8 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	if (err)
 		goto fail;
 
-	nitems = 2 * nthreads + rs->ncpus;
+	/* + 1: the finalizers' data and the queued finalizers */
+	nitems = 2 * nthreads + rs->ncpus + 1;
 	for (i = 0; i < rs->nreaders; i++)
 		nitems += rs->readers[i].nfound;
 	rs->items = gch_gc_alloc(nitems, sizeof(*rs->items));
@@ -678,6 +679,10 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 		rs->items[rs->nitems].arg = rs->cpu_blocks[i];
 		rs->nitems++;
 	}
+	rs->items[rs->nitems].kind = GCH_ROOT_FUNC;
+	rs->items[rs->nitems].fn = gch_specials_mark_roots;
+	rs->items[rs->nitems].arg = heap;
+	rs->nitems++;
 	return rs;
 
 fail:

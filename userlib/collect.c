@@ -294,6 +294,38 @@ static void gch_trace(const struct gch_gc_info *gi)
 		(unsigned long long)gi->steals);
 }
 
+/*
+ * A second line when the heap has finalizers or weak links: what this
+ * collection did with them (differences of the module's totals; the
+ * trace is for reading, so concurrent collections may blur them).
+ */
+static void gch_trace_final(u64 gc)
+{
+	static u64 queued, cleared, dropped, ns;
+	struct gch_stats st;
+
+	memset(&st, 0, sizeof(st));
+	st.hdr.size = sizeof(st);
+	if (ioctl(gch_lib.fd, GCH_IOC_STATS, &st) ||
+	    !(st.finalizers || st.finalizers_queued || st.weak_links ||
+	      st.weak_cleared || st.weak_dropped))
+		return;
+	fprintf(stderr,
+		"gc %llu finalizers: %llu queued, %llu waiting (behind another or on a cycle), %llu registered; weak links: %llu cleared, %llu dropped, %llu registered; %.3f ms\n",
+		(unsigned long long)gc,
+		(unsigned long long)(st.finalizers_queued - queued),
+		(unsigned long long)st.finalizers_waiting,
+		(unsigned long long)st.finalizers,
+		(unsigned long long)(st.weak_cleared - cleared),
+		(unsigned long long)(st.weak_dropped - dropped),
+		(unsigned long long)st.weak_links,
+		gch_ms(st.finalize_ns - ns));
+	queued = st.finalizers_queued;
+	cleared = st.weak_cleared;
+	dropped = st.weak_dropped;
+	ns = st.finalize_ns;
+}
+
 /* Collect (always, or if due); 0 or -1 with errno. */
 static int gch_collect_flags(u32 flags)
 {
@@ -305,8 +337,10 @@ static int gch_collect_flags(u32 flags)
 	c.hdr.flags = flags | GCH_COLLECT_ASYNC_SWEEP;
 	if (gch_roots_collect(&c))
 		return -1;
-	if (c.collected && gch_trace_on())
+	if (c.collected && gch_trace_on()) {
 		gch_trace(&c.info);
+		gch_trace_final(c.info.gc_number);
+	}
 	return 0;
 }
 

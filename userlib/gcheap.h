@@ -86,6 +86,12 @@ int gch_abi_info(struct gch_abi_info *info);
  *              automatic collection.  0: GCHEAP_GOGC, else 100.
  * @workers:    collector threads for this heap, at most 1024.  0: the
  *              module's choice (one per online CPU).
+ * @finalizers: where finalizers run: GCH_FINALIZERS_THREAD (a thread the
+ *              library starts at the first registration) or
+ *              GCH_FINALIZERS_MANUAL (only in gch_run_finalizers()).
+ *              0: GCHEAP_FINALIZERS ("thread" or "manual"), else thread.
+ *              (Since GCHEAP_0.3 of gch_init(); programs built with an
+ *              older header get the environment's choice.)
  *
  * Fields left 0 take their value from the environment, as if gch_init()
  * had not been called; non-zero fields win over the environment.
@@ -94,7 +100,12 @@ struct gch_config {
 	size_t max_heap;
 	unsigned int gc_percent;
 	unsigned int workers;
+	unsigned int finalizers;
 };
+
+/* gch_config.finalizers */
+#define GCH_FINALIZERS_THREAD	1
+#define GCH_FINALIZERS_MANUAL	2
 
 /**
  * gch_init() - set the heap up with explicit parameters
@@ -441,6 +452,132 @@ int gch_add_roots(void *start, void *end);
  * Return: 0, or -1 with errno EINVAL, ENODEV, EPERM.
  */
 int gch_remove_roots(void *start, void *end);
+
+/**
+ * gch_register_finalizer() - run a function when an object becomes
+ * unreachable
+ * @obj:  an object's first byte (as gch_malloc() returned it).
+ * @fn:   called as fn(obj, data), once; NULL removes @obj's finalizer.
+ * @data: passed to @fn.  It is a root while the finalizer is registered:
+ *        what it points to stays alive (so it must not point to @obj, or
+ *        @obj never becomes unreachable).
+ *
+ * When a collection finds @obj unreachable, @obj and everything reachable
+ * from it are kept, and @fn is queued; @obj is freed by a later collection
+ * if the finalizer did not make it reachable again (it is then never
+ * finalized again unless registered again).  If an unreachable object
+ * with a finalizer reaches another, the first one's finalizer runs first
+ * and the other's only after a later collection; objects with finalizers
+ * on a cycle are never finalized (counted in gch_final_stats()).
+ * Registering again replaces the finalizer; gch_free() of @obj drops it.
+ *
+ * Finalizers never run inside a collection: by default in a thread the
+ * library starts at the first registration (named "gch-finalizer", all
+ * signals blocked); with GCHEAP_FINALIZERS=manual or gch_config's
+ * @finalizers only when the program calls gch_run_finalizers().
+ *
+ * Return: 0, or -1 with errno EINVAL (@obj not an object's first byte),
+ * ENOENT (@fn NULL and no finalizer), ENOMEM, EAGAIN (the finalizer
+ * thread could not be started; the registration stands), ENODEV, EPERM.
+ */
+int gch_register_finalizer(void *obj, void (*fn)(void *obj, void *data),
+			   void *data);
+
+/**
+ * gch_register_weak() - a short weak link to an object
+ * @link: a pointer-aligned word: in a gcheap object (the registration
+ *        dies with that object) or anywhere in the process's writable
+ *        memory.
+ * @obj:  any address inside an object: the target.
+ *
+ * The collector sets *@link to NULL as soon as @obj is unreachable, before
+ * finalizers are queued (so a link to an object with a finalizer is
+ * cleared before the finalizer runs; bdwgc's
+ * GC_general_register_disappearing_link()).  The link is not a reference:
+ * it does not keep @obj alive, and the program sets *@link itself.  A link
+ * whose memory is unmapped or read-only by then is dropped unwritten.
+ *
+ * Return: 0, or -1 with errno EINVAL (@link misaligned or in the heap
+ * outside any object; @obj not in an object), EEXIST (@link is already
+ * registered), ENOMEM, ENODEV, EPERM.
+ */
+int gch_register_weak(void **link, const void *obj);
+
+/**
+ * gch_register_weak_long() - a long weak link to an object
+ * @link: as for gch_register_weak().
+ * @obj:  as for gch_register_weak().
+ *
+ * Like gch_register_weak(), but *@link is cleared only when @obj is freed,
+ * after finalization: a finalizer that makes @obj reachable again keeps
+ * the link (bdwgc's GC_register_long_link()).
+ *
+ * Return: as gch_register_weak().
+ */
+int gch_register_weak_long(void **link, const void *obj);
+
+/**
+ * gch_unregister_weak() - forget a weak link
+ * @link: as registered.
+ *
+ * Return: 0, or -1 with errno ENOENT (not registered), ENODEV, EPERM.
+ */
+int gch_unregister_weak(void **link);
+
+/**
+ * gch_run_finalizers() - run the queued finalizers in the calling thread
+ *
+ * What GCHEAP_FINALIZERS=manual programs call (e.g. after gch_collect());
+ * in the default mode it runs those the finalizer thread has not taken
+ * yet.  Finalizers may allocate, collect and register finalizers.
+ *
+ * Return: how many ran, or -1 with errno ENODEV, EPERM.
+ */
+int gch_run_finalizers(void);
+
+/**
+ * gch_finalizers_pending() - how many finalizers are queued, not yet run
+ *
+ * Return: the count, or -1 with errno ENODEV, EPERM.
+ */
+long gch_finalizers_pending(void);
+
+/**
+ * struct gch_final_stats - finalizers and weak links (gch_final_stats())
+ * @registered:     objects with a finalizer, not yet found unreachable.
+ * @pending:        finalizers queued and not yet run.
+ * @queued:         finalizers queued since the heap began.
+ * @run:            finalizers this library ran since it began.
+ * @waiting:        at the last collection, unreachable objects with a
+ *                  finalizer left unqueued because another unreachable
+ *                  one reaches them (a chain: later) or they are on a
+ *                  cycle (never).
+ * @weak_links:     weak links registered.
+ * @weak_cleared:   links set to NULL by collections.
+ * @weak_dropped:   links dropped unwritten (unmapped or read-only memory,
+ *                  or the object holding them died).
+ * @finalize_ns:    time collections spent in the finalizer and weak
+ *                  phases, in their pauses.
+ */
+struct gch_final_stats {
+	uint64_t registered;
+	uint64_t pending;
+	uint64_t queued;
+	uint64_t run;
+	uint64_t waiting;
+	uint64_t weak_links;
+	uint64_t weak_cleared;
+	uint64_t weak_dropped;
+	uint64_t finalize_ns;
+};
+
+/**
+ * gch_final_stats() - counters of finalizers and weak links
+ * @st: filled in.
+ *
+ * Return: 0, or -1 with errno ENODEV, EPERM.
+ */
+int gch_final_stats(struct gch_final_stats *st);
 
 /**
  * gch_pthread_create() - pthread_create(), keeping the thread's result

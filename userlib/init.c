@@ -102,6 +102,19 @@ static u64 gch_env_max_heap(void)
 	return v;
 }
 
+/* GCH_FINALIZERS_* from GCHEAP_FINALIZERS; the thread by default. */
+static u32 gch_env_finalizers(void)
+{
+	const char *s = getenv("GCHEAP_FINALIZERS");
+
+	if (!s || !*s || !strcmp(s, "thread"))
+		return GCH_FINALIZERS_THREAD;
+	if (!strcmp(s, "manual"))
+		return GCH_FINALIZERS_MANUAL;
+	gch_warn_env("GCHEAP_FINALIZERS", s, "expected \"thread\" or \"manual\"");
+	return GCH_FINALIZERS_THREAD;
+}
+
 /* gc_percent from GCHEAP_GOGC, 0 for the default. */
 static u32 gch_env_gogc(void)
 {
@@ -204,6 +217,8 @@ static int gch_setup(const struct gch_config *ucfg)
 {
 	u64 arena_size = ucfg->max_heap;
 	u32 gc_percent = ucfg->gc_percent;
+
+	gch_lib.fin_mode = ucfg->finalizers ?: gch_env_finalizers();
 	struct gch_heap_config cfg;
 	int from_env = 0, fd, err;
 	void *p;
@@ -375,7 +390,22 @@ int gch_lib_start(void)
 	}
 }
 
-GCH_API int gch_init(const struct gch_config *cfg)
+/*
+ * gch_init@@GCHEAP_0.3 takes struct gch_config with @finalizers; programs
+ * built before it was there call gch_init@GCHEAP_0.1 with the first three
+ * fields only.
+ */
+__asm__(".symver gch_init_v3, gch_init@@GCHEAP_0.3");
+__asm__(".symver gch_init_v1, gch_init@GCHEAP_0.1");
+
+/* struct gch_config as GCHEAP_0.1 had it. */
+struct gch_config_v1 {
+	size_t max_heap;
+	unsigned int gc_percent;
+	unsigned int workers;
+};
+
+GCH_API int gch_init_v3(const struct gch_config *cfg)
 {
 	struct gch_config c = { 0 };
 
@@ -385,7 +415,8 @@ GCH_API int gch_init(const struct gch_config *cfg)
 			    c.max_heap > GCH_MAX_ARENA)) ||
 	    (c.gc_percent > GCH_MAX_GC_PERCENT &&
 	     c.gc_percent != GCH_GC_PERCENT_OFF) ||
-	    c.workers > GCH_MAX_WORKERS) {
+	    c.workers > GCH_MAX_WORKERS ||
+	    c.finalizers > GCH_FINALIZERS_MANUAL) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -404,4 +435,16 @@ GCH_API int gch_init(const struct gch_config *cfg)
 	 * it reads our parameters, so the result is ours either way.
 	 */
 	return gch_lib_start();
+}
+
+GCH_API int gch_init_v1(const struct gch_config_v1 *cfg)
+{
+	struct gch_config c = { 0 };
+
+	if (cfg) {
+		c.max_heap = cfg->max_heap;
+		c.gc_percent = cfg->gc_percent;
+		c.workers = cfg->workers;
+	}
+	return gch_init_v3(cfg ? &c : NULL);
 }

@@ -39,6 +39,7 @@ enum gch_lib_state {
  * @control_size: bytes of the control area mapping.
  * @gc_percent:  as configured (GCH_GC_OFF for off).
  * @workers:     as configured.
+ * @fin_mode:    GCH_FINALIZERS_THREAD or GCH_FINALIZERS_MANUAL.
  * @layout:      the per-CPU cache layout (also of per-thread caches).
  * @classes:     the size-class table.
  *
@@ -58,6 +59,7 @@ struct gch_lib {
 	size_t control_size;
 	u32 gc_percent;
 	u32 workers;
+	u32 fin_mode;
 	struct gch_cache_layout layout;
 	struct gch_sizeclass_table classes;
 };

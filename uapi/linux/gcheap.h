@@ -39,12 +39,13 @@
  * struct changes incompatibly; the minor number when one is added.
  */
 #define GCH_ABI_MAJOR		0
-#define GCH_ABI_MINOR		4
+#define GCH_ABI_MINOR		5
 
 /* Feature bits reported by GCH_IOC_VERSION in gch_version.features. */
 #define GCH_FEAT_VERSION	(1ULL << 0)	/* GCH_IOC_VERSION itself */
 #define GCH_FEAT_HEAP		(1ULL << 1)	/* arena, caches, allocation */
 #define GCH_FEAT_COLLECT	(1ULL << 2)	/* COLLECT, ROOTS, GC_STATS */
+#define GCH_FEAT_SPECIALS	(1ULL << 3)	/* FINALIZER, WEAK, FIN_TAKE */
 
 /*
  * Heap layout shared by the library and the module.
@@ -349,6 +350,23 @@ struct gch_class_stats {
  *                 mapped), kept for reuse until the scavenger returns
  *                 them to the system.
  * @scavenged_bytes: bytes the scavenger returned since the heap began.
+ * @finalizers:    objects with a finalizer registered (GCH_IOC_FINALIZER)
+ *                 and not yet found unreachable.
+ * @finalizers_ready: finalizers queued for the program and not yet taken
+ *                 (GCH_IOC_FIN_TAKE).
+ * @finalizers_queued: finalizers queued since the heap began.
+ * @finalizers_waiting: at the last collection, objects with a finalizer
+ *                 that were unreachable but not queued, because another
+ *                 unreachable object with a finalizer (or a cycle
+ *                 through themselves) reaches them: a chain's later
+ *                 links wait for a later collection, a cycle for ever.
+ * @weak_links:    weak links registered (GCH_IOC_WEAK).
+ * @weak_cleared:  weak links set to 0 by collections since the heap began.
+ * @weak_dropped:  weak links dropped without being written: their memory
+ *                 was unmapped or not writable when they were to be
+ *                 cleared, or the object holding them died.
+ * @finalize_ns:   time collections spent in their finalizer and weak
+ *                 phases, since the heap began.
  */
 struct gch_stats {
 	struct gch_ioc_hdr hdr;
@@ -369,10 +387,19 @@ struct gch_stats {
 	__u64 unswept_spans;
 	__u64 idle_bytes;
 	__u64 scavenged_bytes;
+	__u64 finalizers;
+	__u64 finalizers_ready;
+	__u64 finalizers_queued;
+	__u64 finalizers_waiting;
+	__u64 weak_links;
+	__u64 weak_cleared;
+	__u64 weak_dropped;
+	__u64 finalize_ns;
 };
 
 #define GCH_STATS_SIZE_VER0	(96 + 24 * GCH_MAX_SIZE_CLASSES)
 #define GCH_STATS_SIZE_VER1	(GCH_STATS_SIZE_VER0 + 32)
+#define GCH_STATS_SIZE_VER2	(GCH_STATS_SIZE_VER1 + 64)
 
 /**
  * GCH_IOC_CONFIGURE - set and read heap parameters and the mapping sizes.
@@ -616,6 +643,113 @@ struct gch_gc_stats {
 #define GCH_GC_HISTORY		256
 
 /**
+ * struct gch_finalizer - argument of GCH_IOC_FINALIZER
+ * @hdr:  common header; no flags defined.
+ * @obj:  user address of an allocated object's first byte.
+ * @fn:   an opaque value (the library's finalizer function), handed back
+ *        by GCH_IOC_FIN_TAKE when @obj is found unreachable; 0 removes the
+ *        object's finalizer.  Registering again replaces it.
+ * @data: handed back with @fn.  The collector reads it as a possible
+ *        pointer: what it points to stays alive while the finalizer is
+ *        registered or queued.
+ *
+ * When a collection finds @obj unreachable, @obj and everything reachable
+ * from it are kept, the registration is removed and (@obj, @fn, @data) is
+ * queued for GCH_IOC_FIN_TAKE.  If an unreachable object with a finalizer
+ * reaches another, only the first is queued; the other waits for a later
+ * collection.  Freeing the object (GCH_IOC_FREE) drops its finalizer.
+ * Errors: -EINVAL (@obj not an allocated object's first byte), -ENOENT
+ * (@fn 0 and no finalizer registered), -ENXIO (arena not mapped), -ENOMEM
+ * (no memory, or the module's max_heap_metadata reached).
+ */
+struct gch_finalizer {
+	struct gch_ioc_hdr hdr;
+	__u64 obj;
+	__u64 fn;
+	__u64 data;
+};
+
+#define GCH_FINALIZER_SIZE_VER0	32
+
+/* gch_weak.hdr.flags */
+#define GCH_WEAK_LONG		(1U << 0)	/* clear once @obj is freed */
+#define GCH_WEAK_REMOVE		(1U << 1)	/* unregister @link */
+
+/**
+ * struct gch_weak - argument of GCH_IOC_WEAK
+ * @hdr:  common header; flags GCH_WEAK_LONG: a long link, cleared when
+ *        @obj is freed (after finalization); without it a short link,
+ *        cleared as soon as @obj is unreachable, before finalizers are
+ *        queued.  GCH_WEAK_REMOVE: unregister @link (@obj is ignored).
+ * @link: user address of the link: an 8-byte aligned word of the owning
+ *        process's writable memory, in the arena (then inside an allocated
+ *        object, and the registration dies with that object) or anywhere
+ *        else.
+ * @obj:  any address inside an allocated object: the link's target.
+ *
+ * The collector writes 0 to @link, with the other threads stopped, when
+ * the target is found unreachable (short) or freed (long), and drops the
+ * registration.  A link whose memory is unmapped or not writable by then
+ * is dropped without being written (counted in gch_stats.weak_dropped).
+ * Errors: -EINVAL (@link not aligned, not a user address, or in the arena
+ * but not in an allocated object; @obj not in an allocated object),
+ * -EEXIST (@link is registered already), -ENOENT (REMOVE: it is not),
+ * -ENXIO, -ENOMEM.
+ */
+struct gch_weak {
+	struct gch_ioc_hdr hdr;
+	__u64 link;
+	__u64 obj;
+};
+
+#define GCH_WEAK_SIZE_VER0	24
+
+/**
+ * struct gch_fin_ready - one queued finalizer (GCH_IOC_FIN_TAKE)
+ * @obj:  the object, kept alive until the finalizer has run.
+ * @fn:   as registered.
+ * @data: as registered.
+ */
+struct gch_fin_ready {
+	__u64 obj;
+	__u64 fn;
+	__u64 data;
+};
+
+/* gch_fin_take.hdr.flags */
+#define GCH_FIN_TAKE_WAIT	(1U << 0)	/* sleep until one is queued */
+
+/* Most entries one GCH_IOC_FIN_TAKE returns. */
+#define GCH_FIN_TAKE_MAX	256
+
+/**
+ * struct gch_fin_take - argument of GCH_IOC_FIN_TAKE
+ * @hdr:     common header; flags GCH_FIN_TAKE_WAIT: if none is queued,
+ *           sleep (interruptibly) until a collection queues one.
+ * @buf:     user address of an array of @max struct gch_fin_ready.  The
+ *           entries leave the module's queue once written there: the
+ *           array must be memory the collector scans (a stack, or a
+ *           scanned object), or the objects may be freed before their
+ *           finalizers run.
+ * @max:     entries @buf holds, 0 to GCH_FIN_TAKE_MAX.  0 takes none:
+ *           with GCH_FIN_TAKE_WAIT, a wait until one is queued; without,
+ *           a look at @pending.
+ * @count:   out: entries written, oldest first.
+ * @pending: out: entries still queued after these.
+ * Errors: -EINVAL (@max above GCH_FIN_TAKE_MAX), -EINTR or a restart (a signal
+ * while waiting), -ENXIO.
+ */
+struct gch_fin_take {
+	struct gch_ioc_hdr hdr;
+	__u64 buf;
+	__u32 max;
+	__u32 count;
+	__u64 pending;
+};
+
+#define GCH_FIN_TAKE_SIZE_VER0	32
+
+/**
  * GCH_IOC_COLLECT - run a collection now.
  * Errors: -EINTR (a fatal signal), -ETIMEDOUT (a thread did not stop
  * within the module's stw_timeout_ms, e.g. one in uninterruptible sleep),
@@ -634,5 +768,14 @@ struct gch_gc_stats {
  * Errors: -EINVAL (@history_max without @history), -ENOMEM.
  */
 #define GCH_IOC_GC_STATS	_IOWR(GCH_IOC_MAGIC, 0x09, struct gch_gc_stats)
+
+/** GCH_IOC_FINALIZER - register or remove an object's finalizer. */
+#define GCH_IOC_FINALIZER	_IOWR(GCH_IOC_MAGIC, 0x0a, struct gch_finalizer)
+
+/** GCH_IOC_WEAK - register or remove a weak link. */
+#define GCH_IOC_WEAK		_IOWR(GCH_IOC_MAGIC, 0x0b, struct gch_weak)
+
+/** GCH_IOC_FIN_TAKE - take queued finalizers. */
+#define GCH_IOC_FIN_TAKE	_IOWR(GCH_IOC_MAGIC, 0x0c, struct gch_fin_take)
 
 #endif /* _UAPI_LINUX_GCHEAP_H */

@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Specials: finalizers and weak links, kept per heap in the module, and
+ * the collection's finalizer and weak phases.
+ *
+ * Records.  A finalizer (struct gch_fin) is found by its object's arena
+ * offset in @spec.fin; a weak link (struct gch_weakref) by the link's user
+ * address in @spec.weak.  Both are kmalloc'd, charged to the owner's
+ * memory cgroup and counted against max_heap_metadata, and all of them
+ * change under @heap->lock only.  A finalizer whose object was found
+ * unreachable leaves @spec.fin for the queue @spec.ready, from which
+ * GCH_IOC_FIN_TAKE hands batches to the library.
+ *
+ * Roots.  The @data of every registered finalizer, and the object and
+ * @data of every queued one, are roots of the ordinary mark
+ * (gch_specials_mark_roots(), one root item): a queued object stays alive
+ * until the program has taken it, and then its taker's stack holds it.
+ *
+ * The phases run in the pause, after the ordinary mark, the heap locked
+ * (gch_specials_collect()), as bdwgc's GC_finalize() and the Go runtime's
+ * specials do:
+ *
+ *   1. short links whose target is unmarked are chosen for clearing;
+ *   2. finalizer phase: every registered object still unmarked is a
+ *      candidate; one parallel mark from the candidates' contents (not
+ *      the candidates themselves) marks what they reach.  A candidate
+ *      that stays unmarked is reached by no other candidate: it is
+ *      queued, its registration removed, and a second mark keeps it and
+ *      (already marked) what it reaches.  A candidate that got marked
+ *      is reached by another one, or by itself through a cycle: it waits
+ *      (counted), so if A reaches B, A is finalized first and B only
+ *      after a later collection, and a cycle never;
+ *   3. long links whose target is still unmarked (it will be freed) are
+ *      chosen for clearing, and links inside an object that dies are
+ *      dropped with their object.
+ *
+ * Links are written after the heap lock is dropped, the other threads
+ * still stopped (gch_specials_clear_links()): with put_user() by the
+ * collecting thread, a thread of the owner, so a write reaches only the
+ * owner's memory and honours its protections.  A link unmapped or made
+ * read-only since it was registered fails the write and is dropped and
+ * counted, not an error.  Clearing needs no memory: @spec.clear is grown
+ * as links are registered.
+ */
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+#include "core/bitmap.h"
+
+/* Objects are GCH_MIN_ALIGN-aligned: their offsets index @spec.fin. */
+#define GCH_FIN_INDEX(off)	((unsigned long)((off) / GCH_MIN_ALIGN))
+/* Links are 8-byte aligned user addresses. */
+#define GCH_WEAK_INDEX(addr)	((unsigned long)((addr) / sizeof(u64)))
+/* gch_weakref.container of a link outside the arena. */
+#define GCH_NO_CONTAINER	U64_MAX
+
+/**
+ * struct gch_fin - a registered or queued finalizer
+ * @ready: in @spec.ready once queued.
+ * @obj:   the object's arena offset.
+ * @fn:    as registered (opaque).
+ * @data:  as registered: a root.
+ * @cand:  unmarked at this collection's ordinary mark (phase 2).
+ */
+struct gch_fin {
+	struct list_head ready;
+	u64 obj;
+	u64 fn;
+	u64 data;
+	bool cand;
+};
+
+/**
+ * struct gch_weakref - a registered weak link
+ * @link:      its user address.
+ * @obj:       the target's arena offset (its first byte).
+ * @container: arena offset of the object holding the link, or
+ *             GCH_NO_CONTAINER.
+ * @is_long:   cleared when the target is freed, not when unreachable.
+ * @dying:     short, and its target was unmarked after the ordinary mark.
+ */
+struct gch_weakref {
+	u64 link;
+	u64 obj;
+	u64 container;
+	bool is_long;
+	bool dying;
+};
+
+/**
+ * gch_specials_init() - set up a heap's specials
+ * @heap: the heap being made.
+ */
+void gch_specials_init(struct gch_heap *heap)
+{
+	struct gch_specials *sp = &heap->spec;
+
+	xa_init(&sp->fin);
+	xa_init(&sp->weak);
+	INIT_LIST_HEAD(&sp->ready);
+	init_waitqueue_head(&sp->wq);
+	mutex_init(&sp->take_lock);
+}
+
+/**
+ * gch_specials_destroy() - free every record of a heap
+ * @heap: the heap being released: no ioctl, no collection.
+ */
+void gch_specials_destroy(struct gch_heap *heap)
+{
+	struct gch_specials *sp = &heap->spec;
+	struct gch_weakref *w;
+	struct gch_fin *f, *t;
+	unsigned long i;
+
+	xa_for_each(&sp->fin, i, f)
+		kfree(f);
+	xa_destroy(&sp->fin);
+	list_for_each_entry_safe(f, t, &sp->ready, ready)
+		kfree(f);
+	xa_for_each(&sp->weak, i, w)
+		kfree(w);
+	xa_destroy(&sp->weak);
+	kvfree(sp->clear);
+	mutex_destroy(&sp->take_lock);
+}
+
+/* The object @off points into, if allocated: its info.  Heap locked. */
+static int gch_obj_at(struct gch_heap *heap, u64 off, struct gch_objinfo *oi)
+{
+	return gch_heap_lookup(&heap->core, off, oi);
+}
+
+/* Is the object at arena offset @off marked?  In the pause only. */
+static bool gch_obj_marked(struct gch_heap *heap, u64 off)
+{
+	struct gch_objinfo oi;
+
+	if (gch_obj_at(heap, off, &oi))
+		return false;
+	return gch_bitmap_test(oi.span->markbits, oi.index);
+}
+
+static void gch_fin_free(struct gch_heap *heap, struct gch_fin *f)
+{
+	kfree(f);
+	heap->kmeta_bytes -= sizeof(*f);
+}
+
+static void gch_weak_free(struct gch_heap *heap, struct gch_weakref *w)
+{
+	kfree(w);
+	heap->kmeta_bytes -= sizeof(*w);
+	heap->spec.nr_weak--;
+}
+
+/**
+ * gch_specials_finalizer() - register or remove a finalizer
+ * @heap: the heap.
+ * @a:    the request (GCH_IOC_FINALIZER).
+ *
+ * Return: 0, -EINVAL, -ENOENT, -ENXIO, -ENOMEM.
+ */
+int gch_specials_finalizer(struct gch_heap *heap,
+			   const struct gch_finalizer *a)
+{
+	struct gch_specials *sp = &heap->spec;
+	struct gch_objinfo oi;
+	struct gch_fin *f;
+	u64 off;
+	int err;
+
+	mutex_lock(&heap->lock);
+	err = gch_heap_offset(heap, a->obj, &off);
+	if (!err)
+		err = gch_obj_at(heap, off, &oi);
+	if (err || oi.base != off) {
+		err = err == -ENXIO ? err : -EINVAL;
+		goto out;
+	}
+	f = xa_load(&sp->fin, GCH_FIN_INDEX(off));
+	if (!a->fn) {
+		if (!f) {
+			err = -ENOENT;
+		} else {
+			xa_erase(&sp->fin, GCH_FIN_INDEX(off));
+			gch_fin_free(heap, f);
+			sp->nr_fin--;
+		}
+		goto out;
+	}
+	if (f) {
+		f->fn = a->fn;
+		f->data = a->data;
+		goto out;
+	}
+	err = gch_heap_meta_charge(heap, sizeof(*f));
+	if (err)
+		goto out;
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f) {
+		heap->kmeta_bytes -= sizeof(*f);
+		err = -ENOMEM;
+		goto out;
+	}
+	f->obj = off;
+	f->fn = a->fn;
+	f->data = a->data;
+	err = xa_err(xa_store(&sp->fin, GCH_FIN_INDEX(off), f,
+			      GFP_KERNEL_ACCOUNT));
+	if (err) {
+		gch_fin_free(heap, f);
+		goto out;
+	}
+	sp->nr_fin++;
+out:
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/* Room in @spec.clear for every link, so that a collection needs none. */
+static int gch_weak_reserve(struct gch_heap *heap, unsigned long n)
+{
+	struct gch_specials *sp = &heap->spec;
+	unsigned long cap = max(2 * sp->clear_cap, 64UL);
+	u64 *v;
+
+	if (n <= sp->clear_cap)
+		return 0;
+	if (gch_heap_meta_charge(heap, (cap - sp->clear_cap) * sizeof(*v)))
+		return -ENOMEM;
+	v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL_ACCOUNT);
+	if (!v) {
+		heap->kmeta_bytes -= (cap - sp->clear_cap) * sizeof(*v);
+		return -ENOMEM;
+	}
+	kvfree(sp->clear);
+	sp->clear = v;
+	sp->clear_cap = cap;
+	return 0;
+}
+
+/**
+ * gch_specials_weak() - register or remove a weak link
+ * @heap: the heap.
+ * @a:    the request (GCH_IOC_WEAK).
+ *
+ * Return: 0, -EINVAL, -EEXIST, -ENOENT, -ENXIO, -ENOMEM.
+ */
+int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
+{
+	struct gch_specials *sp = &heap->spec;
+	unsigned long idx = GCH_WEAK_INDEX(a->link);
+	struct gch_objinfo oi;
+	struct gch_weakref *w;
+	u64 off, container = GCH_NO_CONTAINER;
+	int err;
+
+	if (a->link % sizeof(u64) ||
+	    !access_ok(u64_to_user_ptr(a->link), sizeof(u64)))
+		return -EINVAL;
+	mutex_lock(&heap->lock);
+	if (a->hdr.flags & GCH_WEAK_REMOVE) {
+		w = xa_erase(&sp->weak, idx);
+		if (w)
+			gch_weak_free(heap, w);
+		err = w ? 0 : -ENOENT;
+		goto out;
+	}
+	err = gch_heap_offset(heap, a->obj, &off);
+	if (!err)
+		err = gch_obj_at(heap, off, &oi);
+	if (err) {
+		err = err == -ENXIO ? err : -EINVAL;
+		goto out;
+	}
+	off = oi.base;
+	if (!gch_heap_offset(heap, a->link, &container)) {
+		if (gch_obj_at(heap, container, &oi)) {
+			err = -EINVAL;
+			goto out;
+		}
+		container = oi.base;
+	} else {
+		container = GCH_NO_CONTAINER;
+	}
+	if (xa_load(&sp->weak, idx)) {
+		err = -EEXIST;
+		goto out;
+	}
+	err = gch_weak_reserve(heap, sp->nr_weak + 1);
+	if (err)
+		goto out;
+	err = gch_heap_meta_charge(heap, sizeof(*w));
+	if (err)
+		goto out;
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (!w) {
+		heap->kmeta_bytes -= sizeof(*w);
+		err = -ENOMEM;
+		goto out;
+	}
+	w->link = a->link;
+	w->obj = off;
+	w->container = container;
+	w->is_long = a->hdr.flags & GCH_WEAK_LONG;
+	sp->nr_weak++;
+	err = xa_insert(&sp->weak, idx, w, GFP_KERNEL_ACCOUNT);
+	if (err) {
+		gch_weak_free(heap, w);
+		if (err == -EBUSY)
+			err = -EEXIST;
+	}
+out:
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/**
+ * gch_specials_forget() - an object is freed explicitly (GCH_IOC_FREE)
+ * @heap: the heap, locked.
+ * @off:  the object's arena offset.
+ * @size: its size.
+ *
+ * Its finalizer goes, and so do the links inside it.
+ */
+void gch_specials_forget(struct gch_heap *heap, u64 off, u64 size)
+{
+	struct gch_specials *sp = &heap->spec;
+	u64 start = heap->arena_start + off;
+	struct gch_weakref *w;
+	struct gch_fin *f;
+	unsigned long i;
+
+	lockdep_assert_held(&heap->lock);
+	f = xa_erase(&sp->fin, GCH_FIN_INDEX(off));
+	if (f) {
+		gch_fin_free(heap, f);
+		sp->nr_fin--;
+	}
+	if (!sp->nr_weak)
+		return;
+	xa_for_each_range(&sp->weak, i, w, GCH_WEAK_INDEX(start),
+			  GCH_WEAK_INDEX(start + size - 1)) {
+		xa_erase(&sp->weak, i);
+		gch_weak_free(heap, w);
+	}
+}
+
+/**
+ * gch_specials_mark_roots() - GCH_ROOT_FUNC: the finalizers' roots
+ * @w:   the mark worker.
+ * @arg: the heap, locked by the collecting thread for the mark.
+ *
+ * Every registered finalizer's data; every queued object and its data.
+ */
+void gch_specials_mark_roots(struct gch_mark_worker *w, void *arg)
+{
+	struct gch_heap *heap = arg;
+	struct gch_fin *f;
+	unsigned long i;
+
+	xa_for_each(&heap->spec.fin, i, f)
+		gch_mark_words(w, &f->data, 1);
+	list_for_each_entry(f, &heap->spec.ready, ready) {
+		gch_mark_offsets(w, &f->obj, 1);
+		gch_mark_words(w, &f->data, 1);
+	}
+}
+
+/* Phase 2, first mark: what the candidates' contents reach. */
+static void gch_fin_mark_contents(struct gch_mark_worker *w, void *arg)
+{
+	struct gch_heap *heap = arg;
+	struct gch_objinfo oi;
+	struct gch_fin *f;
+	unsigned long i;
+
+	xa_for_each(&heap->spec.fin, i, f) {
+		if (!f->cand || gch_obj_at(heap, f->obj, &oi) || oi.noscan)
+			continue;
+		gch_mark_words(w, (const u64 *)((u8 *)oi.span->mapped +
+						(size_t)oi.index * oi.size),
+			       oi.size / sizeof(u64));
+	}
+}
+
+/* Phase 2, second mark: the objects just queued (@arg's list tail). */
+static void gch_fin_mark_queued(struct gch_mark_worker *w, void *arg)
+{
+	struct gch_heap *heap = arg;
+	struct gch_fin *f;
+
+	list_for_each_entry(f, &heap->spec.ready, ready)
+		gch_mark_offsets(w, &f->obj, 1);
+}
+
+/* One more parallel mark from a single root function. */
+static int gch_fin_mark(struct gch_heap *heap, unsigned int n,
+			void (*fn)(struct gch_mark_worker *w, void *arg),
+			struct gch_mark_stats *ms)
+{
+	struct gch_root root = { .kind = GCH_ROOT_FUNC, .fn = fn, .arg = heap };
+
+	return gch_heap_mark_more(heap, &root, 1, n, ms);
+}
+
+static void gch_ms_add(struct gch_mark_stats *to,
+		       const struct gch_mark_stats *ms)
+{
+	to->objects_marked += ms->objects_marked;
+	to->bytes_marked += ms->bytes_marked;
+	to->objects_scanned += ms->objects_scanned;
+	to->bytes_scanned += ms->bytes_scanned;
+}
+
+/**
+ * gch_specials_collect() - the finalizer and weak phases of a collection
+ * @heap: the heap, locked, the world stopped, the ordinary mark done.
+ * @n:    mark workers.
+ * @ms:   the mark's totals, to which the phases' marks are added.
+ * @fi:   out: what the phases did.
+ *
+ * Return: 0, or an error of the core's mark (then nothing was queued or
+ * chosen for clearing, and the caller keeps everything).
+ */
+int gch_specials_collect(struct gch_heap *heap, unsigned int n,
+			 struct gch_mark_stats *ms, struct gch_fin_info *fi)
+{
+	struct gch_specials *sp = &heap->spec;
+	struct gch_mark_stats more;
+	unsigned int cands = 0, queued = 0;
+	struct gch_weakref *w;
+	struct gch_fin *f;
+	unsigned long i;
+	u64 t0 = ktime_get_ns();
+	int err;
+
+	memset(fi, 0, sizeof(*fi));
+	sp->nr_clear = 0;
+	if (!sp->nr_fin && !sp->nr_weak)
+		return 0;
+
+	/* 1. short links to unreachable objects */
+	xa_for_each(&sp->weak, i, w)
+		w->dying = !w->is_long && !gch_obj_marked(heap, w->obj);
+
+	/* 2. the finalizer phase */
+	xa_for_each(&sp->fin, i, f) {
+		f->cand = !gch_obj_marked(heap, f->obj);
+		cands += f->cand;
+	}
+	if (cands) {
+		err = gch_fin_mark(heap, n, gch_fin_mark_contents, &more);
+		if (err)
+			return err;
+		gch_ms_add(ms, &more);
+		xa_for_each(&sp->fin, i, f) {
+			if (!f->cand)
+				continue;
+			f->cand = false;
+			if (gch_obj_marked(heap, f->obj)) {
+				fi->waiting++;
+				continue;
+			}
+			xa_erase(&sp->fin, i);
+			sp->nr_fin--;
+			list_add_tail(&f->ready, &sp->ready);
+			queued++;
+		}
+		if (queued) {
+			err = gch_fin_mark(heap, n, gch_fin_mark_queued, &more);
+			if (WARN_ON_ONCE(err))
+				return err;
+			gch_ms_add(ms, &more);
+		}
+	}
+	fi->queued = queued;
+	sp->nr_ready += queued;
+
+	/* 3. long links to freed objects; links dying with their holder */
+	xa_for_each(&sp->weak, i, w) {
+		if (w->container != GCH_NO_CONTAINER &&
+		    !gch_obj_marked(heap, w->container)) {
+			fi->weak_dropped++;
+		} else if (w->dying || !gch_obj_marked(heap, w->obj)) {
+			sp->clear[sp->nr_clear++] = w->link;
+		} else {
+			continue;
+		}
+		xa_erase(&sp->weak, i);
+		gch_weak_free(heap, w);
+	}
+	fi->ns = ktime_get_ns() - t0;
+	return 0;
+}
+
+/**
+ * gch_specials_clear_links() - write the links chosen by the last phases
+ * @heap: the heap, not locked; the world still stopped; called by the
+ *        collecting thread, a thread of the owner.
+ * @fi:   the phases' numbers: @weak_cleared and @weak_dropped grow.
+ */
+void gch_specials_clear_links(struct gch_heap *heap, struct gch_fin_info *fi)
+{
+	struct gch_specials *sp = &heap->spec;
+	unsigned int i;
+
+	for (i = 0; i < sp->nr_clear; i++) {
+		if (put_user(0ULL, (u64 __user *)u64_to_user_ptr(sp->clear[i])))
+			fi->weak_dropped++;
+		else
+			fi->weak_cleared++;
+	}
+	sp->nr_clear = 0;
+	mutex_lock(&heap->lock);
+	sp->queued_total += fi->queued;
+	sp->waiting = fi->waiting;
+	sp->cleared_total += fi->weak_cleared;
+	sp->dropped_total += fi->weak_dropped;
+	sp->ns_total += fi->ns;
+	mutex_unlock(&heap->lock);
+	if (fi->queued)
+		wake_up_interruptible(&sp->wq);
+}
+
+/* Copy up to @max queued entries to @v, oldest first.  Heap locked. */
+static unsigned int gch_fin_peek(struct gch_specials *sp,
+				 struct gch_fin_ready *v, unsigned int max)
+{
+	struct gch_fin *f;
+	unsigned int n = 0;
+
+	list_for_each_entry(f, &sp->ready, ready) {
+		if (n == max)
+			break;
+		v[n].obj = f->obj;
+		v[n].fn = f->fn;
+		v[n].data = f->data;
+		n++;
+	}
+	return n;
+}
+
+/**
+ * gch_specials_take() - hand queued finalizers to the program
+ * @heap: the heap.
+ * @t:    the request (GCH_IOC_FIN_TAKE); @count and @pending are set.
+ *
+ * The entries stay queued, and so roots, until they are in the caller's
+ * buffer: a collection that runs while the copy faults still keeps them.
+ * With @max 0 nothing is taken: a wait (GCH_FIN_TAKE_WAIT) for a queued
+ * one, or a look at @pending.
+ * @spec.take_lock makes takers take in turn, so no entry goes twice.
+ *
+ * Return: 0, -EINVAL, -EFAULT, -ENXIO, -ENOMEM, -ERESTARTSYS.
+ */
+int gch_specials_take(struct gch_heap *heap, struct gch_fin_take *t)
+{
+	struct gch_specials *sp = &heap->spec;
+	struct gch_fin_ready *v;
+	struct gch_fin *f, *tmp;
+	unsigned int n, i;
+	bool avail;
+	int err = 0;
+
+	if (t->max > GCH_FIN_TAKE_MAX)
+		return -EINVAL;
+	v = kmalloc_array(max(t->max, 1U), sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	for (;;) {
+		if (mutex_lock_interruptible(&sp->take_lock)) {
+			err = -ERESTARTSYS;
+			goto out;
+		}
+		mutex_lock(&heap->lock);
+		if (heap->arena_state != GCH_MAP_LIVE)
+			err = -ENXIO;
+		n = gch_fin_peek(sp, v, t->max);
+		avail = sp->nr_ready;
+		mutex_unlock(&heap->lock);
+		if (err || avail || !(t->hdr.flags & GCH_FIN_TAKE_WAIT))
+			break;
+		mutex_unlock(&sp->take_lock);
+		err = wait_event_interruptible(sp->wq,
+					       READ_ONCE(sp->nr_ready));
+		if (err)
+			goto out;
+	}
+	if (!err && n) {
+		for (i = 0; i < n; i++)
+			v[i].obj += heap->arena_start;
+		if (copy_to_user(u64_to_user_ptr(t->buf), v, n * sizeof(*v)))
+			err = -EFAULT;
+	}
+	mutex_lock(&heap->lock);
+	if (!err) {
+		i = 0;
+		list_for_each_entry_safe(f, tmp, &sp->ready, ready) {
+			if (i++ == n)
+				break;
+			list_del(&f->ready);
+			gch_fin_free(heap, f);
+		}
+		sp->nr_ready -= n;
+		t->count = n;
+		t->pending = sp->nr_ready;
+	}
+	mutex_unlock(&heap->lock);
+	mutex_unlock(&sp->take_lock);
+out:
+	kfree(v);
+	return err;
+}
+
+/**
+ * gch_specials_stats() - the specials' counters for GCH_IOC_STATS
+ * @heap: the heap, locked.
+ * @st:   filled in.
+ */
+void gch_specials_stats(struct gch_heap *heap, struct gch_stats *st)
+{
+	struct gch_specials *sp = &heap->spec;
+
+	st->finalizers = sp->nr_fin;
+	st->finalizers_ready = sp->nr_ready;
+	st->finalizers_queued = sp->queued_total;
+	st->finalizers_waiting = sp->waiting;
+	st->weak_links = sp->nr_weak;
+	st->weak_cleared = sp->cleared_total;
+	st->weak_dropped = sp->dropped_total;
+	st->finalize_ns = sp->ns_total;
+}

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Finalizers and weak links: gch_register_finalizer(), gch_register_weak(),
+ * gch_register_weak_long(), gch_unregister_weak(), gch_run_finalizers(),
+ * gch_finalizers_pending(), gch_final_stats().
+ *
+ * The module keeps the registrations and, in each collection's pause,
+ * queues the finalizers of unreachable objects and clears weak links
+ * (kmod/specials.c).  Here the queue is drained in batches
+ * (GCH_IOC_FIN_TAKE) and the finalizers run, never inside a collection:
+ *
+ *   - by default in a thread started at the first registration, named
+ *     "gch-finalizer", with every signal blocked, which sleeps in the
+ *     module until a collection queues something;
+ *   - with GCHEAP_FINALIZERS=manual (or gch_config.finalizers) only in
+ *     gch_run_finalizers().
+ *
+ * A batch is taken into an array on the taker's stack: the stack is
+ * scanned, so the objects stay alive from the moment they leave the
+ * module's queue until their finalizers have run; each entry is cleared
+ * after its run so that it keeps nothing alive afterwards.  Takers take
+ * in turn (gch_fin_lock), and count what they hold in gch_fin_inflight,
+ * so that gch_finalizers_pending() sees every finalizer queued and not yet
+ * run.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <linux/gcheap.h>
+
+#include "internal.h"
+#include "gcheap.h"
+
+/* Entries per take: 6 KiB of the taker's stack. */
+#define GCH_FIN_BATCH		256
+
+typedef void (*gch_finalizer_fn)(void *obj, void *data);
+
+static pthread_mutex_t gch_fin_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t gch_fin_start_lock = PTHREAD_MUTEX_INITIALIZER;
+static int gch_fin_thread_up;
+static u64 gch_fin_inflight;	/* taken, not yet run; under gch_fin_lock */
+static u64 gch_fin_run;		/* atomic */
+
+/* Take up to @max queued finalizers into @v; the count, or -1 with errno. */
+static int gch_fin_take(struct gch_fin_ready *v, unsigned int max,
+			u32 flags, u64 *pending)
+{
+	struct gch_fin_take t;
+
+	memset(&t, 0, sizeof(t));
+	t.hdr.size = sizeof(t);
+	t.hdr.flags = flags;
+	t.buf = (u64)(uintptr_t)v;
+	t.max = max;
+	if (ioctl(gch_lib.fd, GCH_IOC_FIN_TAKE, &t))
+		return -1;
+	if (pending)
+		*pending = t.pending;
+	return t.count;
+}
+
+/*
+ * Take one batch and run it.  Return: how many ran; 0 if none was
+ * queued; -1 with errno if the module refused.
+ */
+static int gch_fin_run_batch(void)
+{
+	struct gch_fin_ready v[GCH_FIN_BATCH];
+	int n, i;
+
+	pthread_mutex_lock(&gch_fin_lock);
+	n = gch_fin_take(v, GCH_FIN_BATCH, 0, NULL);
+	if (n > 0)
+		gch_fin_inflight += n;
+	pthread_mutex_unlock(&gch_fin_lock);
+	for (i = 0; i < n; i++) {
+		gch_finalizer_fn fn = (gch_finalizer_fn)(uintptr_t)v[i].fn;
+
+		fn((void *)(uintptr_t)v[i].obj, (void *)(uintptr_t)v[i].data);
+		/* the stack copy must not keep the object alive */
+		__atomic_store_n(&v[i].obj, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&v[i].data, 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&gch_fin_run, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&gch_fin_lock);
+		gch_fin_inflight--;
+		pthread_mutex_unlock(&gch_fin_lock);
+	}
+	return n;
+}
+
+/* The finalizer thread: sleep in the module until something is queued. */
+static void *gch_fin_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		if (gch_fin_take(NULL, 0, GCH_FIN_TAKE_WAIT, NULL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;	/* the heap is gone (ENXIO) */
+		}
+		while (gch_fin_run_batch() > 0)
+			;
+	}
+	return NULL;
+}
+
+/* Start the finalizer thread once; 0 or -1 with errno. */
+static int gch_fin_start(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int err = 0;
+
+	if (__atomic_load_n(&gch_fin_thread_up, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&gch_fin_start_lock);
+	if (!gch_fin_thread_up) {
+		/* the thread inherits the mask: no signal handler runs in it */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		err = pthread_create(&tid, &attr, gch_fin_thread, NULL);
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!err) {
+			pthread_setname_np(tid, "gch-finalizer");
+			__atomic_store_n(&gch_fin_thread_up, 1,
+					 __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&gch_fin_start_lock);
+	if (err) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+GCH_API int gch_register_finalizer(void *obj,
+				   void (*fn)(void *obj, void *data),
+				   void *data)
+{
+	struct gch_finalizer a;
+
+	if (!gch_lib_usable())
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.hdr.size = sizeof(a);
+	a.obj = (u64)(uintptr_t)obj;
+	a.fn = (u64)(uintptr_t)fn;
+	a.data = (u64)(uintptr_t)data;
+	if (ioctl(gch_lib.fd, GCH_IOC_FINALIZER, &a))
+		return -1;
+	if (fn && gch_lib.fin_mode != GCH_FINALIZERS_MANUAL)
+		return gch_fin_start();
+	return 0;
+}
+
+static int gch_weak_ctl(void **link, const void *obj, u32 flags)
+{
+	struct gch_weak a;
+
+	if (!gch_lib_usable())
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.hdr.size = sizeof(a);
+	a.hdr.flags = flags;
+	a.link = (u64)(uintptr_t)link;
+	a.obj = (u64)(uintptr_t)obj;
+	return ioctl(gch_lib.fd, GCH_IOC_WEAK, &a);
+}
+
+GCH_API int gch_register_weak(void **link, const void *obj)
+{
+	return gch_weak_ctl(link, obj, 0);
+}
+
+GCH_API int gch_register_weak_long(void **link, const void *obj)
+{
+	return gch_weak_ctl(link, obj, GCH_WEAK_LONG);
+}
+
+GCH_API int gch_unregister_weak(void **link)
+{
+	return gch_weak_ctl(link, NULL, GCH_WEAK_REMOVE);
+}
+
+GCH_API int gch_run_finalizers(void)
+{
+	int n, total = 0;
+
+	if (!gch_lib_usable())
+		return -1;
+	while ((n = gch_fin_run_batch()) > 0)
+		total += n;
+	return n < 0 && !total ? -1 : total;
+}
+
+GCH_API long gch_finalizers_pending(void)
+{
+	u64 pending;
+
+	if (!gch_lib_usable())
+		return -1;
+	pthread_mutex_lock(&gch_fin_lock);
+	if (gch_fin_take(NULL, 0, 0, &pending) < 0) {
+		pthread_mutex_unlock(&gch_fin_lock);
+		return -1;
+	}
+	pending += gch_fin_inflight;
+	pthread_mutex_unlock(&gch_fin_lock);
+	return pending;
+}
+
+GCH_API int gch_final_stats(struct gch_final_stats *fs)
+{
+	struct gch_stats st;
+	long pending = gch_finalizers_pending();
+
+	if (pending < 0)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	st.hdr.size = sizeof(st);
+	if (ioctl(gch_lib.fd, GCH_IOC_STATS, &st))
+		return -1;
+	memset(fs, 0, sizeof(*fs));
+	fs->registered = st.finalizers;
+	fs->pending = pending;
+	fs->queued = st.finalizers_queued;
+	fs->run = __atomic_load_n(&gch_fin_run, __ATOMIC_RELAXED);
+	fs->waiting = st.finalizers_waiting;
+	fs->weak_links = st.weak_links;
+	fs->weak_cleared = st.weak_cleared;
+	fs->weak_dropped = st.weak_dropped;
+	fs->finalize_ns = st.finalize_ns;
+	return 0;
+}
