@@ -578,6 +578,116 @@ static const char *failed_collect(struct heap *h)
 	return after_collect(h);
 }
 
+/* ---- finalizers and weak links ---- */
+
+/* A weak link outside the arena; not a root (no range names it). */
+static __u64 weak_link;
+
+static int op_finalizer(struct heap *h)
+{
+	struct gch_finalizer f;
+
+	memset(&f, 0, sizeof(f));
+	f.obj = large_obj;
+	f.fn = 1;
+	return ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
+}
+
+static int op_weak(struct heap *h)
+{
+	struct gch_weak w;
+
+	memset(&w, 0, sizeof(w));
+	w.link = (uintptr_t)&weak_link;
+	w.obj = large_obj;
+	return ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w));
+}
+
+static const char *after_specials(struct heap *h, __u64 fins, __u64 links)
+{
+	struct gch_stats st;
+
+	if (stats(h, &st))
+		return "stats failed";
+	if (st.finalizers != fins || st.weak_links != links)
+		return "the registration is not counted";
+	return NULL;
+}
+
+static const char *after_finalizer(struct heap *h)
+{
+	return after_specials(h, 1, 0);
+}
+
+static const char *after_weak(struct heap *h)
+{
+	return after_specials(h, 0, 1);
+}
+
+/*
+ * A collection with a finalizer on one garbage object and a weak link to
+ * another: it queues the one and clears the link.
+ */
+static int prep_collect_specials(struct heap *h)
+{
+	int err = prep_collect(h);
+
+	large_obj = gc_objs[NROOTED];
+	err = err ?: op_finalizer(h);
+	weak_link = gc_objs[NROOTED + 1];
+	large_obj = gc_objs[NROOTED + 1];
+	return err ?: op_weak(h);
+}
+
+static const char *after_collect_specials(struct heap *h)
+{
+	const char *why = after_collect(h);
+	struct gch_stats st;
+
+	if (why)
+		return why;
+	if (stats(h, &st))
+		return "stats failed";
+	if (st.finalizers || st.finalizers_ready != 1)
+		return "the finalizer was not queued";
+	if (st.weak_links || st.weak_cleared != 1 || weak_link)
+		return "the weak link was not cleared";
+	return NULL;
+}
+
+static struct gch_fin_ready fin_got[4];
+
+static int prep_fin_take(struct heap *h)
+{
+	struct gch_collect c;
+	int err = prep_collect_specials(h);
+
+	return err ?: collect(h, &c);
+}
+
+static int op_fin_take(struct heap *h)
+{
+	struct gch_fin_take t;
+
+	memset(&t, 0, sizeof(t));
+	memset(fin_got, 0, sizeof(fin_got));
+	t.buf = (uintptr_t)fin_got;
+	t.max = 4;
+	return ioc(h->fd, GCH_IOC_FIN_TAKE, &t, sizeof(t));
+}
+
+static const char *after_fin_take(struct heap *h)
+{
+	struct gch_stats st;
+
+	if (stats(h, &st))
+		return "stats failed";
+	if (st.finalizers_ready || fin_got[0].obj != gc_objs[NROOTED] ||
+	    fin_got[0].fn != 1)
+		return "the queued finalizer was not handed out";
+	return NULL;
+}
+
 static int op_roots(struct heap *h)
 {
 	static __u64 range[16];
@@ -774,6 +884,11 @@ static const struct fault_op ops[] = {
 	{ "COLLECT first", prep_collect, op_collect, after_collect, true, true },
 	{ "COLLECT again", prep_collect_again, op_collect, after_collect, true, true },
 	{ "ROOTS", NULL, op_roots, NULL, true, true },
+	{ "FINALIZER", prep_large, op_finalizer, after_finalizer, true, true },
+	{ "WEAK", prep_large, op_weak, after_weak, true, true },
+	{ "COLLECT specials", prep_collect_specials, op_collect,
+	  after_collect_specials, true, true },
+	{ "FIN_TAKE", prep_fin_take, op_fin_take, after_fin_take, true, true },
 	{ "GC_STATS", prep_history, op_gc_stats, NULL, true, true },
 	{ "STATS", NULL, op_stats, NULL, true, true },
 	{ "close", NULL, op_close, NULL, true, true },

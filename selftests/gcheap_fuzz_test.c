@@ -121,8 +121,8 @@ static void fuzz_params(void)
 
 enum op {
 	OP_VERSION, OP_CONFIGURE, OP_REFILL, OP_ALLOC_LARGE, OP_FREE,
-	OP_QUERY, OP_STATS, OP_COLLECT, OP_ROOTS, OP_GC_STATS, OP_BADCMD,
-	NR_OPS
+	OP_QUERY, OP_STATS, OP_COLLECT, OP_ROOTS, OP_GC_STATS, OP_FINALIZER,
+	OP_WEAK, OP_FIN_TAKE, OP_BADCMD, NR_OPS
 };
 
 static const struct op_desc {
@@ -160,6 +160,15 @@ static const struct op_desc {
 	[OP_GC_STATS] = { "GC_STATS", GCH_IOC_GC_STATS,
 			  sizeof(struct gch_gc_stats), GCH_GC_STATS_SIZE_VER0,
 			  0, { ENOMEM } },
+	[OP_FINALIZER] = { "FINALIZER", GCH_IOC_FINALIZER,
+			   sizeof(struct gch_finalizer), GCH_FINALIZER_SIZE_VER0,
+			   0, { ENOENT, ENXIO, ENOMEM } },
+	[OP_WEAK] = { "WEAK", GCH_IOC_WEAK, sizeof(struct gch_weak),
+		      GCH_WEAK_SIZE_VER0, GCH_WEAK_LONG | GCH_WEAK_REMOVE,
+		      { EEXIST, ENOENT, ENXIO, ENOMEM } },
+	[OP_FIN_TAKE] = { "FIN_TAKE", GCH_IOC_FIN_TAKE,
+			  sizeof(struct gch_fin_take), GCH_FIN_TAKE_SIZE_VER0,
+			  GCH_FIN_TAKE_WAIT, { ENXIO, ENOMEM } },
 	[OP_BADCMD] = { "unknown-cmd", 0, 0, 0, 0, { 0 } },
 };
 
@@ -635,6 +644,32 @@ static __u32 any_size(__u64 *s, enum op op)
 	}
 }
 
+/*
+ * Where weak links may point: this scratch memory (the collections write
+ * zeros into it), pages that fault or are read-only (the links are
+ * dropped unwritten), F's arena (its objects are not checked); never the
+ * rest of this process, which a cleared link would corrupt, and never
+ * L's arena, whose objects are checked.
+ */
+static __u64 weak_scratch[4096];
+
+static __u64 any_link(__u64 *s, struct heap *h, bool on_l)
+{
+	switch (below(s, 6)) {
+	case 0:
+		return bad_ptr(s, P_NULL + below(s, 5));
+	case 1:
+		return (__u64)read_only + below(s, 512) * 8;
+	case 2:
+		if (!on_l)
+			return any_addr(s, h);
+		/* fall through */
+	default:
+		return (__u64)&weak_scratch[below(s, 4096)] +
+		       (chance(s, 8) ? below(s, 8) : 0);
+	}
+}
+
 /* The per-ioctl body, valid or not; the heap is F or L. */
 static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
 		      bool on_l)
@@ -723,6 +758,36 @@ static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
 			     (__u64)F.arena + below(s, F.arena_size);
 		g->history_max = chance(s, 3) ? 0 : chance(s, 2) ?
 				 below(s, 300) : (__u32)rnd(s);
+		break;
+	}
+	case OP_FINALIZER: {
+		struct gch_finalizer *f = arg;
+
+		f->obj = any_addr(s, h);
+		f->fn = chance(s, 4) ? 0 : rnd(s);
+		f->data = chance(s, 2) ? 0 : rnd(s);
+		break;
+	}
+	case OP_WEAK: {
+		struct gch_weak *w = arg;
+
+		w->link = any_link(s, h, on_l);
+		w->obj = any_addr(s, h);
+		break;
+	}
+	case OP_FIN_TAKE: {
+		struct gch_fin_take *t = arg;
+		static struct gch_fin_ready got[GCH_FIN_TAKE_MAX + 64];
+
+		/* nothing may be queued: never sleep for it */
+		t->hdr.flags &= ~GCH_FIN_TAKE_WAIT;
+		t->max = chance(s, 8) ? (__u32)rnd(s) : below(s, GCH_FIN_TAKE_MAX + 2);
+		t->buf = chance(s, 2) ? (__u64)got :
+			 chance(s, 2) ? bad_ptr(s, P_NULL + below(s, 5)) :
+			 chance(s, 2) ? (__u64)read_only :
+			 (__u64)F.arena + below(s, F.arena_size);
+		t->count = chance(s, 4) ? rnd(s) : 0;
+		t->pending = chance(s, 4) ? rnd(s) : 0;
 		break;
 	}
 	default:
@@ -828,6 +893,12 @@ static void check_result(enum op op, const void *arg, __u32 usize,
 		      (unsigned long long)st->mapped_bytes);
 		break;
 	}
+	case OP_FIN_TAKE: {
+		const struct gch_fin_take *t = arg;
+
+		check(t->count <= t->max, "fin_take: %u of %u", t->count, t->max);
+		break;
+	}
 	case OP_GC_STATS: {
 		const struct gch_gc_stats *g = arg;
 
@@ -856,8 +927,12 @@ static void fuzz_one(__u64 *s, char *buf, enum op op, struct heap *h,
 
 	if (chance(s, 3)) {
 		k = below(s, NR_PTR_KINDS);
-		/* L's objects must not be written by the kernel */
-		if (k == P_ARENA && on_l)
+		/*
+		 * L's objects must not be written by the kernel; nor may a
+		 * struct read from F's arena (any bits) sleep or name a link.
+		 */
+		if (k == P_ARENA &&
+		    (on_l || op == OP_FIN_TAKE || op == OP_WEAK))
 			k = P_VALID;
 	}
 	if (chance(s, 3))

@@ -493,9 +493,13 @@ int gch_register_finalizer(void *obj, void (*fn)(void *obj, void *data),
  * The collector sets *@link to NULL as soon as @obj is unreachable, before
  * finalizers are queued (so a link to an object with a finalizer is
  * cleared before the finalizer runs; bdwgc's
- * GC_general_register_disappearing_link()).  The link is not a reference:
- * it does not keep @obj alive, and the program sets *@link itself.  A link
- * whose memory is unmapped or read-only by then is dropped unwritten.
+ * GC_general_register_disappearing_link()).  The registration is not a
+ * reference, and the program sets *@link itself; but the collector is
+ * conservative, so a link in scanned memory (stack, data, a gch_malloc()
+ * object) holding @obj's plain address keeps @obj alive: keep links in
+ * malloc() memory or gch_malloc_atomic() objects, or store the address
+ * hidden (e.g. bit-inverted).  A link whose memory is unmapped or
+ * read-only by then is dropped unwritten.
  *
  * Return: 0, or -1 with errno EINVAL (@link misaligned or in the heap
  * outside any object; @obj not in an object), EEXIST (@link is already
