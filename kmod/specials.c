@@ -637,3 +637,7 @@ void gch_specials_stats(struct gch_heap *heap, struct gch_stats *st)
 	st->weak_dropped = sp->dropped_total;
 	st->finalize_ns = sp->ns_total;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "tests/specials_test.c"
+#endif

@@ -18,7 +18,11 @@
  * A batch is taken into an array on the taker's stack: the stack is
  * scanned, so the objects stay alive from the moment they leave the
  * module's queue until their finalizers have run; each entry is cleared
- * after its run so that it keeps nothing alive afterwards.  Takers take
+ * after its run so that it keeps nothing alive afterwards, and the
+ * registers and the stack below are scrubbed before the thread sleeps
+ * (gch_fin_scrub()): the collector reads a sleeping thread's registers
+ * and red zone as roots, and a finalizer's last object would otherwise
+ * stay alive in them for as long as the thread sleeps.  Takers take
  * in turn (gch_fin_lock), and count what they hold in gch_fin_inflight,
  * so that gch_finalizers_pending() sees every finalizer queued and not yet
  * run.
@@ -44,6 +48,45 @@ static pthread_mutex_t gch_fin_start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int gch_fin_thread_up;
 static u64 gch_fin_inflight;	/* taken, not yet run; under gch_fin_lock */
 static u64 gch_fin_run;		/* atomic */
+
+/*
+ * Clear what a finalizer may have left of its object: the stack below the
+ * caller's frame (dead frames, the red zone the collector scans) and the
+ * call-clobbered registers, vector ones included (memcpy() moves pointers
+ * through them).  The callee-saved ones are restored by the finalizer.
+ */
+static __attribute__((noinline)) void gch_fin_scrub(void)
+{
+	volatile char pad[4096];
+
+	memset((char *)pad, 0, sizeof(pad));
+#ifdef __x86_64__
+	if (__builtin_cpu_supports("avx"))
+		__asm__ volatile("vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3",
+				 "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+				 "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+				 "xmm15");
+	else
+		__asm__ volatile("pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+				 "pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+				 "pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+				 "pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+				 "pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+				 "pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+				 "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+				 "pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+				 ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+				 "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
+				 "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+	__asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\t"
+			 "xor %%edx, %%edx\n\txor %%esi, %%esi\n\t"
+			 "xor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
+			 "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\t"
+			 "xor %%r11d, %%r11d"
+			 ::: "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+			 "r10", "r11", "cc");
+#endif
+}
 
 /* Take up to @max queued finalizers into @v; the count, or -1 with errno. */
 static int gch_fin_take(struct gch_fin_ready *v, unsigned int max,
@@ -104,6 +147,7 @@ static void *gch_fin_thread(void *arg)
 		}
 		while (gch_fin_run_batch() > 0)
 			;
+		gch_fin_scrub();
 	}
 	return NULL;
 }
@@ -199,6 +243,8 @@ GCH_API int gch_run_finalizers(void)
 		return -1;
 	while ((n = gch_fin_run_batch()) > 0)
 		total += n;
+	if (total)
+		gch_fin_scrub();
 	return n < 0 && !total ? -1 : total;
 }
 
