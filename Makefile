@@ -217,7 +217,8 @@ $(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 BENCH_WORKLOADS := alloc garbage bigheap
 BENCH_CONTENDERS := gcheap bdwgc malloc
 BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
-	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc $(BUILD)/bench/multi
+	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc $(BUILD)/bench/multi \
+	$(BUILD)/bench/finalize-gcheap $(BUILD)/bench/finalize-bdwgc
 BENCH_LIBS_gcheap = -L$(BUILD)/lib -lgcheap -lpthread
 BENCH_LIBS_bdwgc = $(shell pkg-config --libs bdw-gc) -lpthread
 BENCH_LIBS_malloc = -lpthread
@@ -233,6 +234,9 @@ $(foreach w,$(BENCH_WORKLOADS),\
 	$(eval $(call bench_rule,$(w),gcheap,bench/$(w)/$(w).c,GCHEAP)) \
 	$(eval $(call bench_rule,$(w),bdwgc,bench/$(w)/$(w).c,BDWGC)) \
 	$(eval $(call bench_rule,$(w),malloc,bench/$(w)/$(w).c,MALLOC)))
+# finalizers and weak links: the two collectors only
+$(eval $(call bench_rule,finalize,gcheap,bench/finalize/finalize.c,GCHEAP))
+$(eval $(call bench_rule,finalize,bdwgc,bench/finalize/finalize.c,BDWGC))
 $(eval $(call bench_rule,gcbench,bdwgc,tools/gcbench/gcbench.c,BDWGC))
 $(eval $(call bench_rule,gcbench,malloc,tools/gcbench/gcbench.c,MALLOC))
 # multi (N processes of a workload at once) allocates nothing itself: it

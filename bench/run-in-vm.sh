@@ -50,11 +50,13 @@ ALLOC_THREADS=${ALLOC_THREADS:-1 2}
 GARBAGE_ITERS=${GARBAGE_ITERS:-1500}
 BIG_MIB=${BIG_MIB:-64 256 1024}
 BIG_COLL=${BIG_COLL:-1}
-WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap}
+FIN_N=${FIN_N:-100000}
+WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap finalize}
 AB=${AB:-0}
 if [ "${QUICK:-0}" = 1 ]; then
 	REPS=1 GCB_DEPTH=10 GCB_THREADS="1 2" GCB8_DEPTH=8
 	ALLOC_MIB=2 ALLOC_WARM_MIB=1 ALLOC_GCS=1 GARBAGE_ITERS=50 BIG_MIB=8
+	FIN_N=10000
 fi
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -93,6 +95,7 @@ want alloc && total=$((total + 3 * $(count $ALLOC_THREADS) * (nc + ng + 1)))
 want garbage && total=$((total + nc))
 # gcheap once per size (1 and 2 workers), bdwgc once per marker count
 want bigheap && total=$((total + (ng + 2) * $(count $BIG_MIB)))
+want finalize && total=$((total + ng + 1))
 total=$((total * REPS))
 n=0
 t_start=$(cut -d' ' -f1 /proc/uptime)
@@ -197,6 +200,11 @@ while [ "$r" -le "$REPS" ]; do
 			run "$r" "$w" bdwgc "bigheap ${m}MiB w$w" \
 				env GC_MARKERS="$w" bin/bigheap-bdwgc -m "$m" -c "$BIG_COLL" -w "$w"
 		done
+	done
+	# finalizers and weak links: the collectors only (malloc has none)
+	want finalize && for c in $GCHEAPS bdwgc; do
+		run "$r" "$ncpu" $c "finalize n$FIN_N" \
+			$(envp $c) $(prog $c finalize) -n "$FIN_N"
 	done
 	r=$((r + 1))
 done

@@ -493,6 +493,8 @@ static const char *after_free(struct heap *h)
 /* Garbage and rooted objects for a collection. */
 static __u64 gc_objs[1024];
 static __u32 gc_nobjs;
+/* two of the garbage objects, for finalizers and weak links */
+static __u64 gc_spare[2];
 static __u64 gc_objects_before;
 
 static int prep_collect(struct heap *h)
@@ -511,6 +513,8 @@ static int prep_collect(struct heap *h)
 	err = add_roots(h, rooted, sizeof(rooted));
 	if (err)
 		return err;
+	gc_spare[0] = gc_objs[NROOTED];
+	gc_spare[1] = gc_objs[NROOTED + 1];
 	memset(gc_objs, 0, sizeof(gc_objs));
 	err = stats(h, &st);
 	gc_objects_before = st.objects;
@@ -632,10 +636,10 @@ static int prep_collect_specials(struct heap *h)
 {
 	int err = prep_collect(h);
 
-	large_obj = gc_objs[NROOTED];
+	large_obj = gc_spare[0];
 	err = err ?: op_finalizer(h);
-	weak_link = gc_objs[NROOTED + 1];
-	large_obj = gc_objs[NROOTED + 1];
+	weak_link = gc_spare[1];
+	large_obj = gc_spare[1];
 	return err ?: op_weak(h);
 }
 
@@ -682,7 +686,7 @@ static const char *after_fin_take(struct heap *h)
 
 	if (stats(h, &st))
 		return "stats failed";
-	if (st.finalizers_ready || fin_got[0].obj != gc_objs[NROOTED] ||
+	if (st.finalizers_ready || fin_got[0].obj != gc_spare[0] ||
 	    fin_got[0].fn != 1)
 		return "the queued finalizer was not handed out";
 	return NULL;

@@ -78,6 +78,7 @@ bench_smoke() {
 		smoke "bench-alloc-nogc-$c" bin/alloc-$c -s 16 -t 1 -b 1 -n -j
 		smoke "bench-garbage-$c" bin/garbage-$c -t 2 -p 16 -n 50 -i 40 -j
 		smoke "bench-bigheap-$c" bin/bigheap-$c -m 4 -c 2 -j
+		[ "$c" = malloc ] || smoke "bench-finalize-$c" bin/finalize-$c -n 2000 -j
 	done
 }
 
