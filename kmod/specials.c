@@ -496,7 +496,8 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 		xa_erase(&sp->weak, i);
 		gch_weak_free(heap, w);
 	}
-	fi->ns = ktime_get_ns() - t0;
+	/* at least 1: a heap with specials had the phases (a coarse clock) */
+	fi->ns = max_t(u64, ktime_get_ns() - t0, 1);
 	return 0;
 }
 

@@ -42,8 +42,19 @@
 struct wl_result {
 	uint64_t num_gc;
 	uint64_t pause_total_ns;
+	uint64_t finalize_ns;
 	int err;
 };
+
+/* The workload's finalizer: its object stays reachable, so it never runs. */
+static void wl_fin(void *obj, void *data)
+{
+	(void)obj;
+	(void)data;
+	_exit(5);
+}
+
+static void *wl_kept;
 
 struct workload {
 	pid_t pid;	/* 0 once reaped */
@@ -56,7 +67,9 @@ struct workload {
 static void wl_run(int go, int result)
 {
 	struct wl_result r = { 0 };
+	struct gch_final_stats fs;
 	struct gch_heap_stats st;
+	void **link;
 	void **list = NULL;
 	size_t bytes = 0;
 	char c;
@@ -64,8 +77,17 @@ static void wl_run(int go, int result)
 
 	if (read(go, &c, 1) != 1)
 		_exit(3);
-	/* the heap is this process's own: set it up after the fork */
-	for (i = 0; i < EXPLICIT_GCS; i++) {
+	/*
+	 * The heap is this process's own: set it up after the fork.  A
+	 * finalizer and a weak link on a kept object give every collection
+	 * the finalizer and weak phases (gcpause -P's "finalize").
+	 */
+	wl_kept = gch_malloc(64);
+	link = malloc(sizeof(*link));
+	if (!wl_kept || !link || gch_register_finalizer(wl_kept, wl_fin, NULL) ||
+	    gch_register_weak(link, wl_kept))
+		r.err = errno ?: EIO;
+	for (i = 0; !r.err && i < EXPLICIT_GCS; i++) {
 		if (gch_collect()) {
 			r.err = errno;
 			break;
@@ -82,10 +104,11 @@ static void wl_run(int go, int result)
 		list = bytes % (1 << 20) ? node : NULL;
 		bytes += 64;
 	}
-	if (!r.err && gch_stats(&st))
+	if (!r.err && (gch_stats(&st) || gch_final_stats(&fs)))
 		r.err = errno;
 	r.num_gc = st.num_gc;
 	r.pause_total_ns = st.pause_total_ns;
+	r.finalize_ns = fs.finalize_ns;
 	if (write(result, &r, sizeof(r)) != sizeof(r))
 		_exit(4);
 	_exit(0);
@@ -355,6 +378,7 @@ TEST_F_TIMEOUT(gcpause, histogram_counts_one_process, TEST_TIMEOUT_S)
 			       NULL };
 	static const char *const phases[] = { "stop", "roots", "mark",
 					      "sweep" };
+	uint64_t fc, fsum;
 	struct wl_result ra, rb;
 	uint64_t count, sum, psum = 0;
 	unsigned int i;
@@ -391,6 +415,14 @@ TEST_F_TIMEOUT(gcpause, histogram_counts_one_process, TEST_TIMEOUT_S)
 	}
 	/* the phases are parts of the pause */
 	EXPECT_GE(sum, psum);
+	/* the finalizer and weak phases: part of the mark, every collection */
+	ASSERT_TRUE(json_hist(outbuf, self->a.tgid, "finalize", &fc, &fsum))
+		TH_LOG("no finalize histogram in: %.2000s", outbuf);
+	EXPECT_EQ(ra.num_gc, fc);
+	EXPECT_TRUE(within_1pct(fsum, ra.finalize_ns))
+		TH_LOG("gcpause %llu ns, gch_final_stats %llu ns",
+		       (unsigned long long)fsum,
+		       (unsigned long long)ra.finalize_ns);
 	/* -p: the other process collected, and is not there */
 	EXPECT_FALSE(json_hist(outbuf, self->b.tgid, "pause", &count, &sum));
 }
@@ -443,6 +475,9 @@ static const struct {
 				"roots_ns", "mark_ns", "objects_marked",
 				"bytes_marked", "bytes_scanned",
 				"root_words", "steals" } },
+	{ "gcheap_finalize", { "tgid", "heap_id", "gc", "queued", "waiting",
+			       "weak_cleared", "weak_dropped",
+			       "finalize_ns" } },
 	{ "gcheap_sweep_done", { "tgid", "heap_id", "gc", "sweep_ns",
 				 "background_ns", "objects_freed",
 				 "bytes_freed", "spans_released",
@@ -546,7 +581,8 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 {
 	static const char *const order[] = {
 		"gcheap_gc_start:", "gcheap_world_stopped:",
-		"gcheap_mark_done:", "gcheap_gc_end:", "gcheap_sweep_done:",
+		"gcheap_mark_done:", "gcheap_finalize:", "gcheap_gc_end:",
+		"gcheap_sweep_done:",
 	};
 	struct workload w;
 	struct wl_result r;
@@ -582,11 +618,14 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 		} else {
 			EXPECT_EQ(gc, trace_field(line, "gc"));
 		}
-		if (next == 3) {
+		/* the workload's finalizer and link: the phases ran */
+		if (next == 3)
+			EXPECT_LT(0, trace_field(line, "finalize_ns"));
+		if (next == 4) {
 			ends++;
 			sum += trace_field(line, "pause_ns");
 		}
-		next = (next + 1) % 5;
+		next = (next + 1) % 6;
 	}
 	EXPECT_EQ(0, next);
 	EXPECT_EQ(r.num_gc, ends);

@@ -2,7 +2,9 @@
 /*
  * gcpause's BPF side: on every gcheap_gc_end tracepoint, add the
  * collection's pause (and with -P its phases) to a log2 histogram per
- * process, or (-e) send the collection to user space.
+ * process, or (-e) send the collection to user space.  The finalizer
+ * phase comes from gcheap_finalize, which fires earlier in the same
+ * collection (in its collecting thread): kept per tgid until gc_end.
  *
  * Two programs, one loaded: tp_btf when the module has BTF (typed,
  * verifier-checked access to the event's struct gch_gc_info), raw_tp
@@ -34,6 +36,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* tgid -> the finalizer phase of its collection under way */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, __u64);
+} final_ns SEC(".maps");
 
 static const struct gcp_hist zero;
 
@@ -92,9 +102,15 @@ static __always_inline void hist_add(__u32 tgid, __u32 phase, __u64 ns)
 static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
 {
 	struct gcp_event *e;
+	__u64 fin = 0, *p;
 
 	if (targ_tgid && tgid != targ_tgid)
 		return 0;
+	p = bpf_map_lookup_elem(&final_ns, &tgid);
+	if (p) {
+		fin = *p;
+		bpf_map_delete_elem(&final_ns, &tgid);
+	}
 	if (targ_events) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e)
@@ -110,6 +126,7 @@ static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
 		e->phase_ns[GCP_ROOTS] = gi->roots_ns;
 		e->phase_ns[GCP_MARK] = gi->mark_ns;
 		e->phase_ns[GCP_SWEEP] = gi->sweep_ns;
+		e->phase_ns[GCP_FINAL] = fin;
 		e->heap_before = gi->heap_before;
 		e->heap_after = gi->heap_after;
 		e->heap_goal = gi->heap_goal;
@@ -124,8 +141,37 @@ static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
 		hist_add(tgid, GCP_ROOTS, gi->roots_ns);
 		hist_add(tgid, GCP_MARK, gi->mark_ns);
 		hist_add(tgid, GCP_SWEEP, gi->sweep_ns);
+		/* only heaps with finalizers or weak links have the phase */
+		if (fin)
+			hist_add(tgid, GCP_FINAL, fin);
 	}
 	return 0;
+}
+
+static __always_inline int on_finalize(__u32 tgid, __u64 ns)
+{
+	if (targ_tgid && tgid != targ_tgid)
+		return 0;
+	if (!(targ_phases || targ_events) || !ns)
+		return 0;
+	bpf_map_update_elem(&final_ns, &tgid, &ns, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/gcheap_finalize")
+int BPF_PROG(finalize_btf, int tgid, __u64 heap_id, __u64 gc, __u64 queued,
+	     __u64 waiting, __u64 weak_cleared, __u64 weak_dropped,
+	     __u64 finalize_ns)
+{
+	return on_finalize(tgid, finalize_ns);
+}
+
+SEC("raw_tp/gcheap_finalize")
+int BPF_PROG(finalize_raw, int tgid, __u64 heap_id, __u64 gc, __u64 queued,
+	     __u64 waiting, __u64 weak_cleared, __u64 weak_dropped,
+	     __u64 finalize_ns)
+{
+	return on_finalize(tgid, finalize_ns);
 }
 
 SEC("tp_btf/gcheap_gc_end")

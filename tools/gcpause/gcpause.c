@@ -45,7 +45,7 @@ static volatile sig_atomic_t exiting;
 
 static const char *const phase_names[GCP_NR_PHASES] = {
 	[GCP_PAUSE] = "pause", [GCP_STOP] = "stop", [GCP_ROOTS] = "roots",
-	[GCP_MARK] = "mark", [GCP_SWEEP] = "sweep",
+	[GCP_MARK] = "mark", [GCP_SWEEP] = "sweep", [GCP_FINAL] = "finalize",
 };
 
 static void usage(FILE *f)
@@ -58,7 +58,8 @@ static void usage(FILE *f)
 "  -p, --pid PID     only this process (the heap owner's tgid); stop when it exits\n"
 "  -m, --milliseconds  histograms in ms (default us)\n"
 "  -P, --phases      also histograms of the pause's phases: stop, roots,\n"
-"                    mark, sweep\n"
+"                    mark, sweep, and finalize (the finalizer and weak\n"
+"                    phases, part of mark; heaps that have them only)\n"
 "  -T, --timestamp   print a timestamp with each output\n"
 "  -e, --events      one line per collection instead of histograms\n"
 "  -j, --json        machine-readable output: one JSON object per line\n"
@@ -426,7 +427,7 @@ static int on_event(void *ctx, void *data, size_t len)
 				 localtime(&t));
 			printf("%-8s ", buf);
 		}
-		printf("%-7u %-16s %6llu %-4s %7u %10.3f %8.3f %8.3f %9.3f %8.3f %8llu -> %-8llu %8llu\n",
+		printf("%-7u %-16s %6llu %-4s %7u %10.3f %8.3f %8.3f %9.3f %8.3f %8.3f %8llu -> %-8llu %8llu\n",
 		       e->tgid, comm, (unsigned long long)e->gc,
 		       reason_name(e->reason), e->threads,
 		       e->phase_ns[GCP_PAUSE] / 1e6,
@@ -434,6 +435,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		       e->phase_ns[GCP_ROOTS] / 1e6,
 		       e->phase_ns[GCP_MARK] / 1e6,
 		       e->phase_ns[GCP_SWEEP] / 1e6,
+		       e->phase_ns[GCP_FINAL] / 1e6,
 		       (unsigned long long)e->heap_before >> 10,
 		       (unsigned long long)e->heap_after >> 10,
 		       (unsigned long long)e->heap_goal >> 10);
@@ -485,6 +487,10 @@ int main(int argc, char **argv)
 				  opt.attach == GCP_ATTACH_BTF);
 	bpf_program__set_autoload(skel->progs.gc_end_raw,
 				  opt.attach == GCP_ATTACH_RAW);
+	bpf_program__set_autoload(skel->progs.finalize_btf,
+				  opt.attach == GCP_ATTACH_BTF);
+	bpf_program__set_autoload(skel->progs.finalize_raw,
+				  opt.attach == GCP_ATTACH_RAW);
 
 	err = gcpause_bpf__load(skel);
 	if (err) {
@@ -517,10 +523,11 @@ int main(int argc, char **argv)
 	fprintf(stderr, "gcpause: tracing gcheap collections%s (%s)... Hit Ctrl-C to end.\n",
 		opt.pid ? " of one process" : "", mode);
 	if (opt.events && !opt.json)
-		printf("%s%-7s %-16s %6s %-4s %7s %10s %8s %8s %9s %8s %21s %8s\n",
+		printf("%s%-7s %-16s %6s %-4s %7s %10s %8s %8s %9s %8s %8s %21s %8s\n",
 		       opt.timestamp ? "TIME     " : "", "TGID", "COMM", "GC",
 		       "WHY", "THREADS", "PAUSE(ms)", "STOP", "ROOTS",
-		       "MARK", "SWEEP", "HEAP KiB before -> after", "GOAL");
+		       "MARK", "SWEEP", "FINALIZE", "HEAP KiB before -> after",
+		       "GOAL");
 	fflush(stdout);
 
 	while (!exiting) {

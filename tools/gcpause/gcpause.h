@@ -17,6 +17,7 @@ enum gcp_phase {
 	GCP_ROOTS,	/* gathering the roots */
 	GCP_MARK,	/* the parallel mark */
 	GCP_SWEEP,	/* the part of the sweep inside the pause */
+	GCP_FINAL,	/* finalizer and weak phases (part of the mark) */
 	GCP_NR_PHASES,
 };
 
