@@ -49,15 +49,23 @@ extern struct gch_cache_layout gch_cache_layout;
 /**
  * struct gch_specials - a heap's finalizers and weak links (specials.c)
  * @fin:         registered finalizers (struct gch_fin) by object offset.
- * @nr_fin:      entries of @fin.
+ * @fins:        the same records in an array, walked by the phases.
+ * @nr_fin:      entries of @fin and @fins.
+ * @fin_cap:     entries @fins holds.
  * @ready:       queued finalizers, oldest first, not yet taken.
  * @nr_ready:    entries of @ready.
  * @weak:        weak links (struct gch_weakref) by link address.
- * @nr_weak:     entries of @weak.
+ * @weaks:       the same records in an array.
+ * @nr_weak:     entries of @weak and @weaks.
+ * @weak_cap:    entries @weaks holds.
  * @clear:       links the last phases chose to clear; room for every
  *               registered link, so that a collection allocates nothing.
  * @nr_clear:    entries of @clear in use.
- * @clear_cap:   entries @clear holds.
+ * @clear_cap:   entries @clear holds (at least @nr_weak).
+ * @clearing:    a collection is writing the links its phases chose, from
+ *               @clear, without the lock: @clear must not be freed.
+ * @clear_old:   @clear as it was when replaced during @clearing; freed
+ *               when the writes are done.
  * @wq:          GCH_IOC_FIN_TAKE callers waiting for a queued finalizer.
  * @take_lock:   one taker at a time (not under @lock: a take copies out).
  * @queued_total: finalizers queued since the heap began.
@@ -68,16 +76,25 @@ extern struct gch_cache_layout gch_cache_layout;
  *
  * Everything but @wq and @take_lock is under the heap's @lock.
  */
+struct gch_fin;
+struct gch_weakref;
+
 struct gch_specials {
 	struct xarray fin;
+	struct gch_fin **fins;
 	unsigned long nr_fin;
+	unsigned long fin_cap;
 	struct list_head ready;
 	unsigned long nr_ready;
 	struct xarray weak;
+	struct gch_weakref **weaks;
 	unsigned long nr_weak;
+	unsigned long weak_cap;
 	u64 *clear;
-	unsigned int nr_clear;
+	unsigned long nr_clear;
 	unsigned long clear_cap;
+	bool clearing;
+	u64 *clear_old;
 	wait_queue_head_t wq;
 	struct mutex take_lock;
 	u64 queued_total;
@@ -95,6 +112,9 @@ struct gch_specials {
  * @weak_cleared: links set to 0.
  * @weak_dropped: links dropped unwritten.
  * @ns:           time in the phases (in the pause).
+ * @clear:        the links to write (the heap's @spec.clear, kept while
+ *                @spec.clearing).
+ * @nr_clear:     how many.
  */
 struct gch_fin_info {
 	u64 queued;
@@ -102,6 +122,8 @@ struct gch_fin_info {
 	u64 weak_cleared;
 	u64 weak_dropped;
 	u64 ns;
+	u64 *clear;
+	unsigned long nr_clear;
 };
 
 /**

@@ -62,25 +62,36 @@
 /**
  * struct gch_fin - a registered or queued finalizer
  * @ready: in @spec.ready once queued.
+ * @span:  the object's span, and @index its slot: fixed while the
+ *         record lives (a registered or queued object is never swept, and
+ *         freeing it explicitly drops the record first).
  * @obj:   the object's arena offset.
  * @fn:    as registered (opaque).
  * @data:  as registered: a root.
+ * @pos:   its place in @spec.fins while registered.
+ * @index: see @span.
  * @cand:  unmarked at this collection's ordinary mark (phase 2).
  */
 struct gch_fin {
 	struct list_head ready;
+	struct gch_span *span;
 	u64 obj;
 	u64 fn;
 	u64 data;
+	unsigned long pos;
+	u32 index;
 	bool cand;
 };
 
 /**
  * struct gch_weakref - a registered weak link
  * @link:      its user address.
- * @obj:       the target's arena offset (its first byte).
+ * @obj:       the target's arena offset (its first byte).  The target may
+ *             be freed explicitly while the link is registered, so it is
+ *             looked up, never cached.
  * @container: arena offset of the object holding the link, or
  *             GCH_NO_CONTAINER.
+ * @pos:       its place in @spec.weaks.
  * @is_long:   cleared when the target is freed, not when unreachable.
  * @dying:     short, and its target was unmarked after the ordinary mark.
  */
@@ -88,6 +99,7 @@ struct gch_weakref {
 	u64 link;
 	u64 obj;
 	u64 container;
+	unsigned long pos;
 	bool is_long;
 	bool dying;
 };
@@ -114,19 +126,21 @@ void gch_specials_init(struct gch_heap *heap)
 void gch_specials_destroy(struct gch_heap *heap)
 {
 	struct gch_specials *sp = &heap->spec;
-	struct gch_weakref *w;
 	struct gch_fin *f, *t;
 	unsigned long i;
 
-	xa_for_each(&sp->fin, i, f)
-		kfree(f);
+	for (i = 0; i < sp->nr_fin; i++)
+		kfree(sp->fins[i]);
+	kvfree(sp->fins);
 	xa_destroy(&sp->fin);
 	list_for_each_entry_safe(f, t, &sp->ready, ready)
 		kfree(f);
-	xa_for_each(&sp->weak, i, w)
-		kfree(w);
+	for (i = 0; i < sp->nr_weak; i++)
+		kfree(sp->weaks[i]);
+	kvfree(sp->weaks);
 	xa_destroy(&sp->weak);
 	kvfree(sp->clear);
+	kvfree(sp->clear_old);
 	mutex_destroy(&sp->take_lock);
 }
 
@@ -146,17 +160,65 @@ static bool gch_obj_marked(struct gch_heap *heap, u64 off)
 	return gch_bitmap_test(oi.span->markbits, oi.index);
 }
 
+static bool gch_fin_marked(const struct gch_fin *f)
+{
+	return gch_bitmap_test(f->span->markbits, f->index);
+}
+
+/*
+ * Make room for @need pointers in the array @*vec of @*cap, counting the
+ * growth against max_heap_metadata.  Registration grows the arrays, so
+ * that a collection walks them without allocating.  0 or -ENOMEM.
+ */
+static int gch_vec_reserve(struct gch_heap *heap, void ***vec,
+			   unsigned long *cap, unsigned long need)
+{
+	unsigned long n = max(2 * *cap, 64UL);
+	void **v;
+
+	if (need <= *cap)
+		return 0;
+	if (gch_heap_meta_charge(heap, (n - *cap) * sizeof(*v)))
+		return -ENOMEM;
+	v = kvmalloc_array(n, sizeof(*v), GFP_KERNEL_ACCOUNT);
+	if (!v) {
+		heap->kmeta_bytes -= (n - *cap) * sizeof(*v);
+		return -ENOMEM;
+	}
+	if (*vec)
+		memcpy(v, *vec, *cap * sizeof(*v));
+	kvfree(*vec);
+	*vec = v;
+	*cap = n;
+	return 0;
+}
+
+/* Take @f out of @spec.fins (its table entry is the caller's). */
+static void gch_fin_unlist(struct gch_specials *sp, struct gch_fin *f)
+{
+	struct gch_fin *last = sp->fins[--sp->nr_fin];
+
+	sp->fins[f->pos] = last;
+	last->pos = f->pos;
+}
+
 static void gch_fin_free(struct gch_heap *heap, struct gch_fin *f)
 {
 	kfree(f);
 	heap->kmeta_bytes -= sizeof(*f);
 }
 
-static void gch_weak_free(struct gch_heap *heap, struct gch_weakref *w)
+/* Drop the link @w: out of the table and the array, freed. */
+static void gch_weak_drop(struct gch_heap *heap, struct gch_weakref *w)
 {
+	struct gch_specials *sp = &heap->spec;
+	struct gch_weakref *last = sp->weaks[--sp->nr_weak];
+
+	xa_erase(&sp->weak, GCH_WEAK_INDEX(w->link));
+	sp->weaks[w->pos] = last;
+	last->pos = w->pos;
 	kfree(w);
 	heap->kmeta_bytes -= sizeof(*w);
-	heap->spec.nr_weak--;
 }
 
 /**
@@ -189,8 +251,8 @@ int gch_specials_finalizer(struct gch_heap *heap,
 			err = -ENOENT;
 		} else {
 			xa_erase(&sp->fin, GCH_FIN_INDEX(off));
+			gch_fin_unlist(sp, f);
 			gch_fin_free(heap, f);
-			sp->nr_fin--;
 		}
 		goto out;
 	}
@@ -199,7 +261,10 @@ int gch_specials_finalizer(struct gch_heap *heap,
 		f->data = a->data;
 		goto out;
 	}
-	err = gch_heap_meta_charge(heap, sizeof(*f));
+	err = gch_vec_reserve(heap, (void ***)&sp->fins, &sp->fin_cap,
+			      sp->nr_fin + 1);
+	if (!err)
+		err = gch_heap_meta_charge(heap, sizeof(*f));
 	if (err)
 		goto out;
 	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
@@ -208,6 +273,8 @@ int gch_specials_finalizer(struct gch_heap *heap,
 		err = -ENOMEM;
 		goto out;
 	}
+	f->span = oi.span;
+	f->index = oi.index;
 	f->obj = off;
 	f->fn = a->fn;
 	f->data = a->data;
@@ -217,31 +284,40 @@ int gch_specials_finalizer(struct gch_heap *heap,
 		gch_fin_free(heap, f);
 		goto out;
 	}
-	sp->nr_fin++;
+	f->pos = sp->nr_fin;
+	sp->fins[sp->nr_fin++] = f;
 out:
 	mutex_unlock(&heap->lock);
 	return err;
 }
 
-/* Room in @spec.clear for every link, so that a collection needs none. */
-static int gch_weak_reserve(struct gch_heap *heap, unsigned long n)
+/* Room for one more link, and to clear every link in one collection. */
+static int gch_weak_reserve(struct gch_heap *heap)
 {
 	struct gch_specials *sp = &heap->spec;
-	unsigned long cap = max(2 * sp->clear_cap, 64UL);
+	unsigned long need = sp->nr_weak + 1;
 	u64 *v;
+	int err;
 
-	if (n <= sp->clear_cap)
-		return 0;
-	if (gch_heap_meta_charge(heap, (cap - sp->clear_cap) * sizeof(*v)))
+	err = gch_vec_reserve(heap, (void ***)&sp->weaks, &sp->weak_cap, need);
+	if (err || need <= sp->clear_cap)
+		return err;
+	/* @clear: as long as @weaks; its contents live for one collection */
+	if (gch_heap_meta_charge(heap, (sp->weak_cap - sp->clear_cap) *
+				       sizeof(*v)))
 		return -ENOMEM;
-	v = kvmalloc_array(cap, sizeof(*v), GFP_KERNEL_ACCOUNT);
+	v = kvmalloc_array(sp->weak_cap, sizeof(*v), GFP_KERNEL_ACCOUNT);
 	if (!v) {
-		heap->kmeta_bytes -= (cap - sp->clear_cap) * sizeof(*v);
+		heap->kmeta_bytes -= (sp->weak_cap - sp->clear_cap) * sizeof(*v);
 		return -ENOMEM;
 	}
-	kvfree(sp->clear);
+	/* a collection writing links from the old one: free it after */
+	if (sp->clearing && !sp->clear_old)
+		sp->clear_old = sp->clear;
+	else
+		kvfree(sp->clear);
 	sp->clear = v;
-	sp->clear_cap = cap;
+	sp->clear_cap = sp->weak_cap;
 	return 0;
 }
 
@@ -266,9 +342,9 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 		return -EINVAL;
 	mutex_lock(&heap->lock);
 	if (a->hdr.flags & GCH_WEAK_REMOVE) {
-		w = xa_erase(&sp->weak, idx);
+		w = xa_load(&sp->weak, idx);
 		if (w)
-			gch_weak_free(heap, w);
+			gch_weak_drop(heap, w);
 		err = w ? 0 : -ENOENT;
 		goto out;
 	}
@@ -293,10 +369,9 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 		err = -EEXIST;
 		goto out;
 	}
-	err = gch_weak_reserve(heap, sp->nr_weak + 1);
-	if (err)
-		goto out;
-	err = gch_heap_meta_charge(heap, sizeof(*w));
+	err = gch_weak_reserve(heap);
+	if (!err)
+		err = gch_heap_meta_charge(heap, sizeof(*w));
 	if (err)
 		goto out;
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
@@ -309,13 +384,16 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 	w->obj = off;
 	w->container = container;
 	w->is_long = a->hdr.flags & GCH_WEAK_LONG;
-	sp->nr_weak++;
 	err = xa_insert(&sp->weak, idx, w, GFP_KERNEL_ACCOUNT);
 	if (err) {
-		gch_weak_free(heap, w);
+		kfree(w);
+		heap->kmeta_bytes -= sizeof(*w);
 		if (err == -EBUSY)
 			err = -EEXIST;
+		goto out;
 	}
+	w->pos = sp->nr_weak;
+	sp->weaks[sp->nr_weak++] = w;
 out:
 	mutex_unlock(&heap->lock);
 	return err;
@@ -340,16 +418,14 @@ void gch_specials_forget(struct gch_heap *heap, u64 off, u64 size)
 	lockdep_assert_held(&heap->lock);
 	f = xa_erase(&sp->fin, GCH_FIN_INDEX(off));
 	if (f) {
+		gch_fin_unlist(sp, f);
 		gch_fin_free(heap, f);
-		sp->nr_fin--;
 	}
 	if (!sp->nr_weak)
 		return;
 	xa_for_each_range(&sp->weak, i, w, GCH_WEAK_INDEX(start),
-			  GCH_WEAK_INDEX(start + size - 1)) {
-		xa_erase(&sp->weak, i);
-		gch_weak_free(heap, w);
-	}
+			  GCH_WEAK_INDEX(start + size - 1))
+		gch_weak_drop(heap, w);
 }
 
 /**
@@ -365,8 +441,8 @@ void gch_specials_mark_roots(struct gch_mark_worker *w, void *arg)
 	struct gch_fin *f;
 	unsigned long i;
 
-	xa_for_each(&heap->spec.fin, i, f)
-		gch_mark_words(w, &f->data, 1);
+	for (i = 0; i < heap->spec.nr_fin; i++)
+		gch_mark_words(w, &heap->spec.fins[i]->data, 1);
 	list_for_each_entry(f, &heap->spec.ready, ready) {
 		gch_mark_offsets(w, &f->obj, 1);
 		gch_mark_words(w, &f->data, 1);
@@ -377,16 +453,18 @@ void gch_specials_mark_roots(struct gch_mark_worker *w, void *arg)
 static void gch_fin_mark_contents(struct gch_mark_worker *w, void *arg)
 {
 	struct gch_heap *heap = arg;
-	struct gch_objinfo oi;
+	const struct gch_span *s;
 	struct gch_fin *f;
 	unsigned long i;
 
-	xa_for_each(&heap->spec.fin, i, f) {
-		if (!f->cand || gch_obj_at(heap, f->obj, &oi) || oi.noscan)
-			continue;
-		gch_mark_words(w, (const u64 *)((u8 *)oi.span->mapped +
-						(size_t)oi.index * oi.size),
-			       oi.size / sizeof(u64));
+	for (i = 0; i < heap->spec.nr_fin; i++) {
+		f = heap->spec.fins[i];
+		s = f->span;
+		if (!f->cand || (s->spanclass & 1))
+			continue;	/* reachable, or pointer-free */
+		gch_mark_words(w, (const u64 *)((const u8 *)s->mapped +
+						(size_t)f->index * s->elemsize),
+			       s->elemsize / sizeof(u64));
 	}
 }
 
@@ -447,12 +525,15 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 		return 0;
 
 	/* 1. short links to unreachable objects */
-	xa_for_each(&sp->weak, i, w)
+	for (i = 0; i < sp->nr_weak; i++) {
+		w = sp->weaks[i];
 		w->dying = !w->is_long && !gch_obj_marked(heap, w->obj);
+	}
 
 	/* 2. the finalizer phase */
-	xa_for_each(&sp->fin, i, f) {
-		f->cand = !gch_obj_marked(heap, f->obj);
+	for (i = 0; i < sp->nr_fin; i++) {
+		f = sp->fins[i];
+		f->cand = !gch_fin_marked(f);
 		cands += f->cand;
 	}
 	if (cands) {
@@ -460,16 +541,18 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 		if (err)
 			return err;
 		gch_ms_add(ms, &more);
-		xa_for_each(&sp->fin, i, f) {
+		/* downwards: a queued one's place takes the last one */
+		for (i = sp->nr_fin; i-- > 0; ) {
+			f = sp->fins[i];
 			if (!f->cand)
 				continue;
 			f->cand = false;
-			if (gch_obj_marked(heap, f->obj)) {
+			if (gch_fin_marked(f)) {
 				fi->waiting++;
 				continue;
 			}
-			xa_erase(&sp->fin, i);
-			sp->nr_fin--;
+			xa_erase(&sp->fin, GCH_FIN_INDEX(f->obj));
+			gch_fin_unlist(sp, f);
 			list_add_tail(&f->ready, &sp->ready);
 			queued++;
 		}
@@ -484,7 +567,8 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 	sp->nr_ready += queued;
 
 	/* 3. long links to freed objects; links dying with their holder */
-	xa_for_each(&sp->weak, i, w) {
+	for (i = sp->nr_weak; i-- > 0; ) {
+		w = sp->weaks[i];
 		if (w->container != GCH_NO_CONTAINER &&
 		    !gch_obj_marked(heap, w->container)) {
 			fi->weak_dropped++;
@@ -493,11 +577,13 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 		} else {
 			continue;
 		}
-		xa_erase(&sp->weak, i);
-		gch_weak_free(heap, w);
+		gch_weak_drop(heap, w);
 	}
 	/* at least 1: a heap with specials had the phases (a coarse clock) */
 	fi->ns = max_t(u64, ktime_get_ns() - t0, 1);
+	fi->clear = sp->clear;
+	fi->nr_clear = sp->nr_clear;
+	sp->clearing = sp->nr_clear;
 	return 0;
 }
 
@@ -510,16 +596,24 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 void gch_specials_clear_links(struct gch_heap *heap, struct gch_fin_info *fi)
 {
 	struct gch_specials *sp = &heap->spec;
-	unsigned int i;
+	unsigned long i;
 
-	for (i = 0; i < sp->nr_clear; i++) {
-		if (put_user(0ULL, (u64 __user *)u64_to_user_ptr(sp->clear[i])))
+	/*
+	 * Not under the lock: a write may fault in an arena page, whose
+	 * handler takes it.  A thread asleep in the kernel counts as
+	 * stopped and may register a link meanwhile: @spec.clearing keeps
+	 * @fi->clear alive.
+	 */
+	for (i = 0; i < fi->nr_clear; i++) {
+		if (put_user(0ULL, (u64 __user *)u64_to_user_ptr(fi->clear[i])))
 			fi->weak_dropped++;
 		else
 			fi->weak_cleared++;
 	}
-	sp->nr_clear = 0;
 	mutex_lock(&heap->lock);
+	sp->clearing = false;
+	kvfree(sp->clear_old);
+	sp->clear_old = NULL;
 	sp->queued_total += fi->queued;
 	sp->waiting = fi->waiting;
 	sp->cleared_total += fi->weak_cleared;

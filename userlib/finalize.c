@@ -46,7 +46,8 @@ typedef void (*gch_finalizer_fn)(void *obj, void *data);
 static pthread_mutex_t gch_fin_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t gch_fin_start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int gch_fin_thread_up;
-static u64 gch_fin_inflight;	/* taken, not yet run; under gch_fin_lock */
+/* taken, not yet run: grows under gch_fin_lock with the take, atomic */
+static u64 gch_fin_inflight;
 static u64 gch_fin_run;		/* atomic */
 
 /*
@@ -118,7 +119,7 @@ static int gch_fin_run_batch(void)
 	pthread_mutex_lock(&gch_fin_lock);
 	n = gch_fin_take(v, GCH_FIN_BATCH, 0, NULL);
 	if (n > 0)
-		gch_fin_inflight += n;
+		__atomic_add_fetch(&gch_fin_inflight, n, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&gch_fin_lock);
 	for (i = 0; i < n; i++) {
 		gch_finalizer_fn fn = (gch_finalizer_fn)(uintptr_t)v[i].fn;
@@ -128,9 +129,7 @@ static int gch_fin_run_batch(void)
 		__atomic_store_n(&v[i].obj, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&v[i].data, 0, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&gch_fin_run, 1, __ATOMIC_RELAXED);
-		pthread_mutex_lock(&gch_fin_lock);
-		gch_fin_inflight--;
-		pthread_mutex_unlock(&gch_fin_lock);
+		__atomic_sub_fetch(&gch_fin_inflight, 1, __ATOMIC_RELEASE);
 	}
 	return n;
 }
@@ -259,7 +258,7 @@ GCH_API long gch_finalizers_pending(void)
 		pthread_mutex_unlock(&gch_fin_lock);
 		return -1;
 	}
-	pending += gch_fin_inflight;
+	pending += __atomic_load_n(&gch_fin_inflight, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&gch_fin_lock);
 	return pending;
 }
