@@ -38,14 +38,16 @@
  * still stopped (gch_specials_clear_links()): with put_user() by the
  * collecting thread, a thread of the owner, so a write reaches only the
  * owner's memory and honours its protections.  A link unmapped or made
- * read-only since it was registered fails the write and is dropped and
- * counted, not an error.  Clearing needs no memory: @spec.clear is grown
+ * read-only since it was registered, or in device memory or memory armed
+ * for userfaultfd, is dropped and counted, not an error.  Clearing needs no memory: @spec.clear is grown
  * as links are registered.
  */
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
 
@@ -598,14 +600,35 @@ void gch_specials_clear_links(struct gch_heap *heap, struct gch_fin_info *fi)
 	struct gch_specials *sp = &heap->spec;
 	unsigned long i;
 
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+
 	/*
-	 * Not under the lock: a write may fault in an arena page, whose
-	 * handler takes it.  A thread asleep in the kernel counts as
-	 * stopped and may register a link meanwhile: @spec.clearing keeps
-	 * @fi->clear alive.
+	 * Links whose mapping a write must not touch are dropped: not
+	 * writable, device memory, or armed for userfaultfd (the fault
+	 * would wait for a handler thread that is parked).  Bit 0 of an
+	 * 8-byte aligned address marks them.
+	 */
+	if (fi->nr_clear) {
+		mmap_read_lock(mm);
+		for (i = 0; i < fi->nr_clear; i++) {
+			vma = vma_lookup(mm, fi->clear[i]);
+			if (!vma || !(vma->vm_flags & VM_WRITE) ||
+			    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+			    userfaultfd_armed(vma))
+				fi->clear[i] |= 1;
+		}
+		mmap_read_unlock(mm);
+	}
+	/*
+	 * Not under the heap lock, nor the mmap lock: a write may fault in
+	 * an arena page, whose handler takes both.  A thread asleep in the
+	 * kernel counts as stopped and may register a link meanwhile:
+	 * @spec.clearing keeps @fi->clear alive.
 	 */
 	for (i = 0; i < fi->nr_clear; i++) {
-		if (put_user(0ULL, (u64 __user *)u64_to_user_ptr(fi->clear[i])))
+		if ((fi->clear[i] & 1) ||
+		    put_user(0ULL, (u64 __user *)u64_to_user_ptr(fi->clear[i])))
 			fi->weak_dropped++;
 		else
 			fi->weak_cleared++;

@@ -49,12 +49,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/userfaultfd.h>
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
@@ -110,36 +113,6 @@ static size_t fin_objects(void)
 }
 
 /* --- reproducible contents ----------------------------------------------- */
-
-/* Element @i of structure @seed: the top bit set, never a user address. */
-static inline uint64_t key_of(uint64_t seed, uint64_t i)
-{
-	return mix64(seed ^ (i * 0xd1b54a32d192ed03ULL)) | (1ULL << 63);
-}
-
-static inline unsigned char pat(uint64_t key, uint32_t j)
-{
-	return (unsigned char)((key >> ((j & 7) * 8)) + j);
-}
-
-static void fill_pat(unsigned char *p, size_t n, uint64_t key)
-{
-	size_t j;
-
-	for (j = 0; j < n; j++)
-		p[j] = pat(key, j);
-}
-
-/* Index of the first byte of @p that is not the pattern, or -1. */
-static long check_pat(const unsigned char *p, size_t n, uint64_t key)
-{
-	size_t j;
-
-	for (j = 0; j < n; j++)
-		if (p[j] != pat(key, j))
-			return j;
-	return -1;
-}
 
 /* --- roots the tests control --------------------------------------------- */
 
@@ -1305,6 +1278,12 @@ TEST_F_TIMEOUT(fin, link_locations, 60)
 
 /* --- 7. links in memory unmapped or made read-only ------------------------------- */
 
+/* A short link at @link to hidden @h, without storing anything there. */
+static noinline int fin_weak_noinit(void **link, uintptr_t h)
+{
+	return gch_register_weak(link, unhide(h)) ? -errno : 0;
+}
+
 TEST_F_TIMEOUT(fin, link_memory_gone, 60)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -1347,6 +1326,47 @@ TEST_F_TIMEOUT(fin, link_memory_gone, 60)
 	EXPECT_EQ(0, weak_unreg(l1));
 	ASSERT_EQ(0, collect());
 	EXPECT_EQ(0, munmap(map + page, 2 * page));
+}
+
+/*
+ * A link in memory armed for userfaultfd is dropped, never written: the
+ * write would fault, and the fault would wait for a handler thread that
+ * the collection has stopped (here there is none: it would wait for ever).
+ */
+TEST_F_TIMEOUT(fin, link_in_userfaultfd_memory, 60)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	struct gch_final_stats s0, st;
+	void **link;
+	uintptr_t h;
+	int uffd;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "userfaultfd: %s (a kernel without it, or not allowed)",
+		     strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api)) TH_LOG("%s", strerror(errno));
+	link = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, link);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)link;
+	reg.range.len = page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg)) TH_LOG("%s", strerror(errno));
+	h = make_target(key_of(0xf0, 1), 48, false);
+	ASSERT_NE(0, h);
+	/* the page is never touched: registering does not write the link */
+	ASSERT_EQ(0, fin_weak_noinit(link, h));
+	ASSERT_EQ(0, gch_final_stats(&s0));
+	ASSERT_EQ(0, collect()) TH_LOG("the collection failed");
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(s0.weak_dropped + 1, st.weak_dropped);
+	EXPECT_EQ(s0.weak_cleared, st.weak_cleared);
+	EXPECT_EQ(s0.weak_links - 1, st.weak_links);
+	close(uffd);
+	EXPECT_EQ(0, munmap(link, page));
 }
 
 /* --- 8. manual mode --------------------------------------------------------------- */

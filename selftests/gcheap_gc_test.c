@@ -111,35 +111,6 @@ static uint64_t rnd64(uint64_t *s)
 	return mix64((*s)++);
 }
 
-/* Element @i of structure @seed: the top bit set, never a user address. */
-static inline uint64_t key_of(uint64_t seed, uint64_t i)
-{
-	return mix64(seed ^ (i * 0xd1b54a32d192ed03ULL)) | (1ULL << 63);
-}
-
-static inline unsigned char pat(uint64_t key, uint32_t j)
-{
-	return (unsigned char)((key >> ((j & 7) * 8)) + j);
-}
-
-static void fill_pat(unsigned char *p, uint32_t n, uint64_t key)
-{
-	uint32_t j;
-
-	for (j = 0; j < n; j++)
-		p[j] = pat(key, j);
-}
-
-/* Index of the first byte of @p that is not the pattern, or -1. */
-static long check_pat(const unsigned char *p, uint32_t n, uint64_t key)
-{
-	uint32_t j;
-
-	for (j = 0; j < n; j++)
-		if (p[j] != pat(key, j))
-			return j;
-	return -1;
-}
 
 /* --- lists ----------------------------------------------------------------- */
 

@@ -149,12 +149,6 @@ static noinline void scrub_small(void)
 
 /* --- checksummed object graphs ---------------------------------------------- */
 
-/* Key of node @i of graph @seed: the top bit set, never a user address. */
-static inline uint64_t key_of(uint64_t seed, uint64_t i)
-{
-	return mix64(seed ^ (i * 0xd1b54a32d192ed03ULL)) | (1ULL << 63);
-}
-
 #define NODE_WORDS	6
 
 /*

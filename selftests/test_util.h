@@ -41,6 +41,37 @@ static inline uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* Element @i of structure @seed: the top bit set, never a user address. */
+static inline uint64_t key_of(uint64_t seed, uint64_t i)
+{
+	return mix64(seed ^ (i * 0xd1b54a32d192ed03ULL)) | (1ULL << 63);
+}
+
+/* Byte @j of the content pattern of @key. */
+static inline unsigned char pat(uint64_t key, size_t j)
+{
+	return (unsigned char)((key >> ((j & 7) * 8)) + j);
+}
+
+static inline void fill_pat(unsigned char *p, size_t n, uint64_t key)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		p[j] = pat(key, j);
+}
+
+/* Index of the first byte of @p that is not the pattern, or -1. */
+static inline long check_pat(const unsigned char *p, size_t n, uint64_t key)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (p[j] != pat(key, j))
+			return j;
+	return -1;
+}
+
 /* Wait up to @ms for *@p to reach @v; false on timeout. */
 static inline bool wait_for(const int *p, int v, unsigned int ms)
 {

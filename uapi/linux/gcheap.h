@@ -690,7 +690,8 @@ struct gch_finalizer {
  * The collector writes 0 to @link, with the other threads stopped, when
  * the target is found unreachable (short) or freed (long), and drops the
  * registration.  A link whose memory is unmapped or not writable by then
- * is dropped without being written (counted in gch_stats.weak_dropped).
+ * (or is device memory, or armed for userfaultfd) is dropped without being
+ * written (counted in gch_stats.weak_dropped).
  * Errors: -EINVAL (@link not aligned, not a user address, or in the arena
  * but not in an allocated object; @obj not in an allocated object),
  * -EEXIST (@link is registered already), -ENOENT (REMOVE: it is not),
