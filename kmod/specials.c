@@ -339,7 +339,7 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 	u64 off, container = GCH_NO_CONTAINER;
 	int err;
 
-	if (a->link % sizeof(u64) ||
+	if (!a->link || a->link % sizeof(u64) ||
 	    !access_ok(u64_to_user_ptr(a->link), sizeof(u64)))
 		return -EINVAL;
 	mutex_lock(&heap->lock);

@@ -1844,6 +1844,7 @@ TEST_F(fin, bad_input)
 		EXPECT_EQ(-EINVAL, weak_raw((void **)((char *)mlink + 1), p, l));
 		EXPECT_EQ(-EINVAL, weak_raw((void **)0xffff888000000000UL, p, l))
 			TH_LOG("a kernel address as the link");
+		EXPECT_EQ(-EINVAL, weak_raw(NULL, p, l)) TH_LOG("NULL as the link");
 		EXPECT_EQ(-EINVAL, weak_raw((void **)q, p, l))
 			TH_LOG("a link in the arena outside any object");
 		/* targets: inside an allocated object */

@@ -501,7 +501,7 @@ int gch_register_finalizer(void *obj, void (*fn)(void *obj, void *data),
  * hidden (e.g. bit-inverted).  A link whose memory is unmapped or
  * read-only by then is dropped unwritten.
  *
- * Return: 0, or -1 with errno EINVAL (@link misaligned or in the heap
+ * Return: 0, or -1 with errno EINVAL (@link NULL, misaligned or in the heap
  * outside any object; @obj not in an object), EEXIST (@link is already
  * registered), ENOMEM, ENODEV, EPERM.
  */

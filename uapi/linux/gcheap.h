@@ -692,8 +692,8 @@ struct gch_finalizer {
  * registration.  A link whose memory is unmapped or not writable by then
  * (or is device memory, or armed for userfaultfd) is dropped without being
  * written (counted in gch_stats.weak_dropped).
- * Errors: -EINVAL (@link not aligned, not a user address, or in the arena
- * but not in an allocated object; @obj not in an allocated object),
+ * Errors: -EINVAL (@link 0, not aligned, not a user address, or in the
+ * arena but not in an allocated object; @obj not in an allocated object),
  * -EEXIST (@link is registered already), -ENOENT (REMOVE: it is not),
  * -ENXIO, -ENOMEM.
  */
