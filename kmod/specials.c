@@ -598,28 +598,46 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 void gch_specials_clear_links(struct gch_heap *heap, struct gch_fin_info *fi)
 {
 	struct gch_specials *sp = &heap->spec;
-	unsigned long i;
-
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
+	unsigned long i, left = 0;
+	int err;
 
 	/*
-	 * Links whose mapping a write must not touch are dropped: not
-	 * writable, device memory, or armed for userfaultfd (the fault
-	 * would wait for a handler thread that is parked).  Bit 0 of an
-	 * 8-byte aligned address marks them.
+	 * Most links are in pages mapped writable now: written without a
+	 * fault, and marked with bit 1 of their 8-byte aligned address.
+	 * Bit 0 marks the others.
 	 */
-	if (fi->nr_clear) {
-		mmap_read_lock(mm);
-		for (i = 0; i < fi->nr_clear; i++) {
-			vma = vma_lookup(mm, fi->clear[i]);
-			if (!vma || !(vma->vm_flags & VM_WRITE) ||
-			    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
-			    userfaultfd_armed(vma))
-				fi->clear[i] |= 1;
+	for (i = 0; i < fi->nr_clear; i++) {
+		pagefault_disable();
+		err = put_user(0ULL, (u64 __user *)u64_to_user_ptr(fi->clear[i]));
+		pagefault_enable();
+		if (!err) {
+			fi->clear[i] |= 2;	/* written */
+			fi->weak_cleared++;
+		} else {
+			fi->clear[i] |= 1;
+			left++;
 		}
-		mmap_read_unlock(mm);
 	}
+	if (!left)
+		goto done;
+	/*
+	 * The others need a fault, unless their mapping must not be
+	 * touched: not writable, device memory, or armed for userfaultfd
+	 * (the fault would wait for a handler thread that is parked).
+	 */
+	mmap_read_lock(mm);
+	for (i = 0; i < fi->nr_clear; i++) {
+		if (!(fi->clear[i] & 1))
+			continue;
+		vma = vma_lookup(mm, fi->clear[i] & ~3ULL);
+		if (vma && (vma->vm_flags & VM_WRITE) &&
+		    !(vma->vm_flags & (VM_IO | VM_PFNMAP)) &&
+		    !userfaultfd_armed(vma))
+			fi->clear[i] &= ~1ULL;	/* may fault */
+	}
+	mmap_read_unlock(mm);
 	/*
 	 * Not under the heap lock, nor the mmap lock: a write may fault in
 	 * an arena page, whose handler takes both.  A thread asleep in the
@@ -627,12 +645,15 @@ void gch_specials_clear_links(struct gch_heap *heap, struct gch_fin_info *fi)
 	 * @spec.clearing keeps @fi->clear alive.
 	 */
 	for (i = 0; i < fi->nr_clear; i++) {
+		if (fi->clear[i] & 2)
+			continue;
 		if ((fi->clear[i] & 1) ||
 		    put_user(0ULL, (u64 __user *)u64_to_user_ptr(fi->clear[i])))
 			fi->weak_dropped++;
 		else
 			fi->weak_cleared++;
 	}
+done:
 	mutex_lock(&heap->lock);
 	sp->clearing = false;
 	kvfree(sp->clear_old);
