@@ -2025,25 +2025,12 @@ struct shared {
 
 static struct shared *shared_new(void)
 {
-	void *p = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
+	return shared_map(sizeof(struct shared));
 }
 
 /* Record the first failure of a child; returns @code for its exit. */
-static int __attribute__((format(printf, 3, 4)))
-sh_fail(struct shared *sh, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!__atomic_exchange_n(&sh->failed, 1, __ATOMIC_ACQ_REL)) {
-		va_start(ap, fmt);
-		vsnprintf(sh->msg, sizeof(sh->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
+#define sh_fail(sh, code, ...) \
+	shared_fail(&(sh)->failed, (sh)->msg, sizeof((sh)->msg), code, __VA_ARGS__)
 
 /* Start a child that runs @fn(@sh); exits with what it returns. */
 static pid_t start_child(int (*fn)(struct shared *), struct shared *sh)

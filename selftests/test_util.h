@@ -7,9 +7,12 @@
 #ifndef _GCHEAP_SELFTESTS_TEST_UTIL_H
 #define _GCHEAP_SELFTESTS_TEST_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +26,32 @@
 #ifndef MSEC
 #define MSEC		1000000ULL
 #endif
+
+/* @size bytes that a forked child and the test share, zeroed; or NULL. */
+static inline void *shared_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Record a child's first failure in shared memory (*@failed set, the
+ * message in @msg); returns @code, for the child's exit status.
+ */
+static inline int __attribute__((format(printf, 5, 6)))
+shared_fail(int *failed, char *msg, size_t len, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!__atomic_exchange_n(failed, 1, __ATOMIC_ACQ_REL)) {
+		va_start(ap, fmt);
+		vsnprintf(msg, len, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
 
 static inline uint64_t now_ns(void)
 {
