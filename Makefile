@@ -144,10 +144,19 @@ $(SELFTEST_SOS): $(BUILD)/selftests/lib%.so: selftests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -o $@ $<
 
-$(BUILD)/selftests/%: selftests/%.c $(LIBS)
+# The size-class code the tests share, an object of its own: a compiler
+# run with one source writes that source's dependencies (-MMD), so a
+# change to a header a test includes rebuilds the test.
+SELFTEST_SIZECLASS := $(BUILD)/selftests/obj/sizeclass.o
+
+$(SELFTEST_SIZECLASS): kmod/core/sizeclass.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/selftests/%: selftests/%.c $(LIBS) $(SELFTEST_SIZECLASS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
-		-o $@ $< kmod/core/sizeclass.c -L$(BUILD)/lib -lgcheap -lpthread
+		-o $@ $< $(SELFTEST_SIZECLASS) -L$(BUILD)/lib -lgcheap -lpthread
 
 # gcheap_compat_test, the 32-bit caller:
 # An i386 program without libc (system calls through int $0x80), so that

@@ -318,14 +318,6 @@ static void *guarded_map(size_t len)
 	return p + pg;
 }
 
-/* Memory shared with children (and surviving their death). */
-static void *shared_map(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* A live object at the arena's first byte (see gcheap_gc_test.c). */
 static void *volatile g_pin;
 
