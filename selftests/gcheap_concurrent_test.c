@@ -593,23 +593,29 @@ struct side {
 };
 
 /*
- * GCH_IOC_COLLECT on @fd with @hidden unmasked in r9 (unused by ioctl):
- * while the call runs only the thread's saved user registers hold it.
+ * GCH_IOC_COLLECT on @fd with the pointer in *@slot moved to r9 (unused
+ * by ioctl) and *@slot cleared: while the call runs, only the thread's
+ * saved user registers hold it.  The move, the clearing and the restore
+ * are in the asm, so the pointer is in a plain register or in *@slot at
+ * every instruction: a collection of the other heap that stops this
+ * thread anywhere in user code finds it.  (An earlier version kept it
+ * hidden, XOR-ed, around the asm: a stop in that window lost the chain,
+ * about one run in twenty.)
  */
 static __attribute__((noinline)) long
-collect_holding(int fd, struct gch_collect *c, uintptr_t *hidden)
+collect_holding(int fd, struct gch_collect *c, uint64_t *slot)
 {
-	register long r9 asm("r9") = *hidden;
+	register long r9 asm("r9");
 	long ret;
 
-	asm volatile("xorq %[m], %%r9\n\t"
+	asm volatile("movq (%[slot]), %%r9\n\t"
+		     "movq $0, (%[slot])\n\t"
 		     "syscall\n\t"
-		     "xorq %[m], %%r9"
-		     : "=a"(ret), "+r"(r9)
+		     "movq %%r9, (%[slot])"
+		     : "=a"(ret), "=&r"(r9)
 		     : "a"(SYS_ioctl), "D"((long)fd), "S"((long)GCH_IOC_COLLECT),
-		       "d"(c), [m] "r"(HIDE_MASK)
+		       "d"(c), [slot] "r"(slot)
 		     : "rcx", "r11", "memory");
-	*hidden = r9;
 	return ret;
 }
 
@@ -619,7 +625,6 @@ static void *side_run(void *arg)
 	struct gch_collect c = { .hdr.size = sizeof(c) };
 	uint64_t garbage;
 	unsigned int i, k;
-	uintptr_t held;
 	long r;
 
 	while (!__atomic_load_n(s->go, __ATOMIC_ACQUIRE))
@@ -641,11 +646,7 @@ static void *side_run(void *arg)
 		 * meanwhile must take this thread's registers as they are
 		 * (it is in the kernel, collecting: it runs no user code).
 		 */
-		held = hide((void *)(uintptr_t)s->other->heads[0]);
-		__atomic_store_n(&s->other->heads[0], 0, __ATOMIC_RELAXED);
-		r = collect_holding(s->h.fd, &c, &held);
-		__atomic_store_n(&s->other->heads[0],
-				 (uintptr_t)unhide(held), __ATOMIC_RELAXED);
+		r = collect_holding(s->h.fd, &c, &s->other->heads[0]);
 		if (r) {
 			s->failed++;
 			s->err = -r;
