@@ -69,13 +69,36 @@ traced() {
 	grep -q '^gc 1 @.* user: ' /tmp/trace.out
 }
 
+# the installed gcheap-run and drop-in libgc.so.1 (installed under
+# /usr/local: here under root/, so the drop-in's directory is given)
+gcrun() {
+	GCHEAP_GC_LIBDIR=/gcheap/root/usr/local/lib/gcheap root/usr/local/bin/gcheap-run "$@"
+}
+
+no_module_message() {
+	out=$(gcrun bin/bdwgc-client 2>&1)
+	st=$?
+	echo "$out"
+	[ $st = 127 ] && echo "$out" | grep -q '/dev/gcheap is missing.*modprobe gcheap'
+}
+
+bdwgc_client() {
+	GCHEAP_TRACE=1 gcrun bin/bdwgc-client >/tmp/bdwgc.out 2>&1
+	st=$?
+	cat /tmp/bdwgc.out
+	[ $st = 0 ] && grep -q '^bdwgc-client: ok' /tmp/bdwgc.out &&
+		grep -q '^gc 2 @' /tmp/bdwgc.out
+}
+
 echo "### kernel $(uname -r), module built by DKMS for $(cat release)"
+check "gcheap-run without the module says how to load it" no_module_message
 if check "insmod the DKMS-built gcheap.ko" insmod gcheap.ko; then
 	check "/dev/gcheap is a character device, mode 0666" device_mode
 	check "gcheap.conf names every parameter with the module's default" params_match
 	check "example (shared, installed libgcheap.so.0)" example bin/list
 	check "example (static, installed libgcheap.a)" example bin/list-static
 	check "GCHEAP_TRACE=1 prints a line per collection" traced
+	check "a libgc1 client on the installed drop-in (gcheap-run)" bdwgc_client
 	check "rmmod gcheap" rmmod gcheap
 fi
 

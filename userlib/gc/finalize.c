@@ -212,8 +212,19 @@ static int gcs_link(void **link, const void *obj, int is_long)
 			gch_register_weak(link, obj);
 	if (!err)
 		return GC_SUCCESS;
-	if (errno == EEXIST)
-		return GC_DUPLICATE;
+	if (errno == EEXIST) {
+		/*
+		 * bdwgc: the link now follows the last object registered.
+		 * While neither registration stands nothing clears the link,
+		 * and @obj is alive (the caller holds it): nothing is lost.
+		 */
+		if (gch_unregister_weak_kind(link, is_long ? GCH_LINK_LONG :
+							     GCH_LINK_SHORT))
+			return GC_DUPLICATE;	/* a link of the other kind */
+		err = is_long ? gch_register_weak_long(link, obj) :
+				gch_register_weak(link, obj);
+		return err ? GC_NO_MEMORY : GC_DUPLICATE;
+	}
 	if (errno == ENOMEM)
 		return GC_NO_MEMORY;
 	gcs_warn("GC Warning: gcheap refused a disappearing link at %p\n",
