@@ -434,8 +434,13 @@ int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
 /* specials.c: finalizers and weak links */
 void gch_specials_init(struct gch_heap *heap);
 void gch_specials_destroy(struct gch_heap *heap);
-int gch_specials_finalizer(struct gch_heap *heap,
-			   const struct gch_finalizer *a);
+/* GCH_IOC_FINALIZER's and GCH_IOC_WEAK's flags (combinations: specials.c) */
+#define GCH_FINALIZER_FLAGS	(GCH_FINALIZER_NO_ORDER | \
+				 GCH_FINALIZER_IGNORE_SELF | \
+				 GCH_FINALIZER_UNREACHABLE)
+#define GCH_WEAK_FLAGS		(GCH_WEAK_LONG | GCH_WEAK_REMOVE | \
+				 GCH_WEAK_MOVE | GCH_WEAK_KIND)
+int gch_specials_finalizer(struct gch_heap *heap, struct gch_finalizer *a);
 int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a);
 void gch_specials_forget(struct gch_heap *heap, u64 off, u64 size);
 void gch_specials_mark_roots(struct gch_mark_worker *w, void *arg);

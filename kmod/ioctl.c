@@ -78,7 +78,7 @@ static long gch_ioc_version(struct gch_heap *heap, void __user *uarg)
 	v.abi_major = GCH_ABI_MAJOR;
 	v.abi_minor = GCH_ABI_MINOR;
 	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP | GCH_FEAT_COLLECT |
-		     GCH_FEAT_SPECIALS;
+		     GCH_FEAT_SPECIALS | GCH_FEAT_SPECIALS2;
 	v.page_shift = GCH_PAGE_SHIFT;
 	v.max_small_size = GCH_MAX_SMALL_SIZE;
 	v.nr_size_classes = gch_size_classes.nr_classes;
@@ -232,12 +232,17 @@ static long gch_ioc_gc_stats(struct gch_heap *heap, void __user *uarg)
 static long gch_ioc_finalizer(struct gch_heap *heap, void __user *uarg)
 {
 	struct gch_finalizer a;
-	int usize;
+	int usize, err;
 
-	usize = gch_args_in(&a, sizeof(a), GCH_FINALIZER_SIZE_VER0, 0, uarg);
+	usize = gch_args_in(&a, sizeof(a), GCH_FINALIZER_SIZE_VER0,
+			    GCH_FINALIZER_FLAGS, uarg);
 	if (usize < 0)
 		return usize;
-	return gch_specials_finalizer(heap, &a);
+	err = gch_specials_finalizer(heap, &a);
+	/* the first version had nothing to write back, and gets nothing */
+	if (err || usize <= GCH_FINALIZER_SIZE_VER0)
+		return err;
+	return gch_args_out(uarg, &a, sizeof(a), usize);
 }
 
 static long gch_ioc_weak(struct gch_heap *heap, void __user *uarg)
@@ -245,12 +250,10 @@ static long gch_ioc_weak(struct gch_heap *heap, void __user *uarg)
 	struct gch_weak a;
 	int usize;
 
-	usize = gch_args_in(&a, sizeof(a), GCH_WEAK_SIZE_VER0,
-			    GCH_WEAK_LONG | GCH_WEAK_REMOVE, uarg);
+	usize = gch_args_in(&a, sizeof(a), GCH_WEAK_SIZE_VER0, GCH_WEAK_FLAGS,
+			    uarg);
 	if (usize < 0)
 		return usize;
-	if ((a.hdr.flags & GCH_WEAK_LONG) && (a.hdr.flags & GCH_WEAK_REMOVE))
-		return -EINVAL;
 	return gch_specials_weak(heap, &a);
 }
 
@@ -293,7 +296,9 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	BUILD_BUG_ON(sizeof(struct gch_free) != GCH_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_query) != GCH_QUERY_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER2);
-	BUILD_BUG_ON(sizeof(struct gch_finalizer) != GCH_FINALIZER_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_finalizer) != GCH_FINALIZER_SIZE_VER1);
+	/* numbers keep the first version's size (Documentation/uapi.rst) */
+	BUILD_BUG_ON(_IOC_SIZE(GCH_IOC_FINALIZER) != GCH_FINALIZER_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_weak) != GCH_WEAK_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_fin_take) != GCH_FIN_TAKE_SIZE_VER0);
 

@@ -29,7 +29,13 @@
  *      (already marked) what it reaches.  A candidate that got marked
  *      is reached by another one, or by itself through a cycle: it waits
  *      (counted), so if A reaches B, A is finalized first and B only
- *      after a later collection, and a cycle never;
+ *      after a later collection, and a cycle never.  The registration's
+ *      flags change this as bdwgc's variants do: a NO_ORDER candidate's
+ *      contents are left out of the first mark (it makes no one wait,
+ *      itself included); an IGNORE_SELF candidate's words pointing into
+ *      itself are; an UNREACHABLE candidate found unreached is queued
+ *      only if the other queued ones do not reach it: a mark from those
+ *      first, and one it got marked by waits;
  *   3. long links whose target is still unmarked (it will be freed) are
  *      chosen for clearing, and links inside an object that dies are
  *      dropped with their object.
@@ -61,6 +67,14 @@
 /* gch_weakref.container of a link outside the arena. */
 #define GCH_NO_CONTAINER	U64_MAX
 
+/* gch_fin.state: where a record is in one gch_specials_collect() */
+enum {
+	GCH_FIN_IDLE,		/* reachable, or waits */
+	GCH_FIN_CAND,		/* unmarked by the ordinary mark */
+	GCH_FIN_QUEUE,		/* unreached: to be queued */
+	GCH_FIN_LATE,		/* unreached UNREACHABLE: QUEUE ones first */
+};
+
 /**
  * struct gch_fin - a registered or queued finalizer
  * @ready: in @spec.ready once queued.
@@ -72,7 +86,8 @@
  * @data:  as registered: a root.
  * @pos:   its place in @spec.fins while registered.
  * @index: see @span.
- * @cand:  unmarked at this collection's ordinary mark (phase 2).
+ * @flags: GCH_FINALIZER_* order flag, as registered (at most one).
+ * @state: GCH_FIN_*, in phase 2 only.
  */
 struct gch_fin {
 	struct list_head ready;
@@ -82,7 +97,8 @@ struct gch_fin {
 	u64 data;
 	unsigned long pos;
 	u32 index;
-	bool cand;
+	u8 flags;
+	u8 state;
 };
 
 /**
@@ -226,19 +242,23 @@ static void gch_weak_drop(struct gch_heap *heap, struct gch_weakref *w)
 /**
  * gch_specials_finalizer() - register or remove a finalizer
  * @heap: the heap.
- * @a:    the request (GCH_IOC_FINALIZER).
+ * @a:    the request (GCH_IOC_FINALIZER); on success @old_fn and @old_data
+ *        are set to the registration it replaced or removed (0 if none).
  *
  * Return: 0, -EINVAL, -ENOENT, -ENXIO, -ENOMEM.
  */
-int gch_specials_finalizer(struct gch_heap *heap,
-			   const struct gch_finalizer *a)
+int gch_specials_finalizer(struct gch_heap *heap, struct gch_finalizer *a)
 {
 	struct gch_specials *sp = &heap->spec;
+	u32 flags = a->hdr.flags;
 	struct gch_objinfo oi;
 	struct gch_fin *f;
 	u64 off;
 	int err;
 
+	/* one order at most */
+	if ((flags & ~GCH_FINALIZER_FLAGS) || (flags & (flags - 1)))
+		return -EINVAL;
 	mutex_lock(&heap->lock);
 	err = gch_heap_offset(heap, a->obj, &off);
 	if (!err)
@@ -248,6 +268,8 @@ int gch_specials_finalizer(struct gch_heap *heap,
 		goto out;
 	}
 	f = xa_load(&sp->fin, GCH_FIN_INDEX(off));
+	a->old_fn = f ? f->fn : 0;
+	a->old_data = f ? f->data : 0;
 	if (!a->fn) {
 		if (!f) {
 			err = -ENOENT;
@@ -261,6 +283,7 @@ int gch_specials_finalizer(struct gch_heap *heap,
 	if (f) {
 		f->fn = a->fn;
 		f->data = a->data;
+		f->flags = flags;
 		goto out;
 	}
 	err = gch_vec_reserve(heap, (void ***)&sp->fins, &sp->fin_cap,
@@ -280,6 +303,7 @@ int gch_specials_finalizer(struct gch_heap *heap,
 	f->obj = off;
 	f->fn = a->fn;
 	f->data = a->data;
+	f->flags = flags;
 	err = xa_err(xa_store(&sp->fin, GCH_FIN_INDEX(off), f,
 			      GFP_KERNEL_ACCOUNT));
 	if (err) {
@@ -323,8 +347,75 @@ static int gch_weak_reserve(struct gch_heap *heap)
 	return 0;
 }
 
+/* May @link be a link: not 0, 8-byte aligned, a user address? */
+static bool gch_link_ok(u64 link)
+{
+	return link && !(link % sizeof(u64)) &&
+	       access_ok(u64_to_user_ptr(link), sizeof(u64));
+}
+
+/*
+ * The object holding @link, if in the arena: its offset in *@container,
+ * else GCH_NO_CONTAINER.  -EINVAL for a link in the arena outside any
+ * object.  Heap locked.
+ */
+static int gch_link_container(struct gch_heap *heap, u64 link, u64 *container)
+{
+	struct gch_objinfo oi;
+	u64 off;
+
+	*container = GCH_NO_CONTAINER;
+	if (gch_heap_offset(heap, link, &off))
+		return 0;
+	if (gch_obj_at(heap, off, &oi))
+		return -EINVAL;
+	*container = oi.base;
+	return 0;
+}
+
+/* Are GCH_IOC_WEAK's @flags a request this module knows? */
+static bool gch_weak_flags_ok(u32 flags)
+{
+	u32 act = flags & (GCH_WEAK_REMOVE | GCH_WEAK_MOVE);
+
+	if (flags & ~GCH_WEAK_FLAGS)
+		return false;
+	if (!act)		/* registration: LONG or not */
+		return !(flags & GCH_WEAK_KIND);
+	/* one action; LONG names the kind, so only with KIND */
+	if (act & (act - 1))
+		return false;
+	return !(flags & GCH_WEAK_LONG) || (flags & GCH_WEAK_KIND);
+}
+
+/*
+ * Move the link @w to the address @to (GCH_WEAK_MOVE), heap locked.  The
+ * record stays in @spec.weaks: the arrays, and so @spec.clear and a
+ * collection writing links from it meanwhile (@spec.clearing), are not
+ * touched; only its table entry and address change.
+ */
+static int gch_weak_move(struct gch_heap *heap, struct gch_weakref *w, u64 to)
+{
+	struct gch_specials *sp = &heap->spec;
+	u64 container;
+	int err;
+
+	if (to == w->link)
+		return 0;
+	err = gch_link_container(heap, to, &container);
+	if (err)
+		return err;
+	err = xa_insert(&sp->weak, GCH_WEAK_INDEX(to), w, GFP_KERNEL_ACCOUNT);
+	if (err)
+		return err == -EBUSY ? -EEXIST : err;
+	xa_erase(&sp->weak, GCH_WEAK_INDEX(w->link));
+	w->link = to;
+	w->container = container;
+	return 0;
+}
+
 /**
- * gch_specials_weak() - register or remove a weak link
+ * gch_specials_weak() - register, remove or move a weak link
  * @heap: the heap.
  * @a:    the request (GCH_IOC_WEAK).
  *
@@ -334,20 +425,28 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 {
 	struct gch_specials *sp = &heap->spec;
 	unsigned long idx = GCH_WEAK_INDEX(a->link);
+	u32 flags = a->hdr.flags;
 	struct gch_objinfo oi;
 	struct gch_weakref *w;
-	u64 off, container = GCH_NO_CONTAINER;
+	u64 off, container;
 	int err;
 
-	if (!a->link || a->link % sizeof(u64) ||
-	    !access_ok(u64_to_user_ptr(a->link), sizeof(u64)))
+	if (!gch_weak_flags_ok(flags) || !gch_link_ok(a->link))
+		return -EINVAL;
+	if ((flags & GCH_WEAK_MOVE) && !gch_link_ok(a->obj))
 		return -EINVAL;
 	mutex_lock(&heap->lock);
-	if (a->hdr.flags & GCH_WEAK_REMOVE) {
+	if (flags & (GCH_WEAK_REMOVE | GCH_WEAK_MOVE)) {
 		w = xa_load(&sp->weak, idx);
-		if (w)
+		if (!w || ((flags & GCH_WEAK_KIND) &&
+			   w->is_long != !!(flags & GCH_WEAK_LONG))) {
+			err = -ENOENT;
+		} else if (flags & GCH_WEAK_MOVE) {
+			err = gch_weak_move(heap, w, a->obj);
+		} else {
 			gch_weak_drop(heap, w);
-		err = w ? 0 : -ENOENT;
+			err = 0;
+		}
 		goto out;
 	}
 	err = gch_heap_offset(heap, a->obj, &off);
@@ -358,15 +457,9 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 		goto out;
 	}
 	off = oi.base;
-	if (!gch_heap_offset(heap, a->link, &container)) {
-		if (gch_obj_at(heap, container, &oi)) {
-			err = -EINVAL;
-			goto out;
-		}
-		container = oi.base;
-	} else {
-		container = GCH_NO_CONTAINER;
-	}
+	err = gch_link_container(heap, a->link, &container);
+	if (err)
+		goto out;
 	if (xa_load(&sp->weak, idx)) {
 		err = -EEXIST;
 		goto out;
@@ -385,7 +478,7 @@ int gch_specials_weak(struct gch_heap *heap, const struct gch_weak *a)
 	w->link = a->link;
 	w->obj = off;
 	w->container = container;
-	w->is_long = a->hdr.flags & GCH_WEAK_LONG;
+	w->is_long = flags & GCH_WEAK_LONG;
 	err = xa_insert(&sp->weak, idx, w, GFP_KERNEL_ACCOUNT);
 	if (err) {
 		kfree(w);
@@ -451,33 +544,62 @@ void gch_specials_mark_roots(struct gch_mark_worker *w, void *arg)
 	}
 }
 
+/* Mark what @n words at @p point to, except into [@self, @self + @size). */
+static void gch_fin_mark_others(struct gch_mark_worker *w, const u64 *p,
+				size_t n, u64 self, u64 size)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] - self >= size)
+			continue;
+		if (i > run)
+			gch_mark_words(w, p + run, i - run);
+		run = i + 1;
+	}
+	if (n > run)
+		gch_mark_words(w, p + run, n - run);
+}
+
 /* Phase 2, first mark: what the candidates' contents reach. */
 static void gch_fin_mark_contents(struct gch_mark_worker *w, void *arg)
 {
 	struct gch_heap *heap = arg;
 	const struct gch_span *s;
 	struct gch_fin *f;
+	const u64 *p;
 	unsigned long i;
 
 	for (i = 0; i < heap->spec.nr_fin; i++) {
 		f = heap->spec.fins[i];
 		s = f->span;
-		if (!f->cand || (s->spanclass & 1))
-			continue;	/* reachable, or pointer-free */
-		gch_mark_words(w, (const u64 *)((const u8 *)s->mapped +
-						(size_t)f->index * s->elemsize),
-			       s->elemsize / sizeof(u64));
+		/* reachable, pointer-free, or its contents make no one wait */
+		if (f->state != GCH_FIN_CAND || (s->spanclass & 1) ||
+		    (f->flags & GCH_FINALIZER_NO_ORDER))
+			continue;
+		p = (const u64 *)((const u8 *)s->mapped +
+				  (size_t)f->index * s->elemsize);
+		if (f->flags & GCH_FINALIZER_IGNORE_SELF)
+			gch_fin_mark_others(w, p, s->elemsize / sizeof(u64),
+					    heap->arena_start + f->obj,
+					    s->elemsize);
+		else
+			gch_mark_words(w, p, s->elemsize / sizeof(u64));
 	}
 }
 
-/* Phase 2, second mark: the objects just queued (@arg's list tail). */
+/* Phase 2, second mark: the objects about to be queued (GCH_FIN_QUEUE). */
 static void gch_fin_mark_queued(struct gch_mark_worker *w, void *arg)
 {
 	struct gch_heap *heap = arg;
 	struct gch_fin *f;
+	unsigned long i;
 
-	list_for_each_entry(f, &heap->spec.ready, ready)
-		gch_mark_offsets(w, &f->obj, 1);
+	for (i = 0; i < heap->spec.nr_fin; i++) {
+		f = heap->spec.fins[i];
+		if (f->state == GCH_FIN_QUEUE)
+			gch_mark_offsets(w, &f->obj, 1);
+	}
 }
 
 /* One more parallel mark from a single root function. */
@@ -514,7 +636,7 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 {
 	struct gch_specials *sp = &heap->spec;
 	struct gch_mark_stats more;
-	unsigned int cands = 0, queued = 0;
+	unsigned int cands = 0, queued = 0, late = 0, late_queued = 0;
 	struct gch_weakref *w;
 	struct gch_fin *f;
 	unsigned long i;
@@ -535,34 +657,69 @@ int gch_specials_collect(struct gch_heap *heap, unsigned int n,
 	/* 2. the finalizer phase */
 	for (i = 0; i < sp->nr_fin; i++) {
 		f = sp->fins[i];
-		f->cand = !gch_fin_marked(f);
-		cands += f->cand;
+		f->state = gch_fin_marked(f) ? GCH_FIN_IDLE : GCH_FIN_CAND;
+		cands += f->state == GCH_FIN_CAND;
 	}
 	if (cands) {
 		err = gch_fin_mark(heap, n, gch_fin_mark_contents, &more);
 		if (err)
 			return err;
 		gch_ms_add(ms, &more);
-		/* downwards: a queued one's place takes the last one */
-		for (i = sp->nr_fin; i-- > 0; ) {
+		for (i = 0; i < sp->nr_fin; i++) {
 			f = sp->fins[i];
-			if (!f->cand)
+			if (f->state != GCH_FIN_CAND)
 				continue;
-			f->cand = false;
 			if (gch_fin_marked(f)) {
+				f->state = GCH_FIN_IDLE;
 				fi->waiting++;
-				continue;
+			} else if (f->flags & GCH_FINALIZER_UNREACHABLE) {
+				f->state = GCH_FIN_LATE;
+				late++;
+			} else {
+				f->state = GCH_FIN_QUEUE;
+				queued++;
 			}
-			xa_erase(&sp->fin, GCH_FIN_INDEX(f->obj));
-			gch_fin_unlist(sp, f);
-			list_add_tail(&f->ready, &sp->ready);
-			queued++;
 		}
+		/*
+		 * UNREACHABLE ones the others about to be queued reach wait:
+		 * a mark from the others first.  Marks on top of a finished
+		 * one need no memory: these cannot fail.
+		 */
+		if (late && queued) {
+			err = gch_fin_mark(heap, n, gch_fin_mark_queued, &more);
+			if (WARN_ON_ONCE(err))
+				return err;
+			gch_ms_add(ms, &more);
+		}
+		for (i = 0; late && i < sp->nr_fin; i++) {
+			f = sp->fins[i];
+			if (f->state != GCH_FIN_LATE)
+				continue;
+			if (gch_fin_marked(f)) {
+				f->state = GCH_FIN_IDLE;
+				fi->waiting++;
+			} else {
+				f->state = GCH_FIN_QUEUE;
+				late_queued++;
+			}
+		}
+		queued += late_queued;
+		/* keep the queued ones and what they reach */
 		if (queued) {
 			err = gch_fin_mark(heap, n, gch_fin_mark_queued, &more);
 			if (WARN_ON_ONCE(err))
 				return err;
 			gch_ms_add(ms, &more);
+		}
+		/* downwards: a queued one's place takes the last one */
+		for (i = sp->nr_fin; queued && i-- > 0; ) {
+			f = sp->fins[i];
+			if (f->state != GCH_FIN_QUEUE)
+				continue;
+			f->state = GCH_FIN_IDLE;
+			xa_erase(&sp->fin, GCH_FIN_INDEX(f->obj));
+			gch_fin_unlist(sp, f);
+			list_add_tail(&f->ready, &sp->ready);
 		}
 	}
 	fi->queued = queued;

@@ -15,12 +15,19 @@
  * they run: the "gch-finalizer" thread by default, only inside
  * gch_run_finalizers() in manual mode (GCHEAP_FINALIZERS=manual and
  * gch_config.finalizers, fixture variants); the thread dies with its
- * process, which exits or is killed promptly.
+ * process, which exits or is killed promptly.  The orders of
+ * gch_register_finalizer_ex(): a self-pointer keeps a default object for
+ * ever and an IGNORE_SELF one not; NO_ORDER objects on a cycle go
+ * together while a default pair goes one per collection; an UNREACHABLE
+ * object a NO_ORDER one reaches waits for it; the registration a call
+ * replaces or removes comes back, and so do its flags; the struct's two
+ * versions (raw ioctls).
  *
  * Weak links: a short link is cleared by the collection that finds its
  * target unreachable, before the finalizer runs; a long one only when the
  * target is freed (a resurrecting finalizer keeps it); links to reachable
- * objects are never cleared; links are cleared wherever they are (bss,
+ * objects are never cleared; a moved link is cleared at its new word (and
+ * dies with the object it was moved into), links are removed by kind; links are cleared wherever they are (bss,
  * the stack, scanned and pointer-free heap objects, malloc() and mmap()
  * memory; in scanned memory they hold the address bit-inverted, since
  * there a plain address is a reference, as documented, which is checked
@@ -63,6 +70,7 @@
 #include "kselftest_harness.h"
 #include "test_util.h"
 #include "hidden_ptr.h"
+#include "raw_heap.h"
 
 #ifndef __x86_64__
 #error "these tests wipe x86-64 registers (hidden_ptr.h)"
@@ -1544,6 +1552,382 @@ TEST_F_TIMEOUT(manual, replace_remove_free, 60)
 	EXPECT_EQ(1, st.run);
 }
 
+/* --- 8b. the order flags, the replaced registration (manual mode) ----------------- */
+
+#define GRAPH_MAX	8
+
+/*
+ * @n cnodes (ids 0 .. n - 1, as make_chain()'s) with order_fin: node i
+ * points to node next[i] (-1: to none; i: to itself), and is registered
+ * with gch_register_finalizer_ex() flags[i].  Hidden addresses in @h.
+ * 0, or -1 with errno.
+ */
+static noinline int make_graph(unsigned int n, const int *next, const unsigned int *flags,
+			       uintptr_t *h)
+{
+	struct cnode *c[GRAPH_MAX];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		c[i] = gch_malloc(sizeof(struct cnode));
+		if (!c[i])
+			return -1;
+		c[i]->key = key_of(0xc4a1, i);
+		c[i]->id = i;
+	}
+	for (i = 0; i < n; i++) {
+		c[i]->next = next[i] < 0 ? NULL : c[next[i]];
+		if (gch_register_finalizer_ex(c[i], order_fin, (void *)(uintptr_t)i, flags[i],
+					      NULL, NULL))
+			return -1;
+		h[i] = hide(c[i]);
+	}
+	memset(c, 0, sizeof(c));
+	return 0;
+}
+
+/* Did order_fin run for node @id (in the runs recorded so far)? */
+static bool ran(int id)
+{
+	int k, n = __atomic_load_n(&g_norder, __ATOMIC_ACQUIRE);
+
+	for (k = 0; k < n && k < ORDER_MAX; k++)
+		if (g_order[k] == id)
+			return true;
+	return false;
+}
+
+/* The next of node @i, in the hidden addresses @h (for cnode_intact()). */
+static uintptr_t next_of(const uintptr_t *h, const int *next, int i)
+{
+	return next[i] < 0 ? hide(NULL) : h[next[i]];
+}
+
+/*
+ * A self-pointer keeps a default object for ever, not an IGNORE_SELF one;
+ * a cycle through another object keeps an IGNORE_SELF one all the same.
+ */
+TEST_F_TIMEOUT(manual, ignore_self, 60)
+{
+	/* 0: default, itself; 1: IGNORE_SELF, itself; 2 (IGNORE_SELF) <-> 3 */
+	static const int next[] = { 0, 1, 3, 2 };
+	static const unsigned int flags[] = { 0, GCH_FIN_IGNORE_SELF, GCH_FIN_IGNORE_SELF, 0 };
+	struct gch_final_stats st;
+	uintptr_t h[4];
+	int k, i;
+
+	ASSERT_EQ(0, make_graph(4, next, flags, h)) TH_LOG("%s", strerror(errno));
+	for (k = 0; k < 3; k++) {
+		ASSERT_EQ(0, collect());
+		ASSERT_EQ(0, gch_final_stats(&st));
+		EXPECT_EQ(3, st.waiting) TH_LOG("collection %d", k + 1);
+		EXPECT_EQ(k ? 0 : 1, gch_run_finalizers()) TH_LOG("collection %d", k + 1);
+		scrub();
+		EXPECT_EQ(1, g_norder) TH_LOG("collection %d: %d finalizers ran", k + 1, g_norder);
+		EXPECT_TRUE(ran(1)) TH_LOG("the IGNORE_SELF object with a self-pointer was not finalized");
+		for (i = 0; i < 4; i++)
+			if (i != 1)
+				EXPECT_TRUE(cnode_intact(h[i], i, next_of(h, next, i)))
+					TH_LOG("collection %d: node %d", k + 1, i);
+	}
+	EXPECT_FALSE(is_allocated(h[1]));
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(3, st.registered);
+	EXPECT_EQ(0, g_bad) TH_LOG("%s", g_bad_msg);
+}
+
+/*
+ * NO_ORDER objects pointing at each other, or at themselves, go in one
+ * collection; a default pair, one pointing at the other, one per
+ * collection.
+ */
+TEST_F_TIMEOUT(manual, no_order, 60)
+{
+	/* 0 <-> 1 NO_ORDER; 2 NO_ORDER, itself; 3 -> 4 default */
+	static const int next[] = { 1, 0, 2, 4, -1 };
+	static const unsigned int flags[] = { GCH_FIN_NO_ORDER, GCH_FIN_NO_ORDER,
+					      GCH_FIN_NO_ORDER, 0, 0 };
+	struct gch_final_stats st;
+	uintptr_t h[5];
+	int i;
+
+	ASSERT_EQ(0, make_graph(5, next, flags, h)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, collect());
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(4, st.pending) TH_LOG("the NO_ORDER pair and the self-pointing one, and the chain's head");
+	EXPECT_EQ(1, st.waiting);
+	for (i = 0; i < 5; i++)
+		EXPECT_TRUE(cnode_intact(h[i], i, next_of(h, next, i))) TH_LOG("node %d", i);
+	EXPECT_EQ(4, gch_run_finalizers());
+	scrub();
+	for (i = 0; i < 4; i++)
+		EXPECT_TRUE(ran(i)) TH_LOG("node %d not finalized by the first collection", i);
+	EXPECT_FALSE(ran(4)) TH_LOG("the default chain's second link went with the first");
+
+	ASSERT_EQ(0, collect());
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(1, st.pending);
+	EXPECT_EQ(0, st.waiting);
+	EXPECT_TRUE(cnode_intact(h[4], 4, hide(NULL)));
+	for (i = 0; i < 4; i++)
+		EXPECT_FALSE(is_allocated(h[i])) TH_LOG("node %d", i);
+	EXPECT_EQ(1, gch_run_finalizers());
+	scrub();
+	EXPECT_TRUE(ran(4));
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(0, gch_run_finalizers());
+	EXPECT_FALSE(is_allocated(h[4]));
+	EXPECT_EQ(5, g_norder);
+	EXPECT_EQ(0, g_bad) TH_LOG("%s", g_bad_msg);
+}
+
+/*
+ * An UNREACHABLE object a NO_ORDER one reaches is not finalized with it
+ * (a default one is), but once alone; one a default object reaches waits
+ * for it, as a default one would.
+ */
+TEST_F_TIMEOUT(manual, unreachable, 60)
+{
+	/* 0 (NO_ORDER) -> 1 (UNREACHABLE); 2 (NO_ORDER) -> 3; 4 -> 5 (UNREACHABLE) */
+	static const int next[] = { 1, -1, 3, -1, 5, -1 };
+	static const unsigned int flags[] = { GCH_FIN_NO_ORDER, GCH_FIN_UNREACHABLE,
+					      GCH_FIN_NO_ORDER, 0, 0, GCH_FIN_UNREACHABLE };
+	struct gch_final_stats st;
+	uintptr_t h[6];
+	int i;
+
+	ASSERT_EQ(0, make_graph(6, next, flags, h)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, collect());
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(4, st.pending);
+	EXPECT_EQ(2, st.waiting);
+	EXPECT_EQ(2, st.registered);
+	EXPECT_EQ(4, gch_run_finalizers());
+	scrub();
+	EXPECT_TRUE(ran(0));
+	EXPECT_FALSE(ran(1)) TH_LOG("finalized while a NO_ORDER object being finalized reaches it");
+	EXPECT_TRUE(ran(2));
+	EXPECT_TRUE(ran(3)) TH_LOG("a default object a NO_ORDER one reaches waited");
+	EXPECT_TRUE(ran(4));
+	EXPECT_FALSE(ran(5));
+	EXPECT_TRUE(cnode_intact(h[1], 1, hide(NULL)));
+	EXPECT_TRUE(cnode_intact(h[5], 5, hide(NULL)));
+
+	ASSERT_EQ(0, collect());
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(2, st.pending) TH_LOG("the UNREACHABLE objects, alone now, were not queued");
+	EXPECT_EQ(0, st.waiting);
+	EXPECT_EQ(2, gch_run_finalizers());
+	scrub();
+	EXPECT_TRUE(ran(1));
+	EXPECT_TRUE(ran(5));
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(0, gch_run_finalizers());
+	for (i = 0; i < 6; i++)
+		EXPECT_FALSE(is_allocated(h[i])) TH_LOG("node %d", i);
+	EXPECT_EQ(6, g_norder);
+	EXPECT_EQ(0, g_bad) TH_LOG("%s", g_bad_msg);
+}
+
+static noinline int fin_reg_ex(uintptr_t h, void (*fn)(void *, void *), uintptr_t data,
+			       unsigned int flags, void (**ofn)(void *, void *), void **odata)
+{
+	return gch_register_finalizer_ex(unhide(h), fn, (void *)data, flags, ofn, odata) ?
+	       -errno : 0;
+}
+
+/* A cnode pointing at itself, id 0, not registered; hidden. */
+static noinline uintptr_t make_selfish(void)
+{
+	struct cnode *c = gch_malloc(sizeof(*c));
+
+	if (!c)
+		return 0;
+	c->key = key_of(0xc4a1, 0);
+	c->id = 0;
+	c->next = c;
+	return hide(c);
+}
+
+/* The finalizer a call replaces comes back; registering again replaces the flags. */
+TEST_F_TIMEOUT(manual, old_registration, 60)
+{
+	void (*ofn)(void *, void *);
+	struct gch_final_stats st;
+	void *odata;
+	uintptr_t hx, hs;
+
+	hx = make_target(key_of(0xb, 0), 64, false);
+	ASSERT_NE(0, hx);
+	ofn = fin_b;
+	odata = (void *)9;
+	ASSERT_EQ(0, fin_reg_ex(hx, fin_a, 1, 0, &ofn, &odata));
+	EXPECT_EQ(0, (uintptr_t)ofn) TH_LOG("none was registered");
+	EXPECT_EQ(NULL, odata);
+	ASSERT_EQ(0, fin_reg_ex(hx, fin_b, 2, GCH_FIN_NO_ORDER, &ofn, &odata));
+	EXPECT_EQ((uintptr_t)fin_a, (uintptr_t)ofn);
+	EXPECT_EQ((void *)1, odata);
+	/* the plain call replaces as well; NULL out pointers are fine */
+	ASSERT_EQ(0, fin_reg(hx, fin_a, 3));
+	ASSERT_EQ(0, fin_reg_ex(hx, fin_b, 2, 0, NULL, &odata));
+	EXPECT_EQ((void *)3, odata);
+	ASSERT_EQ(0, fin_reg_ex(hx, fin_b, 4, GCH_FIN_UNREACHABLE, &ofn, NULL));
+	EXPECT_EQ((uintptr_t)fin_b, (uintptr_t)ofn);
+	/* refused: nothing changes, and the out values are NULL */
+	ofn = fin_a;
+	odata = (void *)9;
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hx, fin_a, 5, GCH_FIN_NO_ORDER | GCH_FIN_UNREACHABLE,
+				      &ofn, &odata));
+	EXPECT_EQ(0, (uintptr_t)ofn);
+	EXPECT_EQ(NULL, odata);
+	/* removing returns what it removed */
+	ASSERT_EQ(0, fin_reg_ex(hx, NULL, 0, 0, &ofn, &odata));
+	EXPECT_EQ((uintptr_t)fin_b, (uintptr_t)ofn);
+	EXPECT_EQ((void *)4, odata);
+	ofn = fin_a;
+	odata = (void *)9;
+	EXPECT_EQ(-ENOENT, fin_reg_ex(hx, NULL, 0, 0, &ofn, &odata));
+	EXPECT_EQ(0, (uintptr_t)ofn);
+	EXPECT_EQ(NULL, odata);
+	/* a removal's flags are ignored */
+	ASSERT_EQ(0, fin_reg_ex(hx, fin_b, 2, 0, NULL, NULL));
+	ASSERT_EQ(0, fin_reg_ex(hx, NULL, 0, GCH_FIN_IGNORE_SELF, &ofn, &odata));
+	EXPECT_EQ((uintptr_t)fin_b, (uintptr_t)ofn);
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(0, st.registered);
+
+	/* a self-pointing object: IGNORE_SELF, replaced by 0, waits; again, goes */
+	hs = make_selfish();
+	ASSERT_NE(0, hs);
+	ASSERT_EQ(0, fin_reg_ex(hs, order_fin, 0, GCH_FIN_IGNORE_SELF, NULL, NULL));
+	ASSERT_EQ(0, fin_reg_ex(hs, order_fin, 0, 0, &ofn, NULL));
+	EXPECT_EQ((uintptr_t)order_fin, (uintptr_t)ofn);
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(0, gch_run_finalizers()) TH_LOG("registered again without IGNORE_SELF, it kept the flag");
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(1, st.waiting);
+	ASSERT_EQ(0, fin_reg_ex(hs, order_fin, 0, GCH_FIN_IGNORE_SELF, NULL, NULL));
+	ASSERT_EQ(0, collect());
+	EXPECT_EQ(1, gch_run_finalizers());
+	scrub();
+	ASSERT_EQ(0, collect());
+	EXPECT_FALSE(is_allocated(hs));
+	EXPECT_EQ(0, g_fa_runs + g_fb_runs);
+	EXPECT_EQ(1, g_norder);
+	EXPECT_EQ(0, g_bad) TH_LOG("%s", g_bad_msg);
+}
+
+/* --- 8c. links moved, and removed by kind ----------------------------------------- */
+
+static noinline int weak_move(void *volatile *link, void *volatile *to, unsigned int kind)
+{
+	return gch_move_weak((void **)link, (void **)to, kind) ? -errno : 0;
+}
+
+static noinline int weak_unreg_kind(void *volatile *link, unsigned int kind)
+{
+	return gch_unregister_weak_kind((void **)link, kind) ? -errno : 0;
+}
+
+static noinline uint64_t weak_links_now(void)
+{
+	struct gch_final_stats st;
+
+	return gch_final_stats(&st) ? ~0ULL : st.weak_links;
+}
+
+TEST_F_TIMEOUT(manual, weak_move_and_kind, 60)
+{
+	struct gch_final_stats s0, st;
+	uintptr_t t1, t2, t3, hh, hq;
+	void *volatile *m;
+	void **hold;
+	uint64_t n0;
+
+	ASSERT_EQ(0, gch_final_stats(&s0));
+	n0 = s0.weak_links;
+	/* links in malloc() memory (not scanned): plain addresses */
+	m = calloc(16, sizeof(void *));
+	ASSERT_NE(NULL, m);
+	t1 = make_target(key_of(0x30, 1), WK_SIZE, false);
+	t2 = make_target(key_of(0x30, 2), WK_SIZE, false);
+	t3 = make_target(key_of(0x30, 3), WK_SIZE, false);
+	hq = make_target(key_of(0x30, 4), 64, false);
+	ASSERT_NE(0, t1);
+	ASSERT_NE(0, t2);
+	ASSERT_NE(0, t3);
+	ASSERT_NE(0, hq);
+	store_slot(&g_root, t3);	/* t3 stays */
+	ASSERT_EQ(0, free_hidden(hq));	/* hq: in the arena, no object */
+
+	/* a short link moved from m[0] to m[1]: the program copies the word */
+	ASSERT_EQ(0, weak_set(&m[0], t1, WK_SHORT));
+	m[1] = m[0];
+	ASSERT_EQ(0, weak_move(&m[0], &m[1], GCH_LINK_ANY));
+	EXPECT_TRUE(link_holds(&m[0], t1, WK_SHORT)) TH_LOG("moving wrote the old word");
+	EXPECT_EQ(-ENOENT, weak_move(&m[0], &m[2], GCH_LINK_ANY)) TH_LOG("moved twice");
+	EXPECT_EQ(-ENOENT, weak_unreg(&m[0]));
+	EXPECT_EQ(0, weak_move(&m[1], &m[1], GCH_LINK_ANY)) TH_LOG("onto itself: a check");
+	EXPECT_EQ(-ENOENT, weak_move(&m[2], &m[2], GCH_LINK_ANY));
+	/* bad new words */
+	EXPECT_EQ(-EINVAL, weak_move(&m[1], (void *volatile *)((char *)&m[2] + 4), GCH_LINK_ANY));
+	EXPECT_EQ(-EINVAL, weak_move(&m[1], NULL, GCH_LINK_ANY));
+	EXPECT_EQ(-EINVAL, weak_move(&m[1], (void *volatile *)0xffff888000000000UL, GCH_LINK_ANY));
+	EXPECT_EQ(-EINVAL, weak_move(&m[1], unhide(hq), GCH_LINK_ANY))
+		TH_LOG("into the arena outside any object");
+	EXPECT_EQ(-EINVAL, weak_move(&m[1], &m[2], 3)) TH_LOG("a kind that does not exist");
+	/* the other kind: ENOENT, untouched */
+	EXPECT_EQ(-ENOENT, weak_move(&m[1], &m[2], GCH_LINK_LONG));
+	EXPECT_EQ(-ENOENT, weak_unreg_kind(&m[1], GCH_LINK_LONG));
+	/* a long link at m[3]: the short one cannot move onto it */
+	ASSERT_EQ(0, weak_set(&m[3], t2, WK_LONG));
+	EXPECT_EQ(-EEXIST, weak_move(&m[1], &m[3], GCH_LINK_SHORT));
+	EXPECT_EQ(-ENOENT, weak_unreg_kind(&m[3], GCH_LINK_SHORT));
+	EXPECT_EQ(-EINVAL, weak_unreg_kind(&m[3], 7));
+	m[4] = m[3];
+	ASSERT_EQ(0, weak_move(&m[3], &m[4], GCH_LINK_LONG));
+	EXPECT_EQ(n0 + 2, weak_links_now());
+	/* links to t3, which stays: removed by kind */
+	ASSERT_EQ(0, weak_set(&m[5], t3, WK_LONG));
+	ASSERT_EQ(0, weak_set(&m[6], t3, WK_SHORT));
+	ASSERT_EQ(0, weak_set(&m[7], t3, WK_SHORT));
+	EXPECT_EQ(0, weak_unreg_kind(&m[5], GCH_LINK_LONG));
+	EXPECT_EQ(0, weak_unreg_kind(&m[6], GCH_LINK_SHORT));
+	EXPECT_EQ(0, weak_unreg_kind(&m[7], GCH_LINK_ANY));
+	EXPECT_EQ(-ENOENT, weak_unreg_kind(&m[7], GCH_LINK_ANY));
+	EXPECT_EQ(n0 + 2, weak_links_now());
+
+	/* t1 and t2 die: the links are cleared where they were moved to */
+	ASSERT_EQ(0, collect());
+	EXPECT_FALSE(is_allocated(t1));
+	EXPECT_FALSE(is_allocated(t2));
+	EXPECT_TRUE(slot_null(&m[1])) TH_LOG("the moved short link was not cleared");
+	EXPECT_TRUE(slot_null(&m[4])) TH_LOG("the moved long link was not cleared");
+	EXPECT_TRUE(link_holds(&m[0], t1, WK_SHORT)) TH_LOG("the old word was written");
+	EXPECT_TRUE(link_holds(&m[3], t2, WK_SHORT)) TH_LOG("the old word was written");
+	EXPECT_TRUE(link_holds(&m[5], t3, WK_SHORT));
+	EXPECT_TRUE(link_holds(&m[6], t3, WK_SHORT));
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(s0.weak_cleared + 2, st.weak_cleared);
+	EXPECT_EQ(n0, st.weak_links);
+
+	/* moved into a pointer-free object that dies: dropped with it */
+	hold = gch_malloc_atomic(64);
+	ASSERT_NE(NULL, hold);
+	hh = hide(hold);
+	hold = NULL;
+	ASSERT_EQ(0, weak_set(&m[8], t3, WK_SHORT));
+	ASSERT_EQ(0, weak_move(&m[8], (void *volatile *)unhide(hh) + 2, GCH_LINK_SHORT));
+	ASSERT_EQ(0, collect());
+	EXPECT_FALSE(is_allocated(hh));
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(s0.weak_dropped + 1, st.weak_dropped) TH_LOG("a link in a dead object was not dropped");
+	EXPECT_EQ(n0, st.weak_links);
+	EXPECT_TRUE(target_intact(t3, key_of(0x30, 3), WK_SIZE));
+	store_slot(&g_root, 0);
+	free((void *)m);
+}
+
 /* --- 9. finalizers that allocate and collect --------------------------------------- */
 
 #define ALLOC_OBJECTS	200
@@ -1822,6 +2206,20 @@ TEST_F(fin, bad_input)
 	EXPECT_EQ(-EINVAL, fin_reg(hide(&bss_link), nop_fin, 0)) TH_LOG("a bss address");
 	EXPECT_EQ(-EINVAL, fin_reg(0, nop_fin, 0)) TH_LOG("NULL");
 	EXPECT_EQ(-ENOENT, fin_reg(hide(p), NULL, 0)) TH_LOG("removing what was never registered");
+	/* the order: known flags, one at most, also when removing */
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), nop_fin, 0, 1U << 3, NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), nop_fin, 0, ~0U, NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), nop_fin, 0, GCH_FIN_NO_ORDER | GCH_FIN_IGNORE_SELF,
+				      NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), nop_fin, 0, GCH_FIN_NO_ORDER | GCH_FIN_UNREACHABLE,
+				      NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), nop_fin, 0,
+				      GCH_FIN_IGNORE_SELF | GCH_FIN_UNREACHABLE, NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), nop_fin, 0, GCH_FIN_NO_ORDER | GCH_FIN_IGNORE_SELF |
+				      GCH_FIN_UNREACHABLE, NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p), NULL, 0, 1U << 4, NULL, NULL));
+	EXPECT_EQ(-EINVAL, fin_reg_ex(hide(p + 16), nop_fin, 0, GCH_FIN_NO_ORDER, NULL, NULL))
+		TH_LOG("an interior pointer");
 	ASSERT_EQ(0, gch_final_stats(&st));
 	EXPECT_EQ(0, st.registered);
 
@@ -1865,9 +2263,121 @@ TEST_F(fin, bad_input)
 	EXPECT_EQ(ENOENT, errno);
 	ASSERT_EQ(0, gch_final_stats(&st));
 	EXPECT_EQ(s0.weak_links, st.weak_links);
+	/* kinds: SHORT, LONG or ANY only */
+	EXPECT_EQ(0, weak_raw(&mlink[2], p, false));
+	EXPECT_EQ(-EINVAL, weak_unreg_kind(&mlink[2], 3));
+	EXPECT_EQ(-EINVAL, weak_unreg_kind(&mlink[2], ~0U));
+	EXPECT_EQ(-EINVAL, weak_move(&mlink[2], &mlink[3], 3));
+	EXPECT_EQ(-EINVAL, weak_move(&mlink[2], &mlink[3], 1U << 31));
+	EXPECT_EQ(-EINVAL, weak_move(&mlink[2], (void **)((char *)mlink + 20), GCH_LINK_SHORT));
+	EXPECT_EQ(-EINVAL, weak_move(&mlink[2], (void **)q, GCH_LINK_SHORT));
+	EXPECT_EQ(-ENOENT, weak_move(&mlink[3], &mlink[4], GCH_LINK_ANY));
+	EXPECT_EQ(0, weak_unreg_kind(&mlink[2], GCH_LINK_SHORT));
+	ASSERT_EQ(0, gch_final_stats(&st));
+	EXPECT_EQ(s0.weak_links, st.weak_links);
 	EXPECT_EQ(p + 8, mlink[0]);
 	EXPECT_EQ(r, mlink[1]);
 	free(mlink);
+}
+
+/* --- 12. the ABI of the order flags and the replaced registration ------------------ */
+
+static int fin_ioc(int fd, void *arg)
+{
+	return ioctl(fd, GCH_IOC_FINALIZER, arg) ? -errno : 0;
+}
+
+TEST(finalizer_struct_versions)
+{
+	struct gch_version v = { .hdr.size = sizeof(v) };
+	struct gch_alloc a = { .hdr.size = sizeof(a), .size = 65536 };
+	long pg = sysconf(_SC_PAGESIZE);
+	struct gch_finalizer f, *ro;
+	struct raw_heap h;
+	char big[64];
+
+	/* the struct grew, its number did not: callers of 0.5 reach it */
+	EXPECT_EQ(_IOWR(GCH_IOC_MAGIC, 0x0a, __u8[GCH_FINALIZER_SIZE_VER0]), GCH_IOC_FINALIZER);
+	ASSERT_EQ(0, raw_heap_open(&h, 16 << 20, 1)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_VERSION, &v));
+	EXPECT_LE(6, v.abi_minor);
+	EXPECT_TRUE(v.features & GCH_FEAT_SPECIALS2);
+	ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_ALLOC_LARGE, &a)) TH_LOG("%s", strerror(errno));
+
+	/* the first version: flags are taken, nothing is written back */
+	ro = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0, sizeof(*ro));
+	ro->hdr.size = GCH_FINALIZER_SIZE_VER0;
+	ro->hdr.flags = GCH_FINALIZER_NO_ORDER;
+	ro->obj = a.addr;
+	ro->fn = 1;
+	ro->data = 2;
+	ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
+	EXPECT_EQ(0, fin_ioc(h.fd, ro)) TH_LOG("a read-only first-version struct");
+
+	/* this version: the registration replaced; old_* in are ignored */
+	memset(&f, 0, sizeof(f));
+	f.hdr.size = sizeof(f);
+	f.hdr.flags = GCH_FINALIZER_UNREACHABLE;
+	f.obj = a.addr;
+	f.fn = 3;
+	f.data = 4;
+	f.old_fn = 99;
+	f.old_data = 99;
+	ASSERT_EQ(0, fin_ioc(h.fd, &f));
+	EXPECT_EQ(GCH_FINALIZER_SIZE_VER1, f.hdr.size);
+	EXPECT_EQ(1, f.old_fn);
+	EXPECT_EQ(2, f.old_data);
+	EXPECT_EQ(3, f.fn) TH_LOG("an input field was changed");
+	/* removal: what it removed; then none, 0 */
+	f.fn = 0;
+	f.data = 0;
+	ASSERT_EQ(0, fin_ioc(h.fd, &f));
+	EXPECT_EQ(3, f.old_fn);
+	EXPECT_EQ(4, f.old_data);
+	f.fn = 5;
+	f.data = 6;
+	ASSERT_EQ(0, fin_ioc(h.fd, &f));
+	EXPECT_EQ(0, f.old_fn);
+	EXPECT_EQ(0, f.old_data);
+	/* a larger struct, zero beyond: this version's size comes back */
+	memset(big, 0, sizeof(big));
+	f.hdr.size = sizeof(big);
+	f.hdr.flags = GCH_FINALIZER_IGNORE_SELF;
+	f.fn = 7;
+	f.data = 8;
+	memcpy(big, &f, sizeof(f));
+	ASSERT_EQ(0, fin_ioc(h.fd, big));
+	memcpy(&f, big, sizeof(f));
+	EXPECT_EQ(GCH_FINALIZER_SIZE_VER1, f.hdr.size);
+	EXPECT_EQ(5, f.old_fn);
+	EXPECT_EQ(6, f.old_data);
+	/* flags: known ones, one at most */
+	f.hdr.size = sizeof(f);
+	f.hdr.flags = GCH_FINALIZER_NO_ORDER | GCH_FINALIZER_UNREACHABLE;
+	EXPECT_EQ(-EINVAL, fin_ioc(h.fd, &f));
+	f.hdr.flags = 1U << 3;
+	EXPECT_EQ(-EINVAL, fin_ioc(h.fd, &f));
+	f.hdr.flags = 0;
+	f.fn = 0;
+	f.hdr.size = GCH_FINALIZER_SIZE_VER1 - 8;	/* old_fn only */
+	ASSERT_EQ(0, fin_ioc(h.fd, &f));
+	EXPECT_EQ(GCH_FINALIZER_SIZE_VER1 - 8, f.hdr.size);
+	EXPECT_EQ(7, f.old_fn);
+
+	/* this version, read-only: EFAULT (the registration is made all the same) */
+	ASSERT_EQ(0, mprotect(ro, pg, PROT_READ | PROT_WRITE));
+	ro->hdr.size = sizeof(*ro);
+	ro->fn = 9;
+	ASSERT_EQ(0, mprotect(ro, pg, PROT_READ));
+	EXPECT_EQ(-EFAULT, fin_ioc(h.fd, ro));
+	f.hdr.size = sizeof(f);
+	f.fn = 0;
+	ASSERT_EQ(0, fin_ioc(h.fd, &f));
+	EXPECT_EQ(9, f.old_fn);
+	munmap(ro, pg);
+	close(h.fd);
 }
 
 TEST_HARNESS_MAIN

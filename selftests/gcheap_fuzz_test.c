@@ -162,9 +162,11 @@ static const struct op_desc {
 			  0, { ENOMEM } },
 	[OP_FINALIZER] = { "FINALIZER", GCH_IOC_FINALIZER,
 			   sizeof(struct gch_finalizer), GCH_FINALIZER_SIZE_VER0,
-			   0, { ENOENT, ENXIO, ENOMEM } },
+			   GCH_FINALIZER_NO_ORDER | GCH_FINALIZER_IGNORE_SELF |
+			   GCH_FINALIZER_UNREACHABLE, { ENOENT, ENXIO, ENOMEM } },
 	[OP_WEAK] = { "WEAK", GCH_IOC_WEAK, sizeof(struct gch_weak),
-		      GCH_WEAK_SIZE_VER0, GCH_WEAK_LONG | GCH_WEAK_REMOVE,
+		      GCH_WEAK_SIZE_VER0, GCH_WEAK_LONG | GCH_WEAK_REMOVE |
+		      GCH_WEAK_MOVE | GCH_WEAK_KIND,
 		      { EEXIST, ENOENT, ENXIO, ENOMEM } },
 	[OP_FIN_TAKE] = { "FIN_TAKE", GCH_IOC_FIN_TAKE,
 			  sizeof(struct gch_fin_take), GCH_FIN_TAKE_SIZE_VER0,
@@ -661,14 +663,26 @@ static __u64 any_link(__u64 *s, struct heap *h, bool on_l)
 	case 1:
 		return (__u64)read_only + below(s, 512) * 8;
 	case 2:
-		if (!on_l)
-			return any_addr(s, h);
+		if (!on_l) {
+			__u64 a = any_addr(s, h);
+
+			if (!in_arena(&L, a))
+				return a;
+		}
 		/* fall through */
 	default:
 		return (__u64)&weak_scratch[below(s, 4096)] +
 		       (chance(s, 8) ? below(s, 8) : 0);
 	}
 }
+
+/* Flags of GCH_IOC_WEAK that go together. */
+static const __u32 weak_flags[] = {
+	0, GCH_WEAK_LONG, GCH_WEAK_REMOVE, GCH_WEAK_REMOVE | GCH_WEAK_KIND,
+	GCH_WEAK_REMOVE | GCH_WEAK_KIND | GCH_WEAK_LONG, GCH_WEAK_MOVE,
+	GCH_WEAK_MOVE | GCH_WEAK_KIND,
+	GCH_WEAK_MOVE | GCH_WEAK_KIND | GCH_WEAK_LONG,
+};
 
 /* The per-ioctl body, valid or not; the heap is F or L. */
 static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
@@ -763,16 +777,33 @@ static void fill_body(__u64 *s, enum op op, void *arg, struct heap *h,
 	case OP_FINALIZER: {
 		struct gch_finalizer *f = arg;
 
+		/* known flags: mostly one order or none (all of them: EINVAL) */
+		if (!(f->hdr.flags & ~ops[op].flags) && !chance(s, 4))
+			f->hdr.flags = chance(s, 4) ? 0 : 1U << below(s, 3);
 		f->obj = any_addr(s, h);
 		f->fn = chance(s, 4) ? 0 : rnd(s);
 		f->data = chance(s, 2) ? 0 : rnd(s);
+		/* out fields as garbage input: ignored */
+		f->old_fn = chance(s, 4) ? rnd(s) : 0;
+		f->old_data = chance(s, 4) ? rnd(s) : 0;
 		break;
 	}
 	case OP_WEAK: {
 		struct gch_weak *w = arg;
 
+		if (!(w->hdr.flags & ~ops[op].flags) && !chance(s, 4))
+			w->hdr.flags = weak_flags[below(s, 8)];
 		w->link = any_link(s, h, on_l);
-		w->obj = any_addr(s, h);
+		/*
+		 * MOVE's @obj is the new link: where links may be, never in
+		 * L's arena (on F also inside F's objects).
+		 */
+		if (!(w->hdr.flags & GCH_WEAK_MOVE))
+			w->obj = any_addr(s, h);
+		else if (!on_l && h == &F && chance(s, 4))
+			w->obj = f_objs[below(s, MAX_FOBJS)] + below(s, 8) * 8;
+		else
+			w->obj = any_link(s, h, true);
 		break;
 	}
 	case OP_FIN_TAKE: {
@@ -824,9 +855,15 @@ static void check_result(enum op op, const void *arg, __u32 usize,
 	__u32 want = usize < ops[op].ksize ? usize : ops[op].ksize;
 	unsigned int i;
 
-	/* these have nothing to write back, not even the header */
-	if (op != OP_FREE && op != OP_ROOTS && op != OP_FINALIZER &&
-	    op != OP_WEAK)
+	/*
+	 * These have nothing to write back, not even the header; nor has
+	 * FINALIZER to a caller of its first version.
+	 */
+	if (op == OP_FREE || op == OP_ROOTS || op == OP_WEAK ||
+	    (op == OP_FINALIZER && usize <= GCH_FINALIZER_SIZE_VER0))
+		check(hdr->size == usize, "%s: hdr.size %u changed from %u",
+		      ops[op].name, hdr->size, usize);
+	else
 		check(hdr->size == want, "%s: hdr.size %u, want %u",
 		      ops[op].name, hdr->size, want);
 	switch (op) {

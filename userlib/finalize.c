@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Finalizers and weak links: gch_register_finalizer(), gch_register_weak(),
- * gch_register_weak_long(), gch_unregister_weak(), gch_run_finalizers(),
- * gch_finalizers_pending(), gch_final_stats().
+ * Finalizers and weak links: gch_register_finalizer(),
+ * gch_register_finalizer_ex(), gch_register_weak(), gch_register_weak_long(),
+ * gch_unregister_weak(), gch_unregister_weak_kind(), gch_move_weak(),
+ * gch_run_finalizers(), gch_finalizers_pending(), gch_final_stats().
  *
  * The module keeps the registrations and, in each collection's pause,
  * queues the finalizers of unreachable objects and clears weak links
@@ -26,6 +27,10 @@
  * in turn (gch_fin_lock), and count what they hold in gch_fin_inflight,
  * so that gch_finalizers_pending() sees every finalizer queued and not yet
  * run.
+ *
+ * The finalizer order flags, the registration a call replaces, and
+ * moving links and removing them by kind need a module with
+ * GCH_FEAT_SPECIALS2 (ABI 0.6): asked once, and ENOSYS without it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,7 +46,14 @@
 /* Entries per take: 6 KiB of the taker's stack. */
 #define GCH_FIN_BATCH		256
 
-typedef void (*gch_finalizer_fn)(void *obj, void *data);
+#define GCH_FIN_FLAGS	(GCH_FIN_NO_ORDER | GCH_FIN_IGNORE_SELF | \
+			 GCH_FIN_UNREACHABLE)
+
+/* gcheap.h's flags are the module's */
+_Static_assert(GCH_FIN_NO_ORDER == GCH_FINALIZER_NO_ORDER &&
+	       GCH_FIN_IGNORE_SELF == GCH_FINALIZER_IGNORE_SELF &&
+	       GCH_FIN_UNREACHABLE == GCH_FINALIZER_UNREACHABLE,
+	       "GCH_FIN_* of gcheap.h differ from GCH_FINALIZER_* of the ABI");
 
 static pthread_mutex_t gch_fin_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t gch_fin_start_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,6 +61,8 @@ static int gch_fin_thread_up;
 /* taken, not yet run: grows under gch_fin_lock with the take, atomic */
 static u64 gch_fin_inflight;
 static u64 gch_fin_run;		/* atomic */
+/* the module's GCH_FEAT_* bits, 0 until asked (gch_need_specials2()) */
+static u64 gch_fin_features;	/* atomic */
 
 /*
  * Clear what a finalizer may have left of its object: the stack below the
@@ -185,24 +199,76 @@ static int gch_fin_start(void)
 	return 0;
 }
 
-GCH_API int gch_register_finalizer(void *obj,
-				   void (*fn)(void *obj, void *data),
-				   void *data)
+/*
+ * Does the module know the order flags, old_fn, WEAK_MOVE and WEAK_KIND?
+ * 0, or -1 with errno ENOSYS (it does not) or the heap's error.
+ */
+static int gch_need_specials2(void)
 {
-	struct gch_finalizer a;
+	u64 feat = __atomic_load_n(&gch_fin_features, __ATOMIC_RELAXED);
+	struct gch_version v;
 
 	if (!gch_lib_usable())
 		return -1;
+	if (!feat) {
+		memset(&v, 0, sizeof(v));
+		v.hdr.size = sizeof(v);
+		if (ioctl(gch_lib.fd, GCH_IOC_VERSION, &v))
+			return -1;
+		feat = v.features | GCH_FEAT_VERSION;
+		__atomic_store_n(&gch_fin_features, feat, __ATOMIC_RELAXED);
+	}
+	if (feat & GCH_FEAT_SPECIALS2)
+		return 0;
+	errno = ENOSYS;
+	return -1;
+}
+
+GCH_API int gch_register_finalizer_ex(void *obj, gch_finalizer_fn fn,
+				      void *data, unsigned int flags,
+				      gch_finalizer_fn *old_fn, void **old_data)
+{
+	struct gch_finalizer a;
+
+	if (old_fn)
+		*old_fn = NULL;
+	if (old_data)
+		*old_data = NULL;
+	if ((flags & ~GCH_FIN_FLAGS) || (flags & (flags - 1))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!fn)
+		flags = 0;	/* a removal has no order */
+	if (flags || old_fn || old_data) {
+		if (gch_need_specials2())
+			return -1;
+	} else if (!gch_lib_usable()) {
+		return -1;
+	}
+	/* the 0.6 struct: a module of ABI 0.5 takes it (the tail is 0) */
 	memset(&a, 0, sizeof(a));
 	a.hdr.size = sizeof(a);
+	a.hdr.flags = flags;
 	a.obj = (u64)(uintptr_t)obj;
 	a.fn = (u64)(uintptr_t)fn;
 	a.data = (u64)(uintptr_t)data;
 	if (ioctl(gch_lib.fd, GCH_IOC_FINALIZER, &a))
 		return -1;
+	if (old_fn)
+		*old_fn = (gch_finalizer_fn)(uintptr_t)a.old_fn;
+	if (old_data)
+		*old_data = (void *)(uintptr_t)a.old_data;
 	if (fn && gch_lib.fin_mode != GCH_FINALIZERS_MANUAL)
 		return gch_fin_start();
 	return 0;
+}
+
+GCH_API int gch_register_finalizer(void *obj,
+				   void (*fn)(void *obj, void *data),
+				   void *data)
+{
+	return gch_register_finalizer_ex(obj, fn, data, 0, NULL, NULL);
 }
 
 static int gch_weak_ctl(void **link, const void *obj, u32 flags)
@@ -219,6 +285,25 @@ static int gch_weak_ctl(void **link, const void *obj, u32 flags)
 	return ioctl(gch_lib.fd, GCH_IOC_WEAK, &a);
 }
 
+/* GCH_LINK_* as GCH_IOC_WEAK flags; 0, or -1 with errno EINVAL. */
+static int gch_weak_kind(unsigned int kind, u32 *flags)
+{
+	switch (kind) {
+	case GCH_LINK_ANY:
+		*flags = 0;
+		return 0;
+	case GCH_LINK_SHORT:
+		*flags = GCH_WEAK_KIND;
+		return 0;
+	case GCH_LINK_LONG:
+		*flags = GCH_WEAK_KIND | GCH_WEAK_LONG;
+		return 0;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
 GCH_API int gch_register_weak(void **link, const void *obj)
 {
 	return gch_weak_ctl(link, obj, 0);
@@ -232,6 +317,24 @@ GCH_API int gch_register_weak_long(void **link, const void *obj)
 GCH_API int gch_unregister_weak(void **link)
 {
 	return gch_weak_ctl(link, NULL, GCH_WEAK_REMOVE);
+}
+
+GCH_API int gch_unregister_weak_kind(void **link, unsigned int kind)
+{
+	u32 flags;
+
+	if (gch_weak_kind(kind, &flags) || (flags && gch_need_specials2()))
+		return -1;
+	return gch_weak_ctl(link, NULL, GCH_WEAK_REMOVE | flags);
+}
+
+GCH_API int gch_move_weak(void **link, void **new_link, unsigned int kind)
+{
+	u32 flags;
+
+	if (gch_weak_kind(kind, &flags) || gch_need_specials2())
+		return -1;
+	return gch_weak_ctl(link, new_link, GCH_WEAK_MOVE | flags);
 }
 
 GCH_API int gch_run_finalizers(void)

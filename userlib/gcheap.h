@@ -470,6 +470,8 @@ int gch_remove_roots(void *start, void *end);
  * and the other's only after a later collection; objects with finalizers
  * on a cycle are never finalized (counted in gch_final_stats()).
  * Registering again replaces the finalizer; gch_free() of @obj drops it.
+ * gch_register_finalizer_ex() chooses another order and returns the
+ * finalizer it replaced.
  *
  * Finalizers never run inside a collection: by default in a thread the
  * library starts at the first registration (named "gch-finalizer", all
@@ -482,6 +484,49 @@ int gch_remove_roots(void *start, void *end);
  */
 int gch_register_finalizer(void *obj, void (*fn)(void *obj, void *data),
 			   void *data);
+
+/* A finalizer: called as fn(obj, data). */
+typedef void (*gch_finalizer_fn)(void *obj, void *data);
+
+/* flags of gch_register_finalizer_ex(): the order, at most one */
+#define GCH_FIN_NO_ORDER	(1U << 0)
+#define GCH_FIN_IGNORE_SELF	(1U << 1)
+#define GCH_FIN_UNREACHABLE	(1U << 2)
+
+/**
+ * gch_register_finalizer_ex() - gch_register_finalizer() with an order,
+ * returning the finalizer it replaces
+ * @obj:      an object's first byte.
+ * @fn:       called as fn(obj, data), once; NULL removes @obj's finalizer
+ *            (@flags are then ignored).
+ * @data:     passed to @fn; a root, as for gch_register_finalizer().
+ * @flags:    0 (the order of gch_register_finalizer()) or one of:
+ *            GCH_FIN_NO_ORDER: what @obj points to is not taken into
+ *            account: @obj makes no other object wait for it, nor itself
+ *            through a cycle (bdwgc's GC_register_finalizer_no_order();
+ *            an unreachable object with an ordered finalizer that reaches
+ *            @obj still runs first);
+ *            GCH_FIN_IGNORE_SELF: as 0, but pointers from @obj into @obj
+ *            itself do not keep it from being finalized (a cycle through
+ *            another object still does; GC_register_finalizer_ignore_self());
+ *            GCH_FIN_UNREACHABLE: as 0, and moreover @fn does not run while
+ *            @obj is reachable from an unreachable object whose finalizer
+ *            runs (one with GCH_FIN_NO_ORDER): @obj then waits for a later
+ *            collection (GC_register_finalizer_unreachable()).
+ * @old_fn:   if not NULL, set to the finalizer registered before the call
+ *            (replaced or removed), NULL if none or on failure.
+ * @old_data: if not NULL, set to its data, NULL if none or on failure.
+ *
+ * Registering again replaces the finalizer, its data and its flags.
+ *
+ * Return: as gch_register_finalizer(), and -1 with errno EINVAL (unknown
+ * @flags, or more than one), ENOSYS (the loaded module predates the
+ * flags and the returned registration: @flags or @old_fn or @old_data
+ * given; nothing was registered).
+ */
+int gch_register_finalizer_ex(void *obj, gch_finalizer_fn fn, void *data,
+			      unsigned int flags, gch_finalizer_fn *old_fn,
+			      void **old_data);
 
 /**
  * gch_register_weak() - a short weak link to an object
@@ -527,6 +572,45 @@ int gch_register_weak_long(void **link, const void *obj);
  * Return: 0, or -1 with errno ENOENT (not registered), ENODEV, EPERM.
  */
 int gch_unregister_weak(void **link);
+
+/* kind of gch_unregister_weak_kind() and gch_move_weak() */
+#define GCH_LINK_ANY	0	/* short or long */
+#define GCH_LINK_SHORT	1	/* gch_register_weak() */
+#define GCH_LINK_LONG	2	/* gch_register_weak_long() */
+
+/**
+ * gch_unregister_weak_kind() - forget a weak link of one kind
+ * @link: as registered.
+ * @kind: GCH_LINK_SHORT or GCH_LINK_LONG: only a link of that kind is
+ *        forgotten (one of the other kind stays); GCH_LINK_ANY: as
+ *        gch_unregister_weak().
+ *
+ * bdwgc's GC_unregister_disappearing_link() and GC_unregister_long_link().
+ *
+ * Return: 0, or -1 with errno ENOENT (no link of that kind at @link),
+ * EINVAL (a bad @kind), ENOSYS (the loaded module cannot tell kinds apart
+ * on removal: @kind not GCH_LINK_ANY), ENODEV, EPERM.
+ */
+int gch_unregister_weak_kind(void **link, unsigned int kind);
+
+/**
+ * gch_move_weak() - move a weak link to another word
+ * @link:     as registered.
+ * @new_link: the word that becomes the link, in place of @link, with the
+ *            same target and kind; valid as for gch_register_weak().
+ *            Neither word is written.
+ * @kind:     GCH_LINK_SHORT or GCH_LINK_LONG: only a link of that kind
+ *            moves; GCH_LINK_ANY: either.
+ *
+ * bdwgc's GC_move_disappearing_link() and GC_move_long_link().  @new_link
+ * equal to @link only checks that @link is registered.
+ *
+ * Return: 0, or -1 with errno ENOENT (no link of that kind at @link),
+ * EEXIST (@new_link is registered already), EINVAL (@new_link NULL,
+ * misaligned or in the heap outside any object; a bad @kind), ENOMEM,
+ * ENOSYS (the loaded module cannot move links), ENODEV, EPERM.
+ */
+int gch_move_weak(void **link, void **new_link, unsigned int kind);
 
 /**
  * gch_run_finalizers() - run the queued finalizers in the calling thread

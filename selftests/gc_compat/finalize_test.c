@@ -39,6 +39,10 @@
  *                       or allocation, in the program's own thread
  *   debug_finalizer     GC_debug_register_finalizer on a GC_debug_malloc
  *                       object: run with the pointer the program got
+ *   interior_pointer    (drop-in only: bdwgc leaves it undefined) a
+ *                       registration with a pointer into an object, not to
+ *                       its start, registers nothing, returns no previous
+ *                       finalizer, and the object is collected as usual
  */
 #define GC_THREADS
 #define GC_NO_THREAD_REDIRECTS
@@ -629,6 +633,41 @@ TEST(debug_finalizer)
 	EXPECT_EQ(1, recs[0].runs);
 	EXPECT_EQ(x, recs[0].obj) TH_LOG("not the pointer GC_debug_malloc returned");
 	EXPECT_EQ(&recs[0], recs[0].cd);
+}
+
+/* ---- bad use: a pointer into an object ---------------------------------- */
+
+static noinline GC_word make_interior(struct rec *r, GC_finalization_proc *ofn,
+				      void **ocd, void ***watch)
+{
+	char *x = GC_malloc(64);
+
+	if (!x)
+		return 0;
+	GC_register_finalizer(x + 16, fin, r, ofn, ocd);
+	*watch = gct_watch(x);
+	return GCT_HIDE(x);
+}
+
+TEST(interior_pointer)
+{
+	GC_finalization_proc ofn = other_fin;
+	void *ocd = &recs[1];
+	void **watch = NULL;
+
+	if (!gct_is_dropin())
+		SKIP(return, "libgc1: gc.h requires obj to be an object's start (GC_base(obj) == obj); the result of another pointer is undefined there, harmless on the drop-in");
+	GC_INIT();
+	memset(recs, 0, sizeof(recs));
+	ASSERT_NE(0, make_interior(&recs[0], &ofn, &ocd, &watch));
+	ASSERT_NE(NULL, watch);
+	EXPECT_EQ(NULL, (void *)ofn);
+	EXPECT_EQ(NULL, ocd);
+	/* no finalizer keeps it: it goes like any unreachable object */
+	EXPECT_NE(0, gct_collect_until_clear(watch));
+	GC_invoke_finalizers();
+	EXPECT_EQ(0, recs[0].runs);
+	free(watch);
 }
 
 TEST_HARNESS_MAIN

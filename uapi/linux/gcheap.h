@@ -39,13 +39,15 @@
  * struct changes incompatibly; the minor number when one is added.
  */
 #define GCH_ABI_MAJOR		0
-#define GCH_ABI_MINOR		5
+#define GCH_ABI_MINOR		6
 
 /* Feature bits reported by GCH_IOC_VERSION in gch_version.features. */
 #define GCH_FEAT_VERSION	(1ULL << 0)	/* GCH_IOC_VERSION itself */
 #define GCH_FEAT_HEAP		(1ULL << 1)	/* arena, caches, allocation */
 #define GCH_FEAT_COLLECT	(1ULL << 2)	/* COLLECT, ROOTS, GC_STATS */
 #define GCH_FEAT_SPECIALS	(1ULL << 3)	/* FINALIZER, WEAK, FIN_TAKE */
+/* GCH_FINALIZER_* order flags, old_fn and old_data; GCH_WEAK_MOVE, _KIND */
+#define GCH_FEAT_SPECIALS2	(1ULL << 4)
 
 /*
  * Heap layout shared by the library and the module.
@@ -642,38 +644,70 @@ struct gch_gc_stats {
 /* The module keeps this many collections for GCH_IOC_GC_STATS history. */
 #define GCH_GC_HISTORY		256
 
+/* gch_finalizer.hdr.flags: the order of finalization (at most one) */
+#define GCH_FINALIZER_NO_ORDER		(1U << 0)	/* see below */
+#define GCH_FINALIZER_IGNORE_SELF	(1U << 1)
+#define GCH_FINALIZER_UNREACHABLE	(1U << 2)
+
 /**
  * struct gch_finalizer - argument of GCH_IOC_FINALIZER
- * @hdr:  common header; no flags defined.
- * @obj:  user address of an allocated object's first byte.
- * @fn:   an opaque value (the library's finalizer function), handed back
- *        by GCH_IOC_FIN_TAKE when @obj is found unreachable; 0 removes the
- *        object's finalizer.  Registering again replaces it.
- * @data: handed back with @fn.  The collector reads it as a possible
- *        pointer: what it points to stays alive while the finalizer is
- *        registered or queued.
+ * @hdr:      common header; flags: at most one of GCH_FINALIZER_NO_ORDER,
+ *            GCH_FINALIZER_IGNORE_SELF, GCH_FINALIZER_UNREACHABLE (ABI
+ *            0.6; ignored when @fn is 0).
+ * @obj:      user address of an allocated object's first byte.
+ * @fn:       an opaque value (the library's finalizer function), handed
+ *            back by GCH_IOC_FIN_TAKE when @obj is found unreachable; 0
+ *            removes the object's finalizer.  Registering again replaces
+ *            it, and its flags.
+ * @data:     handed back with @fn.  The collector reads it as a possible
+ *            pointer: what it points to stays alive while the finalizer is
+ *            registered or queued.
+ * @old_fn:   out (ABI 0.6): the @fn registered before this call, 0 if
+ *            none; ignored on input.
+ * @old_data: out (ABI 0.6): its @data, 0 if none; ignored on input.
  *
  * When a collection finds @obj unreachable, @obj and everything reachable
  * from it are kept, the registration is removed and (@obj, @fn, @data) is
  * queued for GCH_IOC_FIN_TAKE.  If an unreachable object with a finalizer
  * reaches another, only the first is queued; the other waits for a later
- * collection.  Freeing the object (GCH_IOC_FREE) drops its finalizer.
- * Errors: -EINVAL (@obj not an allocated object's first byte), -ENOENT
- * (@fn 0 and no finalizer registered), -ENXIO (arena not mapped), -ENOMEM
- * (no memory, or the module's max_heap_metadata reached).
+ * collection (so a cycle, a self-pointer included, is never queued).  The
+ * flags change that (bdwgc's registration variants):
+ *
+ * - GCH_FINALIZER_NO_ORDER: what @obj reaches is not taken into account:
+ *   @obj makes no other object wait, itself included (through a cycle);
+ *   an unreachable object with an ordered finalizer that reaches @obj
+ *   still makes it wait.
+ * - GCH_FINALIZER_IGNORE_SELF: as the default, but words of @obj that
+ *   point into @obj itself are ignored: a self-pointer does not keep it.
+ * - GCH_FINALIZER_UNREACHABLE: as the default, and moreover not queued
+ *   while reachable from an unreachable object queued in the same
+ *   collection (one with GCH_FINALIZER_NO_ORDER): it then waits.
+ *
+ * Freeing the object (GCH_IOC_FREE) drops its finalizer.  A caller whose
+ * struct has @old_fn (@hdr.size above GCH_FINALIZER_SIZE_VER0) gets the
+ * struct written back on success; earlier callers get nothing written.
+ * Errors: -EINVAL (@obj not an allocated object's first byte, unknown
+ * flags or more than one), -ENOENT (@fn 0 and no finalizer registered),
+ * -ENXIO (arena not mapped), -ENOMEM (no memory, or the module's
+ * max_heap_metadata reached).
  */
 struct gch_finalizer {
 	struct gch_ioc_hdr hdr;
 	__u64 obj;
 	__u64 fn;
 	__u64 data;
+	__u64 old_fn;
+	__u64 old_data;
 };
 
 #define GCH_FINALIZER_SIZE_VER0	32
+#define GCH_FINALIZER_SIZE_VER1	48	/* ABI 0.6: @old_fn, @old_data */
 
 /* gch_weak.hdr.flags */
 #define GCH_WEAK_LONG		(1U << 0)	/* clear once @obj is freed */
 #define GCH_WEAK_REMOVE		(1U << 1)	/* unregister @link */
+#define GCH_WEAK_MOVE		(1U << 2)	/* move @link to @obj (ABI 0.6) */
+#define GCH_WEAK_KIND		(1U << 3)	/* only a link of LONG's kind */
 
 /**
  * struct gch_weak - argument of GCH_IOC_WEAK
@@ -681,11 +715,18 @@ struct gch_finalizer {
  *        @obj is freed (after finalization); without it a short link,
  *        cleared as soon as @obj is unreachable, before finalizers are
  *        queued.  GCH_WEAK_REMOVE: unregister @link (@obj is ignored).
+ *        GCH_WEAK_MOVE (ABI 0.6): move the registration of @link to the
+ *        link address @obj, keeping its target and kind.  GCH_WEAK_KIND
+ *        (ABI 0.6, with REMOVE or MOVE): act only on a link of the kind
+ *        GCH_WEAK_LONG names (long with it, short without); a link of the
+ *        other kind is -ENOENT and stays.  LONG with REMOVE or MOVE only
+ *        together with KIND; REMOVE and MOVE not together.
  * @link: user address of the link: an 8-byte aligned word of the owning
  *        process's writable memory, in the arena (then inside an allocated
  *        object, and the registration dies with that object) or anywhere
  *        else.
- * @obj:  any address inside an allocated object: the link's target.
+ * @obj:  any address inside an allocated object: the link's target; with
+ *        GCH_WEAK_MOVE, the new link address, valid as @link must be.
  *
  * The collector writes 0 to @link, with the other threads stopped, when
  * the target is found unreachable (short) or freed (long), and drops the
@@ -693,9 +734,11 @@ struct gch_finalizer {
  * (or is device memory, or armed for userfaultfd) is dropped without being
  * written (counted in gch_stats.weak_dropped).
  * Errors: -EINVAL (@link 0, not aligned, not a user address, or in the
- * arena but not in an allocated object; @obj not in an allocated object),
- * -EEXIST (@link is registered already), -ENOENT (REMOVE: it is not),
- * -ENXIO, -ENOMEM.
+ * arena but not in an allocated object; @obj not in an allocated object;
+ * with MOVE, @obj not a valid link address; a bad combination of flags),
+ * -EEXIST (@link is registered already; MOVE: @obj is, and is not @link),
+ * -ENOENT (REMOVE, MOVE: @link is not registered, or with KIND not as a
+ * link of that kind), -ENXIO, -ENOMEM.
  */
 struct gch_weak {
 	struct gch_ioc_hdr hdr;
@@ -770,10 +813,15 @@ struct gch_fin_take {
  */
 #define GCH_IOC_GC_STATS	_IOWR(GCH_IOC_MAGIC, 0x09, struct gch_gc_stats)
 
-/** GCH_IOC_FINALIZER - register or remove an object's finalizer. */
-#define GCH_IOC_FINALIZER	_IOWR(GCH_IOC_MAGIC, 0x0a, struct gch_finalizer)
+/**
+ * GCH_IOC_FINALIZER - register or remove an object's finalizer; the
+ * previous registration comes back.  The number encodes the struct's
+ * first size (GCH_FINALIZER_SIZE_VER0), whatever its size now.
+ */
+#define GCH_IOC_FINALIZER	_IOC(_IOC_READ | _IOC_WRITE, GCH_IOC_MAGIC, \
+				     0x0a, GCH_FINALIZER_SIZE_VER0)
 
-/** GCH_IOC_WEAK - register or remove a weak link. */
+/** GCH_IOC_WEAK - register, remove or move a weak link. */
 #define GCH_IOC_WEAK		_IOWR(GCH_IOC_MAGIC, 0x0b, struct gch_weak)
 
 /** GCH_IOC_FIN_TAKE - take queued finalizers. */
