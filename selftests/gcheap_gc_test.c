@@ -3346,4 +3346,53 @@ TEST(raw_forked_child)
 	close(fork_raw.fd);
 }
 
+/*
+ * gch_gc_hold(): while a thread holds the gate no collection starts: the
+ * holder's own gch_collect() fails with EDEADLK, another thread's waits
+ * for the release; a release without a hold is EPERM.
+ */
+static void *hold_collector(void *arg)
+{
+	int *ret = arg;
+
+	*ret = gch_collect();
+	return NULL;
+}
+
+static uint64_t num_gc(void)
+{
+	struct gch_heap_stats st;
+
+	return gch_stats(&st) ? 0 : st.num_gc;
+}
+
+TEST_F_TIMEOUT(gc, hold_keeps_collections_out, 60)
+{
+	uint64_t before;
+	pthread_t t;
+	int ret = -2;
+
+	ASSERT_EQ(-1, gch_gc_release());
+	EXPECT_EQ(EPERM, errno);
+	ASSERT_EQ(0, gch_collect());
+	before = num_gc();
+	ASSERT_EQ(0, gch_gc_hold());
+	ASSERT_EQ(0, gch_gc_hold());	/* nested */
+	EXPECT_EQ(-1, gch_collect());
+	EXPECT_EQ(EDEADLK, errno);
+	ASSERT_EQ(0, pthread_create(&t, NULL, hold_collector, &ret));
+	usleep(300 * 1000);
+	EXPECT_EQ(-2, __atomic_load_n(&ret, __ATOMIC_ACQUIRE))
+		TH_LOG("another thread's collection did not wait for the hold");
+	EXPECT_EQ(before, num_gc());
+	ASSERT_EQ(0, gch_gc_release());
+	usleep(100 * 1000);
+	EXPECT_EQ(-2, __atomic_load_n(&ret, __ATOMIC_ACQUIRE))
+		TH_LOG("one release of two ended the hold");
+	ASSERT_EQ(0, gch_gc_release());
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(before + 1, num_gc());
+}
+
 TEST_HARNESS_MAIN

@@ -326,22 +326,66 @@ static void gch_trace_final(u64 gc)
 	ns = st.finalize_ns;
 }
 
+/*
+ * The collection gate (gch_gc_hold()): every collection holds it for
+ * writing, so none starts while a thread holds it for reading.  A
+ * collection that is only due skips rather than wait; in a thread that
+ * holds the gate itself, a collection fails with EDEADLK at once.
+ */
+static pthread_rwlock_t gch_gate = PTHREAD_RWLOCK_INITIALIZER;
+static __thread unsigned int gch_gate_held __attribute__((tls_model("initial-exec")));
+
+GCH_API int gch_gc_hold(void)
+{
+	int err = pthread_rwlock_rdlock(&gch_gate);
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	gch_gate_held++;
+	return 0;
+}
+
+GCH_API int gch_gc_release(void)
+{
+	if (!gch_gate_held) {
+		errno = EPERM;
+		return -1;
+	}
+	gch_gate_held--;
+	pthread_rwlock_unlock(&gch_gate);
+	return 0;
+}
+
 /* Collect (always, or if due); 0 or -1 with errno. */
 static int gch_collect_flags(u32 flags)
 {
 	struct gch_collect c;
+	int ret = 0;
 
+	if (gch_gate_held) {
+		errno = EDEADLK;
+		return -1;
+	}
+	if (flags & GCH_COLLECT_IF_DUE) {
+		if (pthread_rwlock_trywrlock(&gch_gate))
+			return 0;	/* held: the next allocation tries again */
+	} else {
+		pthread_rwlock_wrlock(&gch_gate);
+	}
 	memset(&c, 0, sizeof(c));
 	c.hdr.size = sizeof(c);
 	/* the program runs on as soon as the world restarts */
 	c.hdr.flags = flags | GCH_COLLECT_ASYNC_SWEEP;
 	if (gch_roots_collect(&c))
-		return -1;
-	if (c.collected && gch_trace_on()) {
+		ret = -1;
+	pthread_rwlock_unlock(&gch_gate);
+	if (!ret && c.collected && gch_trace_on()) {
 		gch_trace(&c.info);
 		gch_trace_final(c.info.gc_number);
 	}
-	return 0;
+	return ret;
 }
 
 /**

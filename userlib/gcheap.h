@@ -402,6 +402,30 @@ struct gch_collection {
 int gch_collect(void);
 
 /**
+ * gch_gc_hold() - keep collections from starting
+ *
+ * Until the matching gch_gc_release(), no collection starts: one the heap
+ * is due for is put off to a later allocation, gch_collect() in another
+ * thread waits, and in this thread a collection (gch_collect(), or one an
+ * allocation that found the heap full would run) fails with EDEADLK.  For
+ * code that must not be stopped by a collection between two steps, e.g.
+ * reading a pointer kept hidden from the collector and making it a plain
+ * one again (bdwgc's GC_call_with_alloc_lock()).  Nestable; a hold belongs
+ * to the thread that took it.  Keep holds short: the heap grows past its
+ * goal meanwhile.
+ *
+ * Return: 0, or -1 with errno EAGAIN (too many nested holds).
+ */
+int gch_gc_hold(void);
+
+/**
+ * gch_gc_release() - end a gch_gc_hold() of this thread
+ *
+ * Return: 0, or -1 with errno EPERM (this thread holds none).
+ */
+int gch_gc_release(void);
+
+/**
  * gch_last_collection() - what the last collection did
  * @c: filled in on success.
  *

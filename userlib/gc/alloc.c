@@ -184,8 +184,6 @@ GCS_API void GC_free(void *p)
 GCS_API void *GC_realloc(void *p, size_t size)
 {
 	void *base, *q;
-	size_t old;
-	int unc;
 
 	if (!p)
 		return GC_malloc(size);
@@ -200,18 +198,9 @@ GCS_API void *GC_realloc(void *p, size_t size)
 			 (GC_word)p);
 		return NULL;
 	}
-	unc = gcs_unc_has(p);
-	if (!unc)
-		return gcs_done(gch_realloc(p, size), size);
-	old = gch_size(p);
-	if (size <= old)
-		return p;
-	q = gcs_alloc_unc(size, 0);
-	if (!q)
-		return NULL;
-	memcpy(q, p, old);
-	GC_free(p);
-	return q;
+	/* gch_realloc() keeps the kind; an uncollectable one stays one */
+	q = gcs_unc_has(p) ? gcs_unc_realloc(p, size) : gch_realloc(p, size);
+	return gcs_done(q, size);
 }
 
 GCS_API char *GC_strdup(const char *s)
@@ -254,7 +243,9 @@ GCS_API void GC_generic_malloc_many(size_t size, int kind, void **result)
 		size = sizeof(void *);
 	n = size >= 4096 ? 1 : 4096 / size;
 	for (i = 0; i < n; i++) {
-		p = gcs_alloc(size, kind == GCS_KIND_PTRFREE ? GCS_KIND_NORMAL : kind);
+		p = gcs_alloc(size, gcs_kind_is_ptrfree(kind) &&
+				    kind != GCS_KIND_AUNCOLLECTABLE ?
+				    GCS_KIND_NORMAL : kind);
 		if (!p)
 			break;
 		*(void **)p = head;

@@ -105,7 +105,6 @@ static pthread_mutex_t gcs_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int gcs_auto_off;	/* automatic collection as last applied */
 static int gcs_saved_percent = 100;
 static int gcs_env_gogc;	/* GCHEAP_GOGC set: the divisor is ignored */
-static int gcs_inhibited;	/* GC_call_with_alloc_lock() and friends */
 
 void gcs_warn(const char *msg, GC_word arg)
 {
@@ -140,6 +139,32 @@ static size_t gcs_env_size(const char *name)
 }
 
 /*
+ * bdwgc takes any maximum heap size; the module's arena has bounds (at
+ * least 16 heap pages, at most its max_arena_size): a size outside them
+ * would fail the set-up, so it is brought inside, with a warning.
+ */
+static size_t gcs_fit_max_heap(size_t n)
+{
+	unsigned long long max = 0;
+	FILE *f = fopen("/sys/module/gcheap/parameters/max_arena_size", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (n < (1u << 20)) {
+		gcs_warn("GC Warning: gcheap: maximum heap size %lu raised to 1 MiB\n", n);
+		return 1u << 20;
+	}
+	if (max && n > max) {
+		gcs_warn("GC Warning: gcheap: maximum heap size %lu above the module's max_arena_size: its default instead\n", n);
+		return 0;
+	}
+	return n;
+}
+
+/*
  * The heap is set up at GC_init() or the first allocation, whichever comes
  * first.  Finalizers run where bdwgc runs them (in allocating threads, or
  * where the program asks), so libgcheap's finalizer thread stays off.
@@ -164,6 +189,8 @@ void gcs_init_slow(void)
 		GC_dont_gc = 1;
 	if (!gcs_env_gogc && GC_free_space_divisor != 3)
 		cfg.gc_percent = gcs_percent_of_divisor(GC_free_space_divisor);
+	if (cfg.max_heap)
+		cfg.max_heap = gcs_fit_max_heap(cfg.max_heap);
 	if (gch_init(&cfg) && errno != EBUSY) {
 		err = errno;
 		fprintf(stderr, "libgc.so.1 (gcheap): cannot set the heap up: %s%s\n",
@@ -211,41 +238,38 @@ GCS_API void GC_deinit(void)
 static pthread_mutex_t gcs_ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int gcs_disable_auto;	/* GC_set_disable_automatic_collection() */
 
-/* Apply GC_dont_gc, GC_disable() and the alloc lock to gcheap's pacing. */
+static int gcs_auto_wanted_off(void)
+{
+	return __atomic_load_n(&GC_dont_gc, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&gcs_disable_auto, __ATOMIC_RELAXED);
+}
+
+/*
+ * Apply GC_dont_gc and GC_disable() to gcheap's pacing: automatic
+ * collection off.  (A collection for an allocation that found the heap
+ * full still runs; bdwgc would grow the heap instead.)
+ */
 void gcs_sync_dont_gc(void)
 {
 	int off;
 
-	if (!gcs_ready)
+	if (!__atomic_load_n(&gcs_ready, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&gcs_ctl_lock);
-	off = GC_dont_gc || gcs_disable_auto || gcs_inhibited;
+	off = gcs_auto_wanted_off();
 	if (off != gcs_auto_off) {
 		if (off) {
 			int old = gch_set_gc_percent(-1);
 
-			if (old >= -1)
+			if (old >= -1) {
 				gcs_saved_percent = old;
-		} else {
-			gch_set_gc_percent(gcs_saved_percent);
+				gcs_auto_off = 1;
+			}
+		} else if (gch_set_gc_percent(gcs_saved_percent) >= -1) {
+			gcs_auto_off = 0;
 		}
-		gcs_auto_off = off;
 	}
 	pthread_mutex_unlock(&gcs_ctl_lock);
-}
-
-/* No collection starts until gcs_uninhibit() (nestable). */
-void gcs_inhibit(void)
-{
-	gcs_init();
-	__atomic_add_fetch(&gcs_inhibited, 1, __ATOMIC_SEQ_CST);
-	gcs_sync_dont_gc();
-}
-
-void gcs_uninhibit(void)
-{
-	__atomic_sub_fetch(&gcs_inhibited, 1, __ATOMIC_SEQ_CST);
-	gcs_sync_dont_gc();
 }
 
 GCS_API void GC_disable(void)
@@ -257,11 +281,15 @@ GCS_API void GC_disable(void)
 
 GCS_API void GC_enable(void)
 {
-	if (__atomic_load_n(&GC_dont_gc, __ATOMIC_RELAXED) <= 0) {
-		gcs_warn("GC Warning: GC_enable without GC_disable\n", 0);
-		return;
-	}
-	__atomic_sub_fetch(&GC_dont_gc, 1, __ATOMIC_SEQ_CST);
+	int n = __atomic_load_n(&GC_dont_gc, __ATOMIC_RELAXED);
+
+	do {
+		if (n <= 0) {
+			gcs_warn("GC Warning: GC_enable without GC_disable\n", 0);
+			return;
+		}
+	} while (!__atomic_compare_exchange_n(&GC_dont_gc, &n, n - 1, 0,
+					      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 	gcs_sync_dont_gc();
 }
 
@@ -339,7 +367,7 @@ static int gcs_collect(void)
 
 	gcs_init();
 	gcs_sync_dont_gc();
-	if (GC_dont_gc || gcs_inhibited)
+	if (__atomic_load_n(&GC_dont_gc, __ATOMIC_RELAXED))
 		return 0;	/* bdwgc: GC_gcollect does nothing while disabled */
 	if (gcs_start_fn)
 		gcs_start_fn();
@@ -435,7 +463,7 @@ void gcs_checkpoint(void)
 
 	gcs_tl_bytes = 0;
 	__atomic_add_fetch(&gcs_total_bytes, n, __ATOMIC_RELAXED);
-	if ((GC_dont_gc || gcs_disable_auto || gcs_inhibited) != gcs_auto_off)
+	if (gcs_auto_wanted_off() != __atomic_load_n(&gcs_auto_off, __ATOMIC_RELAXED))
 		gcs_sync_dont_gc();
 	gcs_fin_checkpoint(0);
 }

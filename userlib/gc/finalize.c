@@ -206,8 +206,15 @@ static int gcs_link(void **link, const void *obj, int is_long)
 	int err;
 
 	gcs_init();
-	if (!obj || !gch_base(obj))
-		return GC_SUCCESS;	/* never collected: never cleared */
+	if (!obj || !gch_base(obj)) {
+		/*
+		 * Never collected, so never cleared: no registration, but one
+		 * for an earlier target goes (bdwgc: the last one counts).
+		 */
+		return gch_unregister_weak_kind(link, is_long ? GCH_LINK_LONG :
+								GCH_LINK_SHORT) ?
+		       GC_SUCCESS : GC_DUPLICATE;
+	}
 	err = is_long ? gch_register_weak_long(link, obj) :
 			gch_register_weak(link, obj);
 	if (!err)
@@ -307,6 +314,7 @@ GCS_API int GC_move_long_link(void **link, void **new_link)
 GCS_API int GC_toggleref_add(void *obj, int is_strong)
 {
 	(void)is_strong;
+	gcs_init();
 	GCS_WARN_ONCE("GC_toggleref_add: toggle references are kept strong for good");
 	return gcs_unc_add(obj) ? GC_NO_MEMORY : GC_SUCCESS;
 }

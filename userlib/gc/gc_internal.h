@@ -50,8 +50,6 @@ void gcs_warn(const char *msg, GC_word arg);
 void gcs_checkpoint(void);
 void gcs_count_freed(size_t bytes);
 void gcs_sync_dont_gc(void);
-void gcs_inhibit(void);
-void gcs_uninhibit(void);
 
 /*
  * Warn once per call site through the warn proc: for functions that have
@@ -75,7 +73,7 @@ static inline void *gcs_done(void *p, size_t size)
 {
 	if (gcs_unlikely(!p))
 		return gcs_oom(size);
-	gcs_tl_bytes += size + 16;
+	gcs_tl_bytes += size ? size : 1;
 	if (gcs_unlikely(gcs_tl_bytes >= GCS_CHECKPOINT_BYTES))
 		gcs_checkpoint();
 	return p;
@@ -85,6 +83,7 @@ static inline void *gcs_done(void *p, size_t size)
 int gcs_unc_add(void *p);
 int gcs_unc_del(void *p);
 int gcs_unc_has(const void *p);
+void *gcs_unc_realloc(void *p, size_t size);
 
 /* finalize.c */
 extern int gcs_fin_used;

@@ -177,17 +177,22 @@ GCS_API void *GC_call_with_gc_active(GC_fn_type fn, void *cd)
 /*
  * The allocation lock: bdwgc holds it to keep collections out, typically
  * while a hidden pointer is revealed.  Here it is a lock of this library
- * and automatic and explicit collections wait while it is held.
+ * plus libgcheap's collection gate: no collection starts while it is held
+ * (one that is due waits for a later allocation; GC_gcollect() and an
+ * allocation that finds the heap full in the holding thread fail, where
+ * bdwgc would deadlock).
  */
 GCS_API void GC_alloc_lock(void)
 {
 	pthread_mutex_lock(&gcs_alloc_mutex);
-	gcs_inhibit();
+	gcs_init();
+	if (gch_gc_hold())
+		gcs_warn("GC Warning: GC_alloc_lock could not hold off collections\n", 0);
 }
 
 GCS_API void GC_alloc_unlock(void)
 {
-	gcs_uninhibit();
+	gch_gc_release();
 	pthread_mutex_unlock(&gcs_alloc_mutex);
 }
 

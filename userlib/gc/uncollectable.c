@@ -79,11 +79,13 @@ int gcs_unc_add(void *p)
 		err = gcs_unc_grow();
 	if (!err) {
 		slot = gcs_unc_slot(gcs_unc_tab, gcs_unc_cap, p, 1);
-		if (!*slot)
-			gcs_unc_used++;
-		*slot = p;
-		gcs_unc_live++;
-		GC_non_gc_bytes += gch_size(p);
+		if (*slot != p) {
+			if (!*slot)
+				gcs_unc_used++;
+			*slot = p;
+			gcs_unc_live++;
+			GC_non_gc_bytes += gch_size(p);
+		}
 	}
 	pthread_mutex_unlock(&gcs_unc_lock);
 	return err;
@@ -105,6 +107,34 @@ int gcs_unc_del(void *p)
 	}
 	pthread_mutex_unlock(&gcs_unc_lock);
 	return slot != NULL;
+}
+
+/*
+ * GC_realloc() of an uncollectable object: the table's lock is held from
+ * before gch_realloc() frees the old object until its entry is gone, so
+ * an object another thread allocates at the old address meanwhile is not
+ * taken for it.  The old entry's place guarantees room for the new one.
+ */
+void *gcs_unc_realloc(void *p, size_t size)
+{
+	void **slot, *q;
+	size_t old;
+
+	pthread_mutex_lock(&gcs_unc_lock);
+	old = gch_size(p);
+	q = gch_realloc(p, size);
+	if (q && q != p) {
+		slot = gcs_unc_slot(gcs_unc_tab, gcs_unc_cap, p, 0);
+		if (slot)
+			*slot = GCS_UNC_TOMB;
+		slot = gcs_unc_slot(gcs_unc_tab, gcs_unc_cap, q, 1);
+		if (!*slot)
+			gcs_unc_used++;
+		*slot = q;
+		GC_non_gc_bytes += gch_size(q) - old;
+	}
+	pthread_mutex_unlock(&gcs_unc_lock);
+	return q;
 }
 
 int gcs_unc_has(const void *p)
