@@ -168,22 +168,30 @@ GCS_API void GC_free(void *p)
 	if (!p)
 		return;
 	gcs_init();
-	base = gch_base(p);
-	if (!base) {
+	size = gch_size(p);	/* from the object's start, also for p inside */
+	if (!size) {
 		/* bdwgc's result is undefined; here it is harmless */
 		gcs_warn("GC Warning: GC_free of a pointer not into the GC heap: %p\n",
 			 (GC_word)p);
 		return;
 	}
-	size = gch_size(base);
-	gcs_unc_del(base);
-	if (gch_free(base) == 0)
+	gcs_unc_del(p);
+	if (gch_free(p) == 0) {
 		gcs_count_freed(size);
+		return;
+	}
+	/* a pointer into the object (GC_memalign's result) */
+	base = gch_base(p);
+	if (base && base != p) {
+		gcs_unc_del(base);
+		if (gch_free(base) == 0)
+			gcs_count_freed(size);
+	}
 }
 
 GCS_API void *GC_realloc(void *p, size_t size)
 {
-	void *base, *q;
+	void *q;
 
 	if (!p)
 		return GC_malloc(size);
@@ -192,14 +200,13 @@ GCS_API void *GC_realloc(void *p, size_t size)
 		return NULL;
 	}
 	gcs_init();
-	base = gch_base(p);
-	if (base != p) {
+	/* gch_realloc() keeps the kind; an uncollectable one stays one */
+	q = gcs_unc_has(p) ? gcs_unc_realloc(p, size) : gch_realloc(p, size);
+	if (!q && errno == EINVAL) {
 		gcs_warn("GC Warning: GC_realloc of a pointer not to an object's start: %p\n",
 			 (GC_word)p);
 		return NULL;
 	}
-	/* gch_realloc() keeps the kind; an uncollectable one stays one */
-	q = gcs_unc_has(p) ? gcs_unc_realloc(p, size) : gch_realloc(p, size);
 	return gcs_done(q, size);
 }
 
