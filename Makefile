@@ -27,7 +27,7 @@ CPPFLAGS_GCH := -D_GNU_SOURCE -I$(CURDIR)/uapi -I$(CURDIR)/kmod -I$(CURDIR)/user
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(CPPFLAGS_GCH) -MMD -MP
 
 # also in dkms.conf and debian/changelog (make check compares them)
-VERSION := 0.3
+VERSION := 0.4
 SONAME := libgcheap.so.0
 
 # Where `make install` puts things (DESTDIR is prepended to every path).
@@ -35,6 +35,7 @@ SONAME := libgcheap.so.0
 # go to /etc unless PREFIX is /usr.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -45,7 +46,7 @@ MODPROBEDIR ?= /etc/modprobe.d
 DKMS_SRCDIR ?= /usr/src
 DESTDIR ?=
 
-.PHONY: all help deps module lib selftests tools hosted-test stage lint \
+.PHONY: all help deps module lib selftests tools hosted-test stage lint gc-compat \
 	run check bench clean hosted-tsan man install uninstall dkms-source gcpause \
 	dkms-install dkms-uninstall deb fuzz soak
 
@@ -68,12 +69,15 @@ help:
 	@echo 'make fuzz           a long ioctl and control-area fuzz run in a VM (FUZZ_KERNEL=debug,'
 	@echo '                    FUZZ_CALLS=1000000, FUZZ_SEED=random, printed); fails on any splat'
 	@echo 'make deps           install the Debian packages (root or sudo)'
-	@echo 'make install        library, headers, gcheap.pc, man pages, udev and modprobe files'
+	@echo 'make gc-compat      the drop-in libgc.so.1 (build/lib/gc/) and gcheap-run'
+	@echo 'make install        library, headers, gcheap.pc, man pages, udev and modprobe files,'
+	@echo '                    the drop-in libgc.so.1 (LIBDIR/gcheap/) and gcheap-run'
 	@echo '                    (PREFIX=/usr/local, DESTDIR=); make uninstall removes them'
 	@echo 'make dkms-install   the module for the running kernel (DKMS_KERNEL=release) and'
 	@echo '                    every later one, through DKMS; make dkms-uninstall'
 	@echo 'make man            the man pages in build/man/, from Documentation/'
-	@echo 'make deb            Debian packages gcheap-dkms, libgcheap0, libgcheap-dev in build/deb/'
+	@echo 'make deb            Debian packages gcheap-dkms, libgcheap0, libgcheap-dev, gcheap-tools,'
+	@echo '                    gcheap-libgc in build/deb/'
 	@echo 'make clean          remove build/ (cached kernels stay)'
 
 deps:
@@ -114,6 +118,38 @@ $(LIB_SO): $(LIB_OBJS) userlib/libgcheap.map
 $(BUILD)/lib/libgcheap.so: $(LIB_SO)
 	ln -sf $(notdir $<) $(BUILD)/lib/$(SONAME)
 	ln -sf $(SONAME) $@
+
+# --- the bdwgc drop-in: libgc.so.1 on libgcheap ------------------------------
+
+# Compiled against Debian's bdwgc headers (libgc-dev), so every definition
+# is checked against the prototypes programs were built with; deprecated
+# variables are part of what it must define.  Installed in a directory of
+# its own (GC_LIBDIR), never over libgc1: gcheap-run points the loader at it.
+GC_SRCS := $(wildcard userlib/gc/*.c)
+GC_OBJS := $(GC_SRCS:%.c=$(BUILD)/lib/obj/%.o)
+GC_SO := $(BUILD)/lib/gc/libgc.so.1
+GC_LIBDIR ?= $(LIBDIR)/gcheap
+
+$(BUILD)/lib/obj/userlib/gc/%.o: userlib/gc/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-deprecated-declarations $(CPPFLAGS) -fPIC \
+		-fvisibility=hidden -c $< -o $@
+
+$(GC_SO): $(GC_OBJS) userlib/gc/libgc.map $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libgc.so.1 -Wl,--version-script=userlib/gc/libgc.map \
+		-Wl,-z,defs $(LDFLAGS) -o $@ $(GC_OBJS) $(LIB_SO) -lpthread -ldl
+
+gc-compat: $(GC_SO) $(BUILD)/tools/gcheap-run
+
+# gcheap-run knows where the drop-in is installed (and looks next to
+# itself in a build or a VM stage)
+GCHEAP_RUN_SED = sed -e 's|@GC_LIBDIR@|$(GC_LIBDIR)|' -e 's|@VERSION@|$(VERSION)|'
+
+$(BUILD)/tools/gcheap-run: tools/gcheap-run/gcheap-run.sh
+	@mkdir -p $(@D)
+	$(GCHEAP_RUN_SED) $< > $@
+	chmod 755 $@
 
 # gcheap.pc for PREFIX, LIBDIR and INCLUDEDIR (see "make install" below);
 # directories under the prefix are written relative to ${prefix}
@@ -157,6 +193,20 @@ $(BUILD)/selftests/%: selftests/%.c $(LIBS) $(SELFTEST_SIZECLASS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests \
 		-o $@ $< $(SELFTEST_SIZECLASS) -L$(BUILD)/lib -lgcheap -lpthread
+
+# The drop-in's tests: bdwgc programs, built against Debian's gc.h and
+# linked with -lgc like any libgc1 client, so the same binary runs on
+# libgc1 and, through gcheap-run, on the drop-in (selftests/run-in-vm.sh
+# runs both: a test that fails on libgc1 is a wrong test).
+GC_COMPAT_TESTS := $(patsubst selftests/gc_compat/%.c,$(BUILD)/selftests/gc_compat/%,$(wildcard selftests/gc_compat/*_test.c))
+
+$(BUILD)/selftests/gc_compat/%: selftests/gc_compat/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) -Wno-deprecated-declarations $(CFLAGS) -D_GNU_SOURCE -MMD -MP \
+		$(KSFT_CFLAGS) -I$(KSFT_DIR)/tools/testing/selftests -Iselftests \
+		-o $@ $< -lgc -lpthread
+
+selftests: $(GC_COMPAT_TESTS)
 
 # gcheap_compat_test, the 32-bit caller:
 # An i386 program without libc (system calls through int $0x80), so that
@@ -289,12 +339,15 @@ hosted-tsan: $(BUILD)/hosted/core_tsan
 
 # Everything a test VM needs for kernel $(KERNEL): the module built for it,
 # the library, selftests, tools and the in-VM test script.
-stage: lib selftests tools $(BENCHES)
+stage: lib gc-compat selftests tools $(BENCHES)
 	@set -e; ko=$$(tools/build-module --kernel $(KERNEL) | tail -n 1); \
 	dir=$(BUILD)/stage/$(KERNEL); rm -rf $$dir; mkdir -p $$dir/bin $$dir/lib; \
 	cp $$ko $$dir/; cp -P $(BUILD)/lib/libgcheap.so* $$dir/lib/; \
 	cp $(SELFTESTS) $(SELFTEST_SOS) $(TOOLS_ALL) $(BENCHES) $$dir/bin/; \
 	cp selftests/run-in-vm.sh $$dir/; cp bench/run-in-vm.sh $$dir/bench.sh; \
+	mkdir -p $$dir/lib/gcheap-gc $$dir/bin/gc_compat; cp $(GC_SO) $$dir/lib/gcheap-gc/; \
+	cp $(BUILD)/tools/gcheap-run $$dir/bin/; \
+	$(if $(GC_COMPAT_TESTS),cp $(GC_COMPAT_TESTS) $$dir/bin/gc_compat/;) \
 	cp tools/vm/demo.sh $$dir/; \
 	echo "stage: $$dir ($$(modinfo -F vermagic $$ko | cut -d' ' -f1))"
 
@@ -309,10 +362,11 @@ MAN := $(BUILD)/man
 # earlier in PATH, e.g. pyenv's, may lack docutils)
 PYTHON3 ?= $(firstword $(wildcard /usr/bin/python3) python3)
 MAN_FUNCS := $(sort $(shell sed -n 's/^[[:space:]]*\(gch_[a-z_]*\);/\1/p' userlib/libgcheap.map))
-MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4 $(MAN)/man8/gcpause.8
+MAN_PAGES := $(MAN)/man3/libgcheap.3 $(MAN)/man4/gcheap.4 $(MAN)/man8/gcpause.8 \
+	$(MAN)/man1/gcheap-run.1
 MAN_LINKS := $(MAN_FUNCS:%=$(MAN)/man3/%.3)
 MKMAN = $(PYTHON3) tools/mkman --version $(VERSION) --ref userlib='libgcheap(3)' --ref uapi='gcheap(4)' \
-	--ref gcpause='gcpause(8)'
+	--ref gcpause='gcpause(8)' --ref gc-compat='gcheap-run(1)'
 
 man: $(MAN_PAGES) $(MAN_LINKS)
 
@@ -339,6 +393,15 @@ $(MAN)/man8/gcpause.8: Documentation/gcpause.rst tools/mkman
 		--summary 'summarize gcheap garbage-collection pauses as histograms' \
 		-o $@ $<
 
+# gcheap-run(1) is gc-compat.rst without its table of every symbol (too
+# wide for a terminal: the page names where it is)
+$(MAN)/man1/gcheap-run.1: Documentation/gc-compat.rst tools/mkman
+	@mkdir -p $(@D)
+	$(MKMAN) --name gcheap-run --section 1 --see-also 'libgcheap(3)' \
+		--see-also 'gcheap(4)' --omit 'Every exported symbol' \
+		--summary 'run programs built for the Boehm collector (libgc1) on gcheap' \
+		-o $@ $<
+
 $(MAN_LINKS): userlib/libgcheap.map
 	@mkdir -p $(@D)
 	echo '.so man3/libgcheap.3' > $@
@@ -348,13 +411,18 @@ $(MAN_LINKS): userlib/libgcheap.map
 INSTALL ?= install
 EXAMPLES := examples/Makefile examples/list.c
 
-install: lib man $(GCPAUSE)
+install: lib gc-compat man $(GCPAUSE)
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man3 \
 		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(MODPROBEDIR) \
-		$(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(GC_LIBDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 644 $(LIB_SO) $(BUILD)/lib/libgcheap.a $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 644 $(GC_SO) $(DESTDIR)$(GC_LIBDIR)/
+	$(GCHEAP_RUN_SED) tools/gcheap-run/gcheap-run.sh > $(DESTDIR)$(BINDIR)/gcheap-run
+	chmod 755 $(DESTDIR)$(BINDIR)/gcheap-run
+	$(INSTALL) -m 644 $(MAN)/man1/gcheap-run.1 $(DESTDIR)$(MANDIR)/man1/
 	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libgcheap.so
 	$(PC_SED) > $(DESTDIR)$(PKGCONFIGDIR)/gcheap.pc
@@ -376,7 +444,10 @@ uninstall:
 		$(addprefix $(DESTDIR)$(MANDIR)/man3/,libgcheap.3 $(MAN_FUNCS:=.3)) \
 		$(DESTDIR)$(UDEVRULESDIR)/60-gcheap.rules $(DESTDIR)$(MODPROBEDIR)/gcheap.conf \
 		$(DESTDIR)$(SBINDIR)/gcpause $(DESTDIR)$(MANDIR)/man8/gcpause.8 \
-		$(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLES))
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(EXAMPLES)) \
+		$(DESTDIR)$(GC_LIBDIR)/libgc.so.1 $(DESTDIR)$(BINDIR)/gcheap-run \
+		$(DESTDIR)$(MANDIR)/man1/gcheap-run.1
+	-rmdir $(DESTDIR)$(GC_LIBDIR) 2>/dev/null
 	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 # --- DKMS ---------------------------------------------------------------------
@@ -449,6 +520,8 @@ BASE :=
 endif
 bench: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
+	@tools/realprogs/fetch --stage $(BUILD)/stage/6.1 --only w3m || \
+		echo 'bench: tools/realprogs/fetch failed: the w3m workload will be skipped'
 	@$(MAKE) --no-print-directory $(MARKBENCH)
 	$(if $(BASE),@bench/stage-base '$(BASE)')
 	@bench/run --reps $(BENCH_REPS) $(if $(filter 1,$(BENCH_QUICK)),--quick) $(if $(BASE),--base)

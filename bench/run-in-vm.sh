@@ -30,7 +30,10 @@
 #   GARBAGE_ITERS  graph replacements per thread (1500)
 #   BIG_MIB        live heaps of the large-heap runs ("64 256 1024")
 #   BIG_COLL       collections timed per large-heap run (1)
-#   WORKLOADS      which to run ("gcbench gcbench8 alloc garbage bigheap")
+#   W3M_PAGE       w3m: the page dumped (realprogs/inputs/page.html,
+#                  tools/realprogs/gen-page's 5 MiB page)
+#   WORKLOADS      which to run ("gcbench gcbench8 alloc garbage bigheap
+#                  finalize w3m")
 #   AB             1: gcheap-base too (needs /gcheap/base/)
 #   QUICK          1: each workload once, tiny, for a smoke test
 #
@@ -51,12 +54,13 @@ GARBAGE_ITERS=${GARBAGE_ITERS:-1500}
 BIG_MIB=${BIG_MIB:-64 256 1024}
 BIG_COLL=${BIG_COLL:-1}
 FIN_N=${FIN_N:-100000}
-WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap finalize}
+W3M_PAGE=${W3M_PAGE:-realprogs/inputs/page.html}
+WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap finalize w3m}
 AB=${AB:-0}
 if [ "${QUICK:-0}" = 1 ]; then
 	REPS=1 GCB_DEPTH=10 GCB_THREADS="1 2" GCB8_DEPTH=8
 	ALLOC_MIB=2 ALLOC_WARM_MIB=1 ALLOC_GCS=1 GARBAGE_ITERS=50 BIG_MIB=8
-	FIN_N=10000
+	FIN_N=10000 W3M_PAGE=realprogs/inputs/docs/all.html
 fi
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -96,6 +100,16 @@ want garbage && total=$((total + nc))
 # gcheap once per size (1 and 2 workers), bdwgc once per marker count
 want bigheap && total=$((total + (ng + 2) * $(count $BIG_MIB)))
 want finalize && total=$((total + ng + 1))
+# w3m: Debian's binary on libgc1 and on the drop-in (not gcheap-base:
+# a base stage has no drop-in of its own)
+if want w3m; then
+	if [ ! -x realprogs/bin/w3m ] || [ ! -f "$W3M_PAGE" ] || [ ! -x bin/gcheap-run ]; then
+		echo "bench: w3m skipped: realprogs/bin/w3m, $W3M_PAGE or bin/gcheap-run not staged (tools/realprogs/fetch --stage DIR --only w3m)"
+		WORKLOADS=$(echo " $WORKLOADS " | sed 's/ w3m / /')
+	else
+		total=$((total + 2))
+	fi
+fi
 total=$((total * REPS))
 n=0
 t_start=$(cut -d' ' -f1 /proc/uptime)
@@ -123,6 +137,67 @@ prog() {
 	gcheap) if [ "$2" = gcbench ]; then echo bin/gcbench; else echo "bin/$2-gcheap"; fi ;;
 	*) echo "bin/$2-$1" ;;
 	esac
+}
+
+# busy: the machine's busy CPU time so far, in 1/100 s (/proc/stat: all
+# but idle and iowait)
+busy() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# w3m_run CONTENDER: Debian's w3m dumping $W3M_PAGE with libgc1 (bdwgc)
+# or through gcheap-run on the drop-in (gcheap), default settings; one
+# JSON object like the benchmark programs' (wall and CPU time, the
+# machine's busy time, which counts gcheap's kernel workers, peak RSS
+# from busybox time -v (corrected), collections and pauses from GCHEAP_TRACE=1 or
+# bdwgc's GC_PRINT_STATS log).  The output must be the same every time.
+w3m_run() {
+	c=$1
+	rm -f /tmp/w3m.gclog
+	set -- realprogs/bin/w3m -dump -cols 100 -T text/html -O UTF-8 \
+		-o display_link_number=1 "$W3M_PAGE"
+	b0=$(busy)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	if [ "$c" = gcheap ]; then
+		GCHEAP_TRACE=1 time -v -o /tmp/w3m.time bin/gcheap-run "$@" \
+			> /tmp/w3m.out 2> /tmp/w3m.err
+	else
+		GC_PRINT_STATS=1 GC_LOG_FILE=/tmp/w3m.gclog time -v -o /tmp/w3m.time \
+			"$@" > /tmp/w3m.out 2> /tmp/w3m.err
+	fi
+	rc=$?
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	b1=$(busy)
+	if [ "$rc" != 0 ]; then
+		tail -n 5 /tmp/w3m.err >&2
+		return 1
+	fi
+	sum=$(md5sum < /tmp/w3m.out | cut -d' ' -f1)
+	[ -f /tmp/w3m.sum ] || echo "$sum" > /tmp/w3m.sum
+	if [ "$sum" != "$(cat /tmp/w3m.sum)" ]; then
+		echo "w3m: $c's output differs from the first run's" >&2
+		return 1
+	fi
+	if [ "$c" = gcheap ]; then
+		pauses=$(sed -n 's/^gc [0-9]* @.* = pause \([0-9.]*\) ms.*/\1/p' /tmp/w3m.err)
+	else
+		pauses=$(sed -n 's/^World-stopped marking took \([0-9]*\) ms \([0-9]*\) ns.*/\1 \2/p' \
+			/tmp/w3m.gclog 2>/dev/null | awk '{ printf "%.3f\n", $1 + $2 / 1e6 }')
+	fi
+	echo "$pauses" | awk -v c="$c" -v page="$W3M_PAGE" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+		-v mach="$(( b1 - b0 ))" -v bytes="$(wc -c < /tmp/w3m.out)" \
+		-v user="$(sed -n 's/.*User time (seconds): //p' /tmp/w3m.time)" \
+		-v sys="$(sed -n 's/.*System time (seconds): //p' /tmp/w3m.time)" \
+		-v rss="$(sed -n 's/.*Maximum resident set size (kbytes): //p' /tmp/w3m.time)" '
+		# busybox time takes ru_maxrss (KiB) for pages: 4 times too much
+		BEGIN { rss /= 4 }
+		NF { n++; t += $1; if ($1 > m) m = $1; p = p (n > 1 ? ", " : "") $1 }
+		END {
+			printf "{\"benchmark\": \"w3m\", \"backend\": \"%s\", \"page\": \"%s\", ", c, page
+			printf "\"out_bytes\": %d, \"wall_s\": %.3f, \"cpu_s\": %.2f, ", bytes, wall, user + sys
+			printf "\"machine_cpu_s\": %.2f, \"peak_rss_kib\": %d, \"collections\": %d, ", mach / 100, rss, n
+			printf "\"pause_total_ms\": %.3f, \"pause_max_ms\": %.3f, \"pauses_ms\": [%s]}\n", t, m, p
+		}'
 }
 
 # run REP WORKERS CONTENDER LABEL COMMAND...: one run, its JSON line
@@ -206,6 +281,13 @@ while [ "$r" -le "$REPS" ]; do
 		run "$r" "$ncpu" $c "finalize n$FIN_N" \
 			$(envp $c) $(prog $c finalize) -n "$FIN_N"
 	done
+	# w3m: libgc1 first in odd rounds, the drop-in first in even ones
+	if want w3m; then
+		if [ $((r % 2)) = 1 ]; then w3m_order="bdwgc gcheap"; else w3m_order="gcheap bdwgc"; fi
+		for c in $w3m_order; do
+			run "$r" "$ncpu" $c "w3m ${W3M_PAGE##*/}" w3m_run $c
+		done
+	fi
 	r=$((r + 1))
 done
 echo "bench: done, $n runs, $failed failed"

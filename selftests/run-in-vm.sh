@@ -194,6 +194,16 @@ selftests() {
 	[ -x bin/gcheap_alloc_test ] &&
 		run gcheap_alloc_test-norseq \
 			env GLIBC_TUNABLES=glibc.pthread.rseq=0 bin/gcheap_alloc_test
+	# --- gc_compat: the drop-in libgc.so.1's tests (selftests/gc_compat/) ---
+	# The same bdwgc program twice: on Debian's libgc1 (a failure there
+	# means the test asks more than bdwgc's documentation promises), then
+	# on the drop-in through gcheap-run, collecting often (GCHEAP_GOGC=20).
+	for t in bin/gc_compat/*_test; do
+		[ -x "$t" ] || continue
+		run "gc_compat-libgc1-${t##*/}" "$t"
+		run "gc_compat-${t##*/}" env GCHEAP_GOGC=20 bin/gcheap-run "$t"
+	done
+	# --- end gc_compat ---
 	bench_smoke
 	soak_short
 	[ -x bin/gcheap_module_test ] && run gcheap_module_test bin/gcheap_module_test

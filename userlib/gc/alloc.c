@@ -20,6 +20,19 @@
 static unsigned char gcs_kind_ptrfree[GCS_MAX_KINDS];
 static unsigned int gcs_next_kind = GCS_KIND_AUNCOLLECTABLE + 1;
 
+/*
+ * bdwgc (with GC_all_interior_pointers, its default) gives every object
+ * one byte more than asked, so that a pointer just past its end still
+ * points into it.  Programs come to rely on the slack, writing a string's
+ * terminating NUL one byte past what they asked for (debfoster does).
+ * gch_malloc() adds the byte where the size class leaves none; for
+ * pointer-free objects it is added here.
+ */
+static void *gcs_atomic(size_t size)
+{
+	return gch_malloc_atomic(size < SIZE_MAX ? size + 1 : size);
+}
+
 void *gcs_oom(size_t size)
 {
 	GC_oom_func fn = GC_get_oom_fn();
@@ -40,7 +53,7 @@ static void *gcs_alloc_unc(size_t size, int ptrfree)
 	void *p;
 
 	gcs_init();
-	p = ptrfree ? gch_malloc_atomic(size) : gch_malloc(size);
+	p = ptrfree ? gcs_atomic(size) : gch_malloc(size);
 	if (p && gcs_unc_add(p)) {
 		gch_free(p);
 		p = NULL;
@@ -54,7 +67,7 @@ void *gcs_alloc(size_t size, int kind)
 	if (kind == GCS_KIND_UNCOLLECTABLE || kind == GCS_KIND_AUNCOLLECTABLE)
 		return gcs_alloc_unc(size, kind == GCS_KIND_AUNCOLLECTABLE);
 	gcs_init();
-	return gcs_done(gcs_kind_is_ptrfree(kind) ? gch_malloc_atomic(size) :
+	return gcs_done(gcs_kind_is_ptrfree(kind) ? gcs_atomic(size) :
 						    gch_malloc(size), size);
 }
 
@@ -67,7 +80,7 @@ GCS_API void *GC_malloc(size_t size)
 GCS_API void *GC_malloc_atomic(size_t size)
 {
 	gcs_init();
-	return gcs_done(gch_malloc_atomic(size), size);
+	return gcs_done(gcs_atomic(size), size);
 }
 
 GCS_API void *GC_malloc_uncollectable(size_t size)
@@ -191,6 +204,7 @@ GCS_API void GC_free(void *p)
 
 GCS_API void *GC_realloc(void *p, size_t size)
 {
+	size_t n;
 	void *q;
 
 	if (!p)
@@ -200,8 +214,12 @@ GCS_API void *GC_realloc(void *p, size_t size)
 		return NULL;
 	}
 	gcs_init();
-	/* gch_realloc() keeps the kind; an uncollectable one stays one */
-	q = gcs_unc_has(p) ? gcs_unc_realloc(p, size) : gch_realloc(p, size);
+	/*
+	 * gch_realloc() keeps the kind; an uncollectable one stays one.  The
+	 * end byte as in gcs_atomic() (a scanned object has it anyway).
+	 */
+	n = size < SIZE_MAX ? size + 1 : size;
+	q = gcs_unc_has(p) ? gcs_unc_realloc(p, n) : gch_realloc(p, n);
 	if (!q && errno == EINVAL) {
 		gcs_warn("GC Warning: GC_realloc of a pointer not to an object's start: %p\n",
 			 (GC_word)p);

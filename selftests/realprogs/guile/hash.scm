@@ -1,0 +1,32 @@
+;; Hash tables: 25,000 string keys, lookups, deletions, a fold over what
+;; is left, and tables grown and thrown away.
+(define t (make-hash-table))
+(define n 25000)
+(let loop ((i 0))
+  (when (< i n)
+    (hash-set! t (string-append "key-" (number->string i)) (* i i))
+    (loop (+ i 1))))
+(display (list 'count (hash-count (const #t) t))) (newline)
+(let loop ((i 0))
+  (when (< i n)
+    (hash-remove! t (string-append "key-" (number->string i)))
+    (loop (+ i 2))))
+(display (list 'after-remove (hash-count (const #t) t))) (newline)
+(display (list 'lookup (hash-ref t "key-24999") (hash-ref t "key-4") (hash-ref t "nope" 'none)))
+(newline)
+(display (list 'sum (hash-fold (lambda (k v acc) (+ acc (modulo v 1000003))) 0 t)))
+(newline)
+;; eq tables of symbols and many small tables dropped
+(define s (make-hash-table))
+(let loop ((i 0))
+  (when (< i 20000)
+    (hashq-set! s (string->symbol (string-append "sym" (number->string i))) i)
+    (loop (+ i 1))))
+(display (list 'symbols (hashq-ref s 'sym19999) (hash-count (const #t) s))) (newline)
+(define total
+  (let loop ((r 0) (acc 0))
+    (if (= r 50) acc
+        (let ((h (make-hash-table 31)))
+          (let fill ((i 0)) (when (< i 500) (hashv-set! h i (list i r)) (fill (+ i 1))))
+          (loop (+ r 1) (+ acc (car (hashv-ref h 499))))))))
+(display (list 'small-tables total)) (newline)
