@@ -75,11 +75,12 @@ gcrun() {
 	GCHEAP_GC_LIBDIR=/gcheap/root/usr/local/lib/gcheap root/usr/local/bin/gcheap-run "$@"
 }
 
+# ($out is the TAP file: this one's output is $msg)
 no_module_message() {
-	out=$(gcrun bin/bdwgc-client 2>&1)
+	msg=$(gcrun bin/bdwgc-client 2>&1)
 	st=$?
-	echo "$out"
-	[ $st = 127 ] && echo "$out" | grep -q '/dev/gcheap is missing.*modprobe gcheap'
+	echo "$msg"
+	[ $st = 127 ] && echo "$msg" | grep -q '/dev/gcheap is missing.*modprobe gcheap'
 }
 
 bdwgc_client() {
