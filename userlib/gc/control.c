@@ -199,20 +199,19 @@ void gcs_init_slow(void)
 		GC_on_abort("libgc.so.1 (gcheap): no heap");
 		abort();
 	}
-	gcs_saved_percent = gch_set_gc_percent(-1);
-	if (gcs_saved_percent < -1)
-		gcs_saved_percent = 100;
-	gch_set_gc_percent(gcs_saved_percent);
-	gcs_auto_off = gcs_saved_percent < 0;
+	/* the pacing the heap got (config or GCHEAP_GOGC), and its bounds */
 	{
 		struct gch_heap_stats st;
 
 		if (gch_stats(&st) == 0) {
+			gcs_saved_percent = st.gc_percent == GCH_GC_PERCENT_OFF ?
+					    -1 : (int)st.gc_percent;
 			GC_least_plausible_heap_addr = st.arena_start;
 			GC_greatest_plausible_heap_addr =
 				(char *)st.arena_start + st.arena_size;
 		}
 	}
+	gcs_auto_off = gcs_saved_percent < 0;
 	__atomic_store_n(&gcs_ready, 1, __ATOMIC_RELEASE);
 	gcs_sync_dont_gc();
 out:
@@ -422,35 +421,9 @@ GCS_API int GC_incremental_protection_needs(void)
 	return GC_PROTECTS_NONE;
 }
 
-GCS_API void GC_set_stop_func(GC_stop_func fn)
-{
-	gcs_stop_fn = fn;
-}
-
-GCS_API GC_stop_func GC_get_stop_func(void)
-{
-	return gcs_stop_fn;
-}
-
-GCS_API void GC_set_on_collection_event(GC_on_collection_event_proc fn)
-{
-	gcs_event_fn = fn;
-}
-
-GCS_API GC_on_collection_event_proc GC_get_on_collection_event(void)
-{
-	return gcs_event_fn;
-}
-
-GCS_API void GC_set_start_callback(GC_start_callback_proc fn)
-{
-	gcs_start_fn = fn;
-}
-
-GCS_API GC_start_callback_proc GC_get_start_callback(void)
-{
-	return gcs_start_fn;
-}
+GCS_KNOB(GC_stop_func, stop_func, gcs_stop_fn)
+GCS_KNOB(GC_on_collection_event_proc, on_collection_event, gcs_event_fn)
+GCS_KNOB(GC_start_callback_proc, start_callback, gcs_start_fn)
 
 /*
  * Every GCS_CHECKPOINT_BYTES a thread allocates: report its bytes, apply
@@ -647,25 +620,8 @@ GCS_API void GC_ignore_warn_proc(char *msg, GC_word arg)
 	(void)arg;
 }
 
-GCS_API void GC_set_abort_func(GC_abort_func fn)
-{
-	GC_on_abort = fn;
-}
-
-GCS_API GC_abort_func GC_get_abort_func(void)
-{
-	return GC_on_abort;
-}
-
-GCS_API void GC_set_oom_fn(GC_oom_func fn)
-{
-	GC_oom_fn = fn;
-}
-
-GCS_API GC_oom_func GC_get_oom_fn(void)
-{
-	return GC_oom_fn;
-}
+GCS_KNOB(GC_abort_func, abort_func, GC_on_abort)
+GCS_KNOB(GC_oom_func, oom_fn, GC_oom_fn)
 
 GCS_API void GC_abort_on_oom(void)
 {

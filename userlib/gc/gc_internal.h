@@ -61,6 +61,17 @@ void gcs_sync_dont_gc(void);
 		gcs_warn("GC Warning: gcheap: " what "\n", 0);		\
 } while (0)
 
+/* A bdwgc setting with a plain setter and getter: GC_set_NAME, GC_get_NAME. */
+#define GCS_KNOB(type, name, var)					\
+GCS_API void GC_set_##name(type v)					\
+{									\
+	var = v;							\
+}									\
+GCS_API type GC_get_##name(void)					\
+{									\
+	return var;							\
+}
+
 /* Bytes allocated by this thread since it last reported at a checkpoint. */
 extern __thread size_t gcs_tl_bytes __attribute__((tls_model("initial-exec")));
 #define GCS_CHECKPOINT_BYTES	(256u << 10)

@@ -13,16 +13,6 @@
 #include "gcheap.h"
 #include "gc_internal.h"
 
-#define GCS_KNOB(type, name, var)					\
-GCS_API void GC_set_##name(type v)					\
-{									\
-	var = v;							\
-}									\
-GCS_API type GC_get_##name(void)					\
-{									\
-	return var;							\
-}
-
 static int gcs_rate = 10, gcs_max_prior_attempts = 1, gcs_force_unmap;
 static int gcs_manual_vdb, gcs_markers;
 static GC_word gcs_allocd_bytes_per_finalizer = 10000;
