@@ -496,9 +496,15 @@ lint:
 
 # --- the README's commands --------------------------------------------------
 
+# The VM's boot log stays in a file (printed in full when the run fails);
+# the workload's own output and any kernel warning are shown.  V=1 shows
+# the whole console.
+VM_QUIET = $(if $(filter 1,$(V)),,--quiet)
+
 run: deps
 	@$(MAKE) --no-print-directory stage KERNEL=6.1
-	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 -- ./demo.sh
+	tools/vm/run --kernel 6.1 --stage $(BUILD)/stage/6.1 --timeout 300 \
+		$(VM_QUIET) --log $(BUILD)/run-console.log -- ./demo.sh
 
 check: deps
 	@tools/testing/check
@@ -542,6 +548,7 @@ soak: deps
 	@$(MAKE) --no-print-directory stage KERNEL=$(SOAK_KERNEL)
 	tools/vm/run --kernel $(SOAK_KERNEL) --stage $(BUILD)/stage/$(SOAK_KERNEL) \
 		$(if $(filter 1,$(SOAK_ANYWHERE)),--anywhere) \
+		$(VM_QUIET) --log $(BUILD)/soak-console.log \
 		--timeout $$(( $(SOAK_SECONDS) + 600 )) -- \
 		'insmod gcheap.ko && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10 $(SOAK_ARGS)'
 
@@ -562,6 +569,7 @@ fuzz: deps
 	[ "$$seed" != random ] || seed=0x$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
 	echo "fuzz: seed $$seed, $(FUZZ_CALLS) calls, kernel $(FUZZ_KERNEL) (replay: make fuzz FUZZ_SEED=$$seed)"; \
 	tools/vm/run --kernel $(FUZZ_KERNEL) --stage $(BUILD)/stage/$(FUZZ_KERNEL) \
+		$(VM_QUIET) --log $(BUILD)/fuzz-console.log \
 		--timeout $(FUZZ_TIMEOUT) -- "insmod gcheap.ko && \
 		GCH_FUZZ_SEED=$$seed GCH_FUZZ_CALLS=$(FUZZ_CALLS) bin/gcheap_fuzz_test"; \
 	rc=$$?; echo "fuzz: seed $$seed: exit $$rc"; exit $$rc

@@ -8,7 +8,8 @@
 set -eu
 
 insmod gcheap.ko
-dmesg | grep "gcheap:"
+# the module's own lines, without the kernel's timestamps
+dmesg | grep "gcheap:" | sed 's/^\[[^]]*\] //'
 ls -l /dev/gcheap
 gcheap-info
 gcheap-demo
