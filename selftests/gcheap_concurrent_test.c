@@ -420,10 +420,10 @@ TEST_F_TIMEOUT(blocked, woken_stays_stopped, 300)
 	close(fds[0]);
 
 	/*
-	 * A clock ticking in jiffies (the debug kernel has no finer
-	 * clocksource) stamps a read just before a collection with the time
-	 * the collection started: shrink each span by the resolution at
-	 * both ends, and skip the spans that leaves nothing of.
+	 * A coarse clock (a kernel whose clocksource is jiffies) stamps a
+	 * read just before a collection with the time the collection
+	 * started: shrink each span by the clock's resolution at both ends,
+	 * and skip the spans that leaves nothing of.
 	 */
 	ASSERT_EQ(0, clock_getres(CLOCK_MONOTONIC, &res));
 	tick = res.tv_sec * NSEC + res.tv_nsec;
