@@ -35,6 +35,7 @@
 #include "gcheap.h"
 #include "kselftest_harness.h"
 #include "mapping_rss.h"
+#include "raw_heap.h"
 #include "core/sizeclass.h"
 /* the cache layout, from the same core code as the module and library */
 #include "core/cache.c"
@@ -1036,59 +1037,41 @@ TEST_F(lib, child_of_unused_heap)
 
 /* --- the raw ABI ------------------------------------------------------------------ */
 
-struct raw_heap {
-	int fd;
-	struct gch_heap_config cfg;
-	char *arena;
-	char *control;
-};
-
-/* Open and configure a heap, map its arena and (if @control) control area. */
+/*
+ * Open and configure a heap (gc_percent the default), map its arena and
+ * (if @control) control area.  0 or -1 with errno.
+ */
 static int raw_open(struct raw_heap *h, __u64 arena_size, bool control)
 {
+	struct gch_heap_config cfg = { .arena_size = arena_size };
+
 	tables_init();
-	memset(h, 0, sizeof(*h));
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0)
+	if (raw_heap_configure(h, &cfg, O_CLOEXEC) ||
+	    raw_heap_map(h, control ? RAW_MAP_BOTH : RAW_MAP_ARENA))
 		return -1;
-	h->cfg.hdr.size = sizeof(h->cfg);
-	h->cfg.arena_size = arena_size;
-	if (ioctl(h->fd, GCH_IOC_CONFIGURE, &h->cfg))
-		return -1;
-	h->arena = mmap(NULL, h->cfg.arena_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, h->fd, GCH_MMAP_ARENA);
-	if (h->arena == MAP_FAILED)
-		return -1;
-	if (!control)
-		return 0;
-	h->control = mmap(NULL, h->cfg.control_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, h->fd, GCH_MMAP_CONTROL);
-	return h->control == MAP_FAILED ? -1 : 0;
+	return 0;
 }
 
 static bool raw_in_arena(const struct raw_heap *h, __u64 addr)
 {
 	return addr >= (uintptr_t)h->arena &&
-	       addr - (uintptr_t)h->arena < h->cfg.arena_size;
+	       addr - (uintptr_t)h->arena < h->arena_size;
 }
 
 static struct gch_cache *raw_cache(const struct raw_heap *h, unsigned int cpu,
 				   unsigned int sc)
 {
-	return (struct gch_cache *)(h->control + (size_t)cpu * h->cfg.cpu_stride +
+	return (struct gch_cache *)((char *)h->control +
+				    (size_t)cpu * h->cpu_stride +
 				    layout.offset[sc]);
 }
 
+/* A buffer refill if @buf, else one of the CPU's cache: 0 or -1 with errno. */
 static int raw_refill(const struct raw_heap *h, unsigned int sc, __u64 *buf,
 		      unsigned int max, struct gch_refill *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->hdr.size = sizeof(*r);
-	r->hdr.flags = buf ? GCH_REFILL_BUFFER : 0;
-	r->spanclass = sc;
-	r->max = max;
-	r->buf = (uintptr_t)buf;
-	return ioctl(h->fd, GCH_IOC_REFILL, r);
+	return raw_ioc_refill(h->fd, buf ? GCH_REFILL_BUFFER : 0, sc, buf, max,
+			      r) ? -1 : 0;
 }
 
 static int raw_alloc_large(const struct raw_heap *h, __u64 size, __u64 *addr)
@@ -1135,16 +1118,16 @@ TEST(raw_two_heaps)
 
 	ASSERT_EQ(0, raw_open(&h[0], 1 * MiB, true)) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, raw_open(&h[1], 2 * MiB, true)) TH_LOG("%s", strerror(errno));
-	EXPECT_EQ(1 * MiB, h[0].cfg.arena_size);
-	EXPECT_EQ(2 * MiB, h[1].cfg.arena_size);
-	EXPECT_EQ(layout.stride, h[0].cfg.cpu_stride);
-	EXPECT_EQ((__u64)h[0].cfg.nr_cpus * layout.stride, h[0].cfg.control_size);
+	EXPECT_EQ(1 * MiB, h[0].arena_size);
+	EXPECT_EQ(2 * MiB, h[1].arena_size);
+	EXPECT_EQ(layout.stride, h[0].cpu_stride);
+	EXPECT_EQ((__u64)h[0].nr_cpus * layout.stride, h[0].control_size);
 
 	for (k = 0; k < 2; k++) {
 		/* the CPU cache: filled for the CPU the ioctl ran on */
 		ASSERT_EQ(0, raw_refill(&h[k], sc, NULL, 0, &r))
 			TH_LOG("heap %u: %s", k, strerror(errno));
-		ASSERT_LT(r.cpu, h[k].cfg.nr_cpus);
+		ASSERT_LT(r.cpu, h[k].nr_cpus);
 		ASSERT_LT(0, r.count);
 		EXPECT_GE(layout.capacity[sc], r.count);
 		c = raw_cache(&h[k], r.cpu, sc);
@@ -1183,7 +1166,7 @@ TEST(raw_two_heaps)
 	EXPECT_EQ(0, raw_free(&h[0], buf[0]));
 	for (k = 0; k < 2; k++) {
 		ASSERT_EQ(0, raw_stats(&h[k], &st));
-		EXPECT_EQ(h[k].cfg.arena_size, st.arena_size);
+		EXPECT_EQ(h[k].arena_size, st.arena_size);
 		EXPECT_EQ(1, st.large_objects);
 	}
 	close(h[0].fd);
@@ -1227,7 +1210,7 @@ static int raw_child_fn(void *arg)
 		return 44;
 	if (ioctl(fork_heap.fd, GCH_IOC_CONFIGURE, &cfg) != -1 || errno != EPERM)
 		return 45;
-	m = mmap(NULL, fork_heap.cfg.arena_size, PROT_READ | PROT_WRITE,
+	m = mmap(NULL, fork_heap.arena_size, PROT_READ | PROT_WRITE,
 		 MAP_SHARED, fork_heap.fd, GCH_MMAP_ARENA);
 	if (m != MAP_FAILED || errno != EPERM)
 		return 46;
@@ -1277,8 +1260,8 @@ TEST(raw_madvise_dofork)
 	ASSERT_EQ(0, raw_refill(&fork_heap, GCH_SPANCLASS(1, 0), buf, 4, &r));
 	fork_addr = buf[0];
 	memcpy((void *)(uintptr_t)fork_addr, "parent", 7);
-	a = madvise(fork_heap.arena, fork_heap.cfg.arena_size, MADV_DOFORK);
-	c = madvise(fork_heap.control, fork_heap.cfg.control_size, MADV_DOFORK);
+	a = madvise(fork_heap.arena, fork_heap.arena_size, MADV_DOFORK);
+	c = madvise(fork_heap.control, fork_heap.control_size, MADV_DOFORK);
 	TH_LOG("madvise(MADV_DOFORK): arena %d, control area %d", a, c);
 
 	/* touching it faults: SIGSEGV (not mapped) or SIGBUS (refused) */
@@ -1364,8 +1347,8 @@ TEST(raw_mapping_changes)
 	ASSERT_EQ(0, raw_refill(&h, sc, buf, 4, &r));
 	memset((void *)(uintptr_t)buf[0], 0x77, classes.size[5]);
 
-	check_mapping_fixed(_metadata, "arena", h.arena, h.cfg.arena_size);
-	check_mapping_fixed(_metadata, "control", h.control, h.cfg.control_size);
+	check_mapping_fixed(_metadata, "arena", h.arena, h.arena_size);
+	check_mapping_fixed(_metadata, "control", h.control, h.control_size);
 
 	/* both still work, at the same place */
 	EXPECT_TRUE(all_byte((void *)(uintptr_t)buf[0], classes.size[5], 0x77));
@@ -1375,27 +1358,27 @@ TEST(raw_mapping_changes)
 	EXPECT_LT(0, raw_cache(&h, r.cpu, sc)->count);
 
 	/* a second mapping of either is refused */
-	m = mmap(NULL, h.cfg.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	m = mmap(NULL, h.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 h.fd, GCH_MMAP_ARENA);
 	EXPECT_EQ(MAP_FAILED, m);
-	m = mmap(NULL, h.cfg.control_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	m = mmap(NULL, h.control_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 h.fd, GCH_MMAP_CONTROL);
 	EXPECT_EQ(MAP_FAILED, m);
 
 	/* the whole control area may go: CPU refills stop, buffers go on */
-	ASSERT_EQ(0, munmap(h.control, h.cfg.control_size));
+	ASSERT_EQ(0, munmap(h.control, h.control_size));
 	EXPECT_EQ(-1, raw_refill(&h, sc, NULL, 0, &r));
 	EXPECT_EQ(ENXIO, errno);
 	EXPECT_EQ(0, raw_refill(&h, sc, buf, 4, &r));
 
 	/* the whole arena may go: then nothing is allocated any more */
-	ASSERT_EQ(0, munmap(h.arena, h.cfg.arena_size));
+	ASSERT_EQ(0, munmap(h.arena, h.arena_size));
 	EXPECT_EQ(-1, raw_refill(&h, sc, buf, 4, &r));
 	EXPECT_EQ(ENXIO, errno);
 	EXPECT_EQ(-1, raw_alloc_large(&h, 40000, &addr));
 	EXPECT_EQ(ENXIO, errno);
 	/* and it does not come back */
-	m = mmap(NULL, h.cfg.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	m = mmap(NULL, h.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 h.fd, GCH_MMAP_ARENA);
 	EXPECT_EQ(MAP_FAILED, m);
 	close(h.fd);
@@ -1441,8 +1424,8 @@ TEST(raw_arena_sigbus_and_release)
 
 	ASSERT_EQ(0, raw_open(&h, 64 * MiB, false)) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(SIGBUS, probe_read(h.arena));
-	EXPECT_EQ(SIGBUS, probe_read(h.arena + 32 * MiB));
-	EXPECT_EQ(SIGBUS, probe_read(h.arena + h.cfg.arena_size - 1));
+	EXPECT_EQ(SIGBUS, probe_read((char *)h.arena + 32 * MiB));
+	EXPECT_EQ(SIGBUS, probe_read((char *)h.arena + h.arena_size - 1));
 
 	before = mapping_rss_kb(h.arena);
 	EXPECT_EQ(0, before);
@@ -1493,13 +1476,14 @@ TEST(raw_control_garbage)
 	CPU_SET(cpu, &set);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
 	ASSERT_EQ(0, raw_open(&h, 4 * MiB, true)) TH_LOG("%s", strerror(errno));
-	ASSERT_LT(cpu, h.cfg.nr_cpus);
+	ASSERT_LT(cpu, h.nr_cpus);
 	ASSERT_EQ(0, raw_refill(&h, GCH_SPANCLASS(2, 0), NULL, 0, &r));
 	ASSERT_EQ(cpu, r.cpu);
 
 	for (round = 0; round < 4; round++) {
-		w = (uint32_t *)(h.control + (size_t)cpu * h.cfg.cpu_stride);
-		for (n = 0; n < h.cfg.cpu_stride / 4; n++)
+		w = (uint32_t *)((char *)h.control +
+				 (size_t)cpu * h.cpu_stride);
+		for (n = 0; n < h.cpu_stride / 4; n++)
 			w[n] = rnd(&seed);
 		if (round == 1)	/* counts just past the capacity */
 			for (sc = 2; sc < 2 * classes.nr_classes; sc++)
@@ -1545,10 +1529,10 @@ TEST(raw_control_garbage)
 				EXPECT_TRUE(errno == EINVAL || errno == ENOENT);
 		}
 		ASSERT_EQ(0, raw_stats(&h, &st));
-		EXPECT_EQ(h.cfg.arena_size, st.arena_size);
+		EXPECT_EQ(h.arena_size, st.arena_size);
 	}
 	/* release the heap with garbage in its caches */
-	for (n = 0; n < h.cfg.cpu_stride / 4; n++)
+	for (n = 0; n < h.cpu_stride / 4; n++)
 		w[n] = rnd(&seed);
 	close(h.fd);
 }

@@ -526,13 +526,6 @@ TEST_F_TIMEOUT(blocked, stop_times, 300)
 
 /* --- heaps side by side ----------------------------------------------------- */
 
-static void raw_close(struct raw_heap *h)
-{
-	munmap(h->control, h->control_size);
-	munmap(h->arena, h->arena_size);
-	close(h->fd);
-}
-
 /* 48-byte objects (size class 3): next, seed, four words of pattern */
 #define RAW_SC		GCH_SPANCLASS(3, 0)
 #define RAW_CHAINS	64
@@ -541,17 +534,13 @@ static void raw_close(struct raw_heap *h)
 /* A chain of RAW_CHAIN_LEN objects for @seed; 0 or -1. */
 static int raw_chain(int fd, uint64_t seed, uint64_t *head)
 {
-	struct gch_refill r = {
-		.hdr.size = sizeof(r),
-		.hdr.flags = GCH_REFILL_BUFFER,
-		.spanclass = RAW_SC,
-		.max = RAW_CHAIN_LEN,
-	};
-	uint64_t objs[RAW_CHAIN_LEN], *o;
+	__u64 objs[RAW_CHAIN_LEN];
+	uint64_t *o;
 	unsigned int i, j;
+	__u32 n;
 
-	r.buf = (uintptr_t)objs;
-	if (ioctl(fd, GCH_IOC_REFILL, &r) || r.count != RAW_CHAIN_LEN)
+	if (raw_refill_buf(fd, RAW_SC, objs, RAW_CHAIN_LEN, &n) ||
+	    n != RAW_CHAIN_LEN)
 		return -1;
 	for (i = 0; i < RAW_CHAIN_LEN; i++) {
 		o = (uint64_t *)(uintptr_t)objs[i];
@@ -731,7 +720,7 @@ TEST_F_TIMEOUT(side, two_heaps, 600)
 			       s[k].failed, strerror(s[k].err));
 		EXPECT_EQ(0, s[k].corrupt);
 		EXPECT_EQ(0, s[k].err) TH_LOG("%s", strerror(s[k].err));
-		raw_close(&s[k].h);
+		raw_heap_close(&s[k].h);
 	}
 	free(s);
 }

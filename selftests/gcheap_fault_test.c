@@ -28,6 +28,7 @@
 #include <linux/gcheap.h>
 
 #include "kselftest_harness.h"
+#include "raw_heap.h"
 
 #define ARENA_SIZE	(16UL << 20)
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
@@ -37,13 +38,6 @@
 
 /* A span class of small objects (class 1, scanned). */
 #define SC_SMALL	GCH_SPANCLASS(1, 0)
-
-struct heap {
-	int fd;
-	void *arena;
-	void *control;
-	size_t control_size;
-};
 
 static int write_file(const char *path, const char *val)
 {
@@ -110,106 +104,41 @@ static bool disarm(void)
 	return fired;
 }
 
-static int ioc(int fd, unsigned long cmd, void *arg, __u32 size)
+/* A heap, configured and (if @map) mapped, without faults.  0 or -errno. */
+static int heap_open(struct raw_heap *h, bool map)
 {
-	((struct gch_ioc_hdr *)arg)->size = size;
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
+	struct gch_heap_config cfg = { .arena_size = ARENA_SIZE };
+	int err = raw_heap_configure(h, &cfg, O_CLOEXEC);
 
-static int configure(int fd, struct gch_heap_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->arena_size = ARENA_SIZE;
-	return ioc(fd, GCH_IOC_CONFIGURE, cfg, sizeof(*cfg));
-}
-
-static int map_arena(struct heap *h)
-{
-	h->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			h->fd, GCH_MMAP_ARENA);
-	return h->arena == MAP_FAILED ? -errno : 0;
-}
-
-static int map_control(struct heap *h)
-{
-	h->control = mmap(NULL, h->control_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, h->fd, GCH_MMAP_CONTROL);
-	return h->control == MAP_FAILED ? -errno : 0;
-}
-
-/* A heap, configured and mapped, without faults.  0 or -errno. */
-static int heap_open(struct heap *h, bool map)
-{
-	struct gch_heap_config cfg;
-	int err;
-
-	memset(h, 0, sizeof(*h));
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0)
-		return -errno;
-	err = configure(h->fd, &cfg);
-	if (err)
+	if (err || !map)
 		return err;
-	h->control_size = cfg.control_size;
-	if (!map)
-		return 0;
-	err = map_arena(h);
-	if (!err)
-		err = map_control(h);
-	return err;
+	return raw_heap_map(h, RAW_MAP_BOTH);
 }
 
-static void heap_close(struct heap *h)
-{
-	if (h->arena && h->arena != MAP_FAILED)
-		munmap(h->arena, ARENA_SIZE);
-	if (h->control && h->control != MAP_FAILED)
-		munmap(h->control, h->control_size);
-	if (h->fd >= 0)
-		close(h->fd);
-	h->fd = -1;
-}
-
-static int refill_buf(struct heap *h, __u32 sc, __u64 *buf, __u32 max,
-		      __u32 *count)
-{
-	struct gch_refill r;
-	int err;
-
-	memset(&r, 0, sizeof(r));
-	r.hdr.flags = GCH_REFILL_BUFFER;
-	r.spanclass = sc;
-	r.max = max;
-	r.buf = (uintptr_t)buf;
-	err = ioc(h->fd, GCH_IOC_REFILL, &r, sizeof(r));
-	*count = err ? 0 : r.count;
-	return err;
-}
-
-static int stats(struct heap *h, struct gch_stats *st)
+static int stats(struct raw_heap *h, struct gch_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	return ioc(h->fd, GCH_IOC_STATS, st, sizeof(*st));
+	return raw_ioc(h->fd, GCH_IOC_STATS, st, sizeof(*st));
 }
 
-static int collect(struct heap *h, struct gch_collect *c)
+static int collect(struct raw_heap *h, struct gch_collect *c)
 {
 	memset(c, 0, sizeof(*c));
-	return ioc(h->fd, GCH_IOC_COLLECT, c, sizeof(*c));
+	return raw_ioc(h->fd, GCH_IOC_COLLECT, c, sizeof(*c));
 }
 
-static int add_roots(struct heap *h, void *p, size_t len)
+static int add_roots(struct raw_heap *h, void *p, size_t len)
 {
 	struct gch_roots r = {
 		.op = GCH_ROOTS_ADD, .tag = 7,
 		.addr = (uintptr_t)p, .len = len,
 	};
 
-	return ioc(h->fd, GCH_IOC_ROOTS, &r, sizeof(r));
+	return raw_ioc(h->fd, GCH_IOC_ROOTS, &r, sizeof(r));
 }
 
 /* The heap's counters agree with each other.  NULL or what is wrong. */
-static const char *stats_consistent(struct heap *h)
+static const char *stats_consistent(struct raw_heap *h)
 {
 	struct gch_stats st;
 	__u64 spans = 0, c;
@@ -266,7 +195,7 @@ static bool check_fill(const void *p, size_t len)
  * rooted ones survive intact and the others are freed.  No faults armed.
  * NULL or what failed.
  */
-static const char *heap_usable(struct heap *h)
+static const char *heap_usable(struct raw_heap *h)
 {
 	static __u64 objs[256];
 	struct gch_collect c;
@@ -274,7 +203,7 @@ static const char *heap_usable(struct heap *h)
 	const char *why;
 	__u32 n, i;
 
-	if (refill_buf(h, SC_SMALL, objs, 256, &n) || n != 256)
+	if (raw_refill_buf(h->fd, SC_SMALL, objs, 256, &n) || n != 256)
 		return "refill after the fault failed";
 	for (i = 0; i < n; i++) {
 		const __u64 *o = (const __u64 *)(uintptr_t)objs[i];
@@ -331,10 +260,10 @@ static int touch(volatile const char *p, char *out)
 struct fault_op {
 	const char *name;
 	/* without faults, before the armed call; 0 or -errno */
-	int (*prepare)(struct heap *h);
-	int (*run)(struct heap *h);
+	int (*prepare)(struct raw_heap *h);
+	int (*run)(struct raw_heap *h);
 	/* after a successful run, without faults: NULL or what is wrong */
-	const char *(*after)(struct heap *h);
+	const char *(*after)(struct raw_heap *h);
 	/* a fresh heap for every n (else one heap for the whole loop) */
 	bool fresh;
 	bool mapped;
@@ -342,7 +271,7 @@ struct fault_op {
 
 /* ---- the operations ---------------------------------------------------- */
 
-static int op_open(struct heap *h)
+static int op_open(struct raw_heap *h)
 {
 	int fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 
@@ -352,30 +281,31 @@ static int op_open(struct heap *h)
 	return 0;
 }
 
-static int op_configure(struct heap *h)
+/* The configuration heap_open() made, again. */
+static int op_configure(struct raw_heap *h)
 {
-	struct gch_heap_config cfg;
+	struct gch_heap_config cfg = { .arena_size = ARENA_SIZE };
 
-	return configure(h->fd, &cfg);
+	return raw_ioc(h->fd, GCH_IOC_CONFIGURE, &cfg, sizeof(cfg));
 }
 
-static int op_mmap_arena(struct heap *h)
+static int op_mmap_arena(struct raw_heap *h)
 {
-	return map_arena(h);
+	return raw_heap_map(h, RAW_MAP_ARENA);
 }
 
-static int op_mmap_control(struct heap *h)
+static int op_mmap_control(struct raw_heap *h)
 {
-	return map_control(h);
+	return raw_heap_map(h, RAW_MAP_CONTROL);
 }
 
-static int prep_arena(struct heap *h)
+static int prep_arena(struct raw_heap *h)
 {
-	return map_arena(h);
+	return raw_heap_map(h, RAW_MAP_ARENA);
 }
 
 /* Fault in a fresh control area page (the CPU's block is made then). */
-static int op_fault_control(struct heap *h)
+static int op_fault_control(struct raw_heap *h)
 {
 	char c = 1;
 	int sig = touch(h->control, &c);
@@ -387,15 +317,15 @@ static int op_fault_control(struct heap *h)
 
 static __u64 one_obj;
 
-static int prep_arena_obj(struct heap *h)
+static int prep_arena_obj(struct raw_heap *h)
 {
 	__u32 n;
-	int err = refill_buf(h, SC_SMALL, &one_obj, 1, &n);
+	int err = raw_refill_buf(h->fd, SC_SMALL, &one_obj, 1, &n);
 
 	return err ?: (n == 1 ? 0 : -EIO);
 }
 
-static int op_fault_arena(struct heap *h)
+static int op_fault_arena(struct raw_heap *h)
 {
 	char c = 1;
 	int sig = touch((const char *)(uintptr_t)one_obj, &c);
@@ -405,16 +335,14 @@ static int op_fault_arena(struct heap *h)
 	return c ? -EIO : 0;
 }
 
-static int op_refill_cache(struct heap *h)
+static int op_refill_cache(struct raw_heap *h)
 {
 	struct gch_refill r;
 
-	memset(&r, 0, sizeof(r));
-	r.spanclass = SC_SMALL;
-	return ioc(h->fd, GCH_IOC_REFILL, &r, sizeof(r));
+	return raw_ioc_refill(h->fd, 0, SC_SMALL, NULL, 0, &r);
 }
 
-static const char *after_refill_cache(struct heap *h)
+static const char *after_refill_cache(struct raw_heap *h)
 {
 	struct gch_stats st;
 
@@ -426,31 +354,31 @@ static const char *after_refill_cache(struct heap *h)
 	return NULL;
 }
 
-static int op_refill_buf(struct heap *h)
+static int op_refill_buf(struct raw_heap *h)
 {
 	static __u64 buf[512];
 	__u32 n;
-	int err = refill_buf(h, GCH_SPANCLASS(3, 1), buf, 512, &n);
+	int err = raw_refill_buf(h->fd, GCH_SPANCLASS(3, 1), buf, 512, &n);
 
 	return err ?: (n ? 0 : -EIO);
 }
 
 static __u64 large_obj;
 
-static int op_alloc_large(struct heap *h)
+static int op_alloc_large(struct raw_heap *h)
 {
 	struct gch_alloc a;
 	int err;
 
 	memset(&a, 0, sizeof(a));
 	a.size = 256 << 10;
-	err = ioc(h->fd, GCH_IOC_ALLOC_LARGE, &a, sizeof(a));
+	err = raw_ioc(h->fd, GCH_IOC_ALLOC_LARGE, &a, sizeof(a));
 	if (!err)
 		large_obj = a.addr;
 	return err;
 }
 
-static const char *after_alloc_large(struct heap *h)
+static const char *after_alloc_large(struct raw_heap *h)
 {
 	const __u64 *p = (const __u64 *)(uintptr_t)large_obj;
 	size_t i;
@@ -461,7 +389,7 @@ static const char *after_alloc_large(struct heap *h)
 	return NULL;
 }
 
-static int prep_large(struct heap *h)
+static int prep_large(struct raw_heap *h)
 {
 	int err = op_alloc_large(h);
 
@@ -470,22 +398,22 @@ static int prep_large(struct heap *h)
 	return err;
 }
 
-static int op_free(struct heap *h)
+static int op_free(struct raw_heap *h)
 {
 	struct gch_free f;
 
 	memset(&f, 0, sizeof(f));
 	f.addr = large_obj;
-	return ioc(h->fd, GCH_IOC_FREE, &f, sizeof(f));
+	return raw_ioc(h->fd, GCH_IOC_FREE, &f, sizeof(f));
 }
 
-static const char *after_free(struct heap *h)
+static const char *after_free(struct raw_heap *h)
 {
 	struct gch_query q;
 
 	memset(&q, 0, sizeof(q));
 	q.addr = large_obj;
-	if (ioc(h->fd, GCH_IOC_QUERY, &q, sizeof(q)) != -ENOENT)
+	if (raw_ioc(h->fd, GCH_IOC_QUERY, &q, sizeof(q)) != -ENOENT)
 		return "the freed object is still allocated";
 	return NULL;
 }
@@ -497,13 +425,13 @@ static __u32 gc_nobjs;
 static __u64 gc_spare[2];
 static __u64 gc_objects_before;
 
-static int prep_collect(struct heap *h)
+static int prep_collect(struct raw_heap *h)
 {
 	struct gch_stats st;
 	__u32 i;
 	int err;
 
-	err = refill_buf(h, SC_SMALL, gc_objs, 1024, &gc_nobjs);
+	err = raw_refill_buf(h->fd, SC_SMALL, gc_objs, 1024, &gc_nobjs);
 	if (err)
 		return err;
 	for (i = 0; i < NROOTED; i++) {
@@ -522,7 +450,7 @@ static int prep_collect(struct heap *h)
 }
 
 /* The same, after one collection ran already (no more first-time setup). */
-static int prep_collect_again(struct heap *h)
+static int prep_collect_again(struct raw_heap *h)
 {
 	struct gch_collect c;
 	int err = prep_collect(h);
@@ -538,14 +466,14 @@ static int prep_collect_again(struct heap *h)
 	return err;
 }
 
-static int op_collect(struct heap *h)
+static int op_collect(struct raw_heap *h)
 {
 	struct gch_collect c;
 
 	return collect(h, &c);
 }
 
-static const char *after_collect(struct heap *h)
+static const char *after_collect(struct raw_heap *h)
 {
 	unsigned int i;
 
@@ -556,7 +484,7 @@ static const char *after_collect(struct heap *h)
 }
 
 /* On a failed collection nothing may have been freed. */
-static const char *failed_collect(struct heap *h)
+static const char *failed_collect(struct raw_heap *h)
 {
 	struct gch_stats st;
 	unsigned int i;
@@ -576,7 +504,7 @@ static const char *failed_collect(struct heap *h)
 
 		memset(&q, 0, sizeof(q));
 		q.addr = rooted[i];
-		if (ioc(h->fd, GCH_IOC_QUERY, &q, sizeof(q)))
+		if (raw_ioc(h->fd, GCH_IOC_QUERY, &q, sizeof(q)))
 			return "a rooted object was freed after a failed collection";
 	}
 	return after_collect(h);
@@ -587,27 +515,27 @@ static const char *failed_collect(struct heap *h)
 /* A weak link outside the arena; not a root (no range names it). */
 static __u64 weak_link;
 
-static int op_finalizer(struct heap *h)
+static int op_finalizer(struct raw_heap *h)
 {
 	struct gch_finalizer f;
 
 	memset(&f, 0, sizeof(f));
 	f.obj = large_obj;
 	f.fn = 1;
-	return ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
+	return raw_ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
 }
 
-static int op_weak(struct heap *h)
+static int op_weak(struct raw_heap *h)
 {
 	struct gch_weak w;
 
 	memset(&w, 0, sizeof(w));
 	w.link = (uintptr_t)&weak_link;
 	w.obj = large_obj;
-	return ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w));
+	return raw_ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w));
 }
 
-static const char *after_specials(struct heap *h, __u64 fins, __u64 links)
+static const char *after_specials(struct raw_heap *h, __u64 fins, __u64 links)
 {
 	struct gch_stats st;
 
@@ -618,13 +546,13 @@ static const char *after_specials(struct heap *h, __u64 fins, __u64 links)
 	return NULL;
 }
 
-static const char *after_finalizer(struct heap *h)
+static const char *after_finalizer(struct raw_heap *h)
 {
 	return after_specials(h, 1, 0);
 }
 
 /* With an order flag, in the struct with old_fn: none was registered. */
-static int op_finalizer_flags(struct heap *h)
+static int op_finalizer_flags(struct raw_heap *h)
 {
 	struct gch_finalizer f;
 	int err;
@@ -634,13 +562,13 @@ static int op_finalizer_flags(struct heap *h)
 	f.obj = large_obj;
 	f.fn = 2;
 	f.data = 3;
-	err = ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
+	err = raw_ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
 	if (!err && (f.old_fn || f.old_data || f.hdr.size != sizeof(f)))
 		return -EIO;
 	return err;
 }
 
-static const char *after_weak(struct heap *h)
+static const char *after_weak(struct raw_heap *h)
 {
 	return after_specials(h, 0, 1);
 }
@@ -651,12 +579,12 @@ static const char *after_weak(struct heap *h)
  */
 #define WEAK_LINK2	(large_obj + 4096)
 
-static int prep_weak_move(struct heap *h)
+static int prep_weak_move(struct raw_heap *h)
 {
 	return prep_large(h) ?: op_weak(h);
 }
 
-static int op_weak_move(struct heap *h)
+static int op_weak_move(struct raw_heap *h)
 {
 	struct gch_weak w;
 
@@ -664,20 +592,20 @@ static int op_weak_move(struct heap *h)
 	w.hdr.flags = GCH_WEAK_MOVE | GCH_WEAK_KIND;
 	w.link = (uintptr_t)&weak_link;
 	w.obj = WEAK_LINK2;
-	return ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w));
+	return raw_ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w));
 }
 
-static const char *after_weak_move(struct heap *h)
+static const char *after_weak_move(struct raw_heap *h)
 {
 	struct gch_weak w;
 
 	memset(&w, 0, sizeof(w));
 	w.hdr.flags = GCH_WEAK_REMOVE;
 	w.link = (uintptr_t)&weak_link;
-	if (ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w)) != -ENOENT)
+	if (raw_ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w)) != -ENOENT)
 		return "the link is still at its old address";
 	w.link = WEAK_LINK2;
-	if (ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w)))
+	if (raw_ioc(h->fd, GCH_IOC_WEAK, &w, sizeof(w)))
 		return "the link is not at its new address";
 	return after_specials(h, 0, 0);
 }
@@ -686,7 +614,7 @@ static const char *after_weak_move(struct heap *h)
  * A collection with a finalizer on one garbage object and a weak link to
  * another: it queues the one and clears the link.
  */
-static int prep_collect_specials(struct heap *h)
+static int prep_collect_specials(struct raw_heap *h)
 {
 	int err = prep_collect(h);
 
@@ -697,7 +625,7 @@ static int prep_collect_specials(struct heap *h)
 	return err ?: op_weak(h);
 }
 
-static const char *after_collect_specials(struct heap *h)
+static const char *after_collect_specials(struct raw_heap *h)
 {
 	const char *why = after_collect(h);
 	struct gch_stats st;
@@ -718,7 +646,7 @@ static const char *after_collect_specials(struct heap *h)
  * to another with an UNREACHABLE one: the first is queued, the other
  * waits (the extra marks of the finalizer phase).
  */
-static int prep_collect_ordered(struct heap *h)
+static int prep_collect_ordered(struct raw_heap *h)
 {
 	struct gch_finalizer f;
 	int err = prep_collect(h);
@@ -730,15 +658,15 @@ static int prep_collect_ordered(struct heap *h)
 	f.hdr.flags = GCH_FINALIZER_NO_ORDER;
 	f.obj = gc_spare[0];
 	f.fn = 1;
-	err = ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
+	err = raw_ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
 	memset(&f, 0, sizeof(f));
 	f.hdr.flags = GCH_FINALIZER_UNREACHABLE;
 	f.obj = gc_spare[1];
 	f.fn = 1;
-	return err ?: ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
+	return err ?: raw_ioc(h->fd, GCH_IOC_FINALIZER, &f, sizeof(f));
 }
 
-static const char *after_collect_ordered(struct heap *h)
+static const char *after_collect_ordered(struct raw_heap *h)
 {
 	const char *why = after_collect(h);
 	struct gch_stats st;
@@ -755,7 +683,7 @@ static const char *after_collect_ordered(struct heap *h)
 
 static struct gch_fin_ready fin_got[4];
 
-static int prep_fin_take(struct heap *h)
+static int prep_fin_take(struct raw_heap *h)
 {
 	struct gch_collect c;
 	int err = prep_collect_specials(h);
@@ -763,7 +691,7 @@ static int prep_fin_take(struct heap *h)
 	return err ?: collect(h, &c);
 }
 
-static int op_fin_take(struct heap *h)
+static int op_fin_take(struct raw_heap *h)
 {
 	struct gch_fin_take t;
 
@@ -771,10 +699,10 @@ static int op_fin_take(struct heap *h)
 	memset(fin_got, 0, sizeof(fin_got));
 	t.buf = (uintptr_t)fin_got;
 	t.max = 4;
-	return ioc(h->fd, GCH_IOC_FIN_TAKE, &t, sizeof(t));
+	return raw_ioc(h->fd, GCH_IOC_FIN_TAKE, &t, sizeof(t));
 }
 
-static const char *after_fin_take(struct heap *h)
+static const char *after_fin_take(struct raw_heap *h)
 {
 	struct gch_stats st;
 
@@ -786,14 +714,14 @@ static const char *after_fin_take(struct heap *h)
 	return NULL;
 }
 
-static int op_roots(struct heap *h)
+static int op_roots(struct raw_heap *h)
 {
 	static __u64 range[16];
 
 	return add_roots(h, range, sizeof(range));
 }
 
-static int prep_history(struct heap *h)
+static int prep_history(struct raw_heap *h)
 {
 	struct gch_collect c;
 	int i, err = 0;
@@ -803,7 +731,7 @@ static int prep_history(struct heap *h)
 	return err;
 }
 
-static int op_gc_stats(struct heap *h)
+static int op_gc_stats(struct raw_heap *h)
 {
 	static struct gch_gc_info hist[8];
 	struct gch_gc_stats st;
@@ -812,26 +740,26 @@ static int op_gc_stats(struct heap *h)
 	memset(&st, 0, sizeof(st));
 	st.history = (uintptr_t)hist;
 	st.history_max = 8;
-	err = ioc(h->fd, GCH_IOC_GC_STATS, &st, sizeof(st));
+	err = raw_ioc(h->fd, GCH_IOC_GC_STATS, &st, sizeof(st));
 	if (!err && (st.num_gc != 3 || st.history_count != 3 ||
 		     hist[2].gc_number != 3))
 		return -EIO;
 	return err;
 }
 
-static int op_stats(struct heap *h)
+static int op_stats(struct raw_heap *h)
 {
 	struct gch_stats st;
 
 	return stats(h, &st);
 }
 
-static int op_close(struct heap *h)
+static int op_close(struct raw_heap *h)
 {
 	int err = 0;
 
 	/* munmap may need memory (splitting nothing, but the VMA tree) */
-	if (munmap(h->arena, ARENA_SIZE))
+	if (munmap(h->arena, h->arena_size))
 		err = -errno;
 	else
 		h->arena = NULL;
@@ -846,15 +774,15 @@ static int op_close(struct heap *h)
 }
 
 /* a stand-in for the heap after close: a new one must work */
-static const char *after_close(struct heap *h)
+static const char *after_close(struct raw_heap *h)
 {
-	struct heap n;
+	struct raw_heap n;
 	const char *why;
 
 	if (heap_open(&n, true))
 		return "a new heap after close failed";
 	why = heap_usable(&n);
-	heap_close(&n);
+	raw_heap_close(&n);
 	return why;
 }
 
@@ -900,7 +828,7 @@ static void wake_blockers(const pthread_t *threads, unsigned int n)
 static int fault_loop(struct __test_metadata *_metadata,
 		      const struct fault_op *op, int *failures)
 {
-	struct heap h = { .fd = -1 };
+	struct raw_heap h = { .fd = -1 };
 	const char *why = NULL;
 	unsigned int n;
 	int injected = 0, err;
@@ -910,7 +838,7 @@ static int fault_loop(struct __test_metadata *_metadata,
 	for (n = 1; n <= MAX_NTH; n++) {
 		if (op->fresh || n == 1) {
 			if (n > 1)
-				heap_close(&h);
+				raw_heap_close(&h);
 			err = heap_open(&h, op->mapped);
 			if (!err && op->prepare)
 				err = op->prepare(&h);
@@ -940,14 +868,14 @@ static int fault_loop(struct __test_metadata *_metadata,
 				       why);
 				return -1;
 			}
-			heap_close(&h);
+			raw_heap_close(&h);
 			return injected;
 		}
 		injected++;
 		if (err && err != -ENOMEM) {
 			TH_LOG("%s: fault %u gave %d (%s), not ENOMEM", op->name,
 			       n, err, err > -1000 ? strerror(-err) : "signal");
-			heap_close(&h);
+			raw_heap_close(&h);
 			return -1;
 		}
 		if (err)
@@ -958,7 +886,7 @@ static int fault_loop(struct __test_metadata *_metadata,
 			why = failed_collect(&h);
 		else if (!err && op->after)
 			why = op->after(&h);
-		if (!why && h.fd >= 0 && h.arena && h.arena != MAP_FAILED)
+		if (!why && h.fd >= 0 && h.arena)
 			why = stats_consistent(&h);
 		if (!why && err && (op->run == op_mmap_arena ||
 				    op->run == op_mmap_control)) {
@@ -969,7 +897,7 @@ static int fault_loop(struct __test_metadata *_metadata,
 		if (why) {
 			TH_LOG("%s: fault %u (%s): %s", op->name, n,
 			       err ? strerror(-err) : "succeeded", why);
-			heap_close(&h);
+			raw_heap_close(&h);
 			return -1;
 		}
 		if (op->fresh && op->mapped && h.fd >= 0 && n % 8 == 1) {
@@ -978,13 +906,13 @@ static int fault_loop(struct __test_metadata *_metadata,
 			if (why) {
 				TH_LOG("%s: fault %u: heap unusable: %s",
 				       op->name, n, why);
-				heap_close(&h);
+				raw_heap_close(&h);
 				return -1;
 			}
 		}
 	}
 	TH_LOG("%s: still reaching fault %u: endless?", op->name, n);
-	heap_close(&h);
+	raw_heap_close(&h);
 	return -1;
 }
 

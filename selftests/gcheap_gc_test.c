@@ -38,7 +38,6 @@
  * never touch the heap before forking: a child forked after its parent
  * used the heap may not use one.
  */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +71,7 @@
 #include "test_util.h"
 #include "mapping_rss.h"
 #include "hidden_ptr.h"
+#include "raw_heap.h"
 
 #ifndef __x86_64__
 #error "these tests hold pointers in x86-64 registers"
@@ -751,7 +751,7 @@ static void __attribute__((constructor)) install_fault_report(void)
 /*
  * A live object at the arena's first byte, allocated before anything else.
  * Every copy of the arena's address (gch_stats().arena_start in a stack
- * frame, struct raw's arena) is a conservative reference to whatever
+ * frame, struct raw_heap's arena) is a conservative reference to whatever
  * object lies there; the pin takes that place so that such copies cannot
  * hide what the tests check.  Test proc.arena_first_object_freed checks
  * that nothing else (libgcheap's own data) keeps that object.
@@ -887,31 +887,6 @@ static noinline int collect_holding_local(uintptr_t *h)
 	return ret;
 }
 
-/* The descriptor of /dev/gcheap the library opened, or -1. */
-static int lib_fd(void)
-{
-	char path[300], target[64];
-	struct dirent *e;
-	int fd = -1;
-	ssize_t n;
-	DIR *d;
-
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = 0;
-		if (!strcmp(target, GCH_DEVICE_PATH))
-			fd = atoi(e->d_name);
-	}
-	closedir(d);
-	return fd;
-}
-
 TEST_F_TIMEOUT(gc, root_registers_of_collector, 60)
 {
 	struct lists L, L2;
@@ -922,7 +897,7 @@ TEST_F_TIMEOUT(gc, root_registers_of_collector, 60)
 
 	/* the heap is set up, the library's roots registered */
 	ASSERT_EQ(0, gch_collect()) TH_LOG("%s", strerror(errno));
-	fd = lib_fd();
+	fd = raw_heap_fd();	/* the library's: the only one here */
 	ASSERT_LE(0, fd) TH_LOG("no open /dev/gcheap in /proc/self/fd");
 	ASSERT_EQ(0, lists_build(&L, 2, 11)) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, lists_build(&L2, 1, 12)) TH_LOG("%s", strerror(errno));
@@ -2991,28 +2966,18 @@ TEST_F_TIMEOUT(gc, forked_child_eperm, 60)
 
 /* --- 11. the raw ABI ---------------------------------------------------------------------- */
 
-struct raw {
-	int fd;
-	struct gch_heap_config cfg;
-	char *arena;
-};
-
-/* Open a heap of @arena_size; map its arena if @map. */
-static int raw_open(struct raw *h, __u64 arena_size, bool map)
+/*
+ * Open a heap of @arena_size (gc_percent the default); map its arena (not
+ * the control area) if @map.  0 or -1 with errno.
+ */
+static int raw_open(struct raw_heap *h, __u64 arena_size, bool map)
 {
-	memset(h, 0, sizeof(*h));
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0)
+	struct gch_heap_config cfg = { .arena_size = arena_size };
+
+	if (raw_heap_configure(h, &cfg, O_CLOEXEC) ||
+	    (map && raw_heap_map(h, RAW_MAP_ARENA)))
 		return -1;
-	h->cfg.hdr.size = sizeof(h->cfg);
-	h->cfg.arena_size = arena_size;
-	if (ioctl(h->fd, GCH_IOC_CONFIGURE, &h->cfg))
-		return -1;
-	if (!map)
-		return 0;
-	h->arena = mmap(NULL, h->cfg.arena_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, h->fd, GCH_MMAP_ARENA);
-	return h->arena == MAP_FAILED ? -1 : 0;
+	return 0;
 }
 
 /* GCH_IOC_COLLECT with @flags, @size; 0 or -errno. */
@@ -3063,15 +3028,14 @@ static noinline int raw_query(int fd, uintptr_t h)
 static noinline int raw_objects(int fd, uintptr_t *out, unsigned int n)
 {
 	static __u64 buf[64];
-	struct gch_refill r = { .hdr.size = sizeof(r),
-				.hdr.flags = GCH_REFILL_BUFFER,
-				.spanclass = GCH_SPANCLASS(2, 0), .max = 64 };
 	unsigned int i;
+	__u32 count;
+	int err;
 
-	r.buf = (uintptr_t)buf;
-	if (ioctl(fd, GCH_IOC_REFILL, &r))
-		return -errno;
-	if (r.count < n)
+	err = raw_refill_buf(fd, GCH_SPANCLASS(2, 0), buf, 64, &count);
+	if (err)
+		return err;
+	if (count < n)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		out[i] = hide((void *)(uintptr_t)buf[i]);
@@ -3100,7 +3064,7 @@ TEST(raw_collect_semantics)
 	struct gch_gc_info hist[8];
 	struct gch_gc_stats st;
 	struct gch_collect c;
-	struct raw h;
+	struct raw_heap h;
 	uintptr_t o[4];
 	int i;
 
@@ -3113,7 +3077,7 @@ TEST(raw_collect_semantics)
 	ASSERT_EQ(0, raw_gc_stats(h.fd, &st, NULL, 0));
 	EXPECT_EQ(0, st.num_gc);
 
-	h.arena = mmap(NULL, h.cfg.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	h.arena = mmap(NULL, h.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       h.fd, GCH_MMAP_ARENA);
 	ASSERT_NE(MAP_FAILED, h.arena);
 	EXPECT_EQ(0, raw_gc_stats(h.fd, &st, NULL, 0));
@@ -3189,7 +3153,7 @@ TEST(raw_collect_semantics)
 	EXPECT_EQ(0, st.history_count);
 
 	/* the arena unmapped: no collection */
-	ASSERT_EQ(0, munmap(h.arena, h.cfg.arena_size));
+	ASSERT_EQ(0, munmap(h.arena, h.arena_size));
 	EXPECT_EQ(-ENXIO, raw_collect(h.fd, 0, sizeof(c), NULL));
 	close(h.fd);
 }
@@ -3207,7 +3171,7 @@ TEST(raw_bad_input)
 	struct gch_gc_info hist[2];
 	struct gch_gc_stats st;
 	struct gch_roots r;
-	struct raw h;
+	struct raw_heap h;
 	__u64 user = (uintptr_t)raw_root;
 	int n;
 
@@ -3312,7 +3276,7 @@ TEST(raw_bad_input)
 }
 
 /* In a forked child, the parent's descriptor is not the child's heap. */
-static struct raw fork_raw;
+static struct raw_heap fork_raw;
 
 static int raw_child(struct shared *sh)
 {

@@ -25,64 +25,25 @@
 #include <linux/gcheap.h>
 
 #include "kselftest_harness.h"
+#include "raw_heap.h"
 
 #define ARENA_SIZE	(64UL << 20)
 #define PATTERN		0xa5a5a5a5a5a5a5a5ULL
 #define EXEC_ENV	"GCHEAP_ISOLATION_EXEC_FD"
 
-struct heap {
-	int fd;
-	struct gch_heap_config cfg;
-	char *arena;
-	void *control;
-};
-
-static int ioc(int fd, unsigned long cmd, void *arg, __u32 size)
+/*
+ * A heap of ARENA_SIZE, mapped; its descriptor is inherited across exec.
+ * What GCH_IOC_CONFIGURE wrote back goes to *@cfg if @cfg is not NULL.
+ * 0 or -errno.
+ */
+static int heap_open(struct raw_heap *h, struct gch_heap_config *cfg)
 {
-	((struct gch_ioc_hdr *)arg)->size = size;
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
+	struct gch_heap_config c = { .arena_size = ARENA_SIZE };
+	int err = raw_heap_configure(h, &c, 0);
 
-static int heap_open(struct heap *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR);	/* inherited across exec */
-	if (h->fd < 0)
-		return -errno;
-	h->cfg.arena_size = ARENA_SIZE;
-	if (ioc(h->fd, GCH_IOC_CONFIGURE, &h->cfg, sizeof(h->cfg)))
-		return -errno;
-	h->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-			h->fd, GCH_MMAP_ARENA);
-	if (h->arena == MAP_FAILED)
-		return -errno;
-	h->control = mmap(NULL, h->cfg.control_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, h->fd, GCH_MMAP_CONTROL);
-	if (h->control == MAP_FAILED)
-		return -errno;
-	return 0;
-}
-
-static void heap_close(struct heap *h)
-{
-	munmap(h->arena, ARENA_SIZE);
-	munmap(h->control, h->cfg.control_size);
-	close(h->fd);
-}
-
-static int refill_buf(int fd, __u32 sc, __u64 *buf, __u32 max, __u32 *n)
-{
-	struct gch_refill r;
-	int err;
-
-	memset(&r, 0, sizeof(r));
-	r.hdr.flags = GCH_REFILL_BUFFER;
-	r.spanclass = sc;
-	r.max = max;
-	r.buf = (uintptr_t)buf;
-	err = ioc(fd, GCH_IOC_REFILL, &r, sizeof(r));
-	*n = err ? 0 : r.count;
-	return err;
+	if (cfg)
+		*cfg = c;
+	return err ?: raw_heap_map(h, RAW_MAP_BOTH);
 }
 
 static int alloc_large(int fd, __u64 size, __u64 *addr)
@@ -92,7 +53,7 @@ static int alloc_large(int fd, __u64 size, __u64 *addr)
 
 	memset(&a, 0, sizeof(a));
 	a.size = size;
-	err = ioc(fd, GCH_IOC_ALLOC_LARGE, &a, sizeof(a));
+	err = raw_ioc(fd, GCH_IOC_ALLOC_LARGE, &a, sizeof(a));
 	*addr = a.addr;
 	return err;
 }
@@ -103,7 +64,7 @@ static __u64 obj_size(int fd, __u64 addr)
 
 	memset(&q, 0, sizeof(q));
 	q.addr = addr;
-	return ioc(fd, GCH_IOC_QUERY, &q, sizeof(q)) ? 0 : q.size;
+	return raw_ioc(fd, GCH_IOC_QUERY, &q, sizeof(q)) ? 0 : q.size;
 }
 
 /*
@@ -155,7 +116,7 @@ static int try_everything(int fd, __u64 obj)
 		}
 		if (calls[i].cmd == GCH_IOC_ALLOC_LARGE)
 			arg.a.size = 1 << 20;
-		err = ioc(fd, calls[i].cmd, &arg, calls[i].size);
+		err = raw_ioc(fd, calls[i].cmd, &arg, calls[i].size);
 		if (err != -EPERM) {
 			printf("# non-owner %s: %d (%s), not EPERM\n",
 			       calls[i].name, err, strerror(-err));
@@ -202,11 +163,12 @@ static int sees_pattern(volatile const __u64 *p)
 }
 
 /* The owner's heap with one object full of the pattern. */
-static __u64 make_object(struct __test_metadata *_metadata, struct heap *h)
+static __u64 make_object(struct __test_metadata *_metadata,
+			 struct raw_heap *h)
 {
 	__u64 obj, i;
 
-	ASSERT_EQ(0, heap_open(h));
+	ASSERT_EQ(0, heap_open(h, NULL));
 	ASSERT_EQ(0, alloc_large(h->fd, 64 << 10, &obj));
 	for (i = 0; i < (64 << 10) / 8; i++)
 		((__u64 *)(uintptr_t)obj)[i] = PATTERN;
@@ -214,8 +176,8 @@ static __u64 make_object(struct __test_metadata *_metadata, struct heap *h)
 }
 
 /* The owner still has its heap, whatever the others tried. */
-static void owner_intact(struct __test_metadata *_metadata, struct heap *h,
-			 __u64 obj)
+static void owner_intact(struct __test_metadata *_metadata,
+			 struct raw_heap *h, __u64 obj)
 {
 	struct gch_collect c;
 	__u64 i;
@@ -226,12 +188,12 @@ static void owner_intact(struct __test_metadata *_metadata, struct heap *h,
 			break;
 	EXPECT_EQ((64 << 10) / 8, i);
 	memset(&c, 0, sizeof(c));
-	EXPECT_EQ(0, ioc(h->fd, GCH_IOC_COLLECT, &c, sizeof(c)));
+	EXPECT_EQ(0, raw_ioc(h->fd, GCH_IOC_COLLECT, &c, sizeof(c)));
 }
 
 TEST(forked_child_gets_eperm)
 {
-	struct heap h;
+	struct raw_heap h;
 	__u64 obj = make_object(_metadata, &h);
 	int status;
 	pid_t pid;
@@ -252,12 +214,12 @@ TEST(forked_child_gets_eperm)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	owner_intact(_metadata, &h, obj);
-	heap_close(&h);
+	raw_heap_close(&h);
 }
 
 TEST(fork_with_madv_dofork_sees_no_object)
 {
-	struct heap h;
+	struct raw_heap h;
 	__u64 obj = make_object(_metadata, &h);
 	int status;
 	pid_t pid;
@@ -275,7 +237,7 @@ TEST(fork_with_madv_dofork_sees_no_object)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	owner_intact(_metadata, &h, obj);
-	heap_close(&h);
+	raw_heap_close(&h);
 }
 
 TEST(descriptor_over_unix_socket_gets_eperm)
@@ -284,7 +246,7 @@ TEST(descriptor_over_unix_socket_gets_eperm)
 	struct msghdr msg = { 0 };
 	struct cmsghdr *cm;
 	struct iovec iov;
-	struct heap h;
+	struct raw_heap h;
 	int sv[2], status;
 	__u64 obj;
 	char c = 'h';
@@ -337,7 +299,7 @@ TEST(descriptor_over_unix_socket_gets_eperm)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(sv[0]);
 	owner_intact(_metadata, &h, obj);
-	heap_close(&h);
+	raw_heap_close(&h);
 }
 
 /* The exec()ed image: the inherited heap descriptor is in EXEC_ENV. */
@@ -356,7 +318,7 @@ TEST(exec_inheriting_the_descriptor_gets_eperm)
 {
 	char env[64], *argv[] = { "gcheap_isolation_test", NULL };
 	char *envp[] = { env, NULL };
-	struct heap h;
+	struct raw_heap h;
 	__u64 obj = make_object(_metadata, &h);
 	int status;
 	pid_t pid;
@@ -373,7 +335,7 @@ TEST(exec_inheriting_the_descriptor_gets_eperm)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	owner_intact(_metadata, &h, obj);
-	heap_close(&h);
+	raw_heap_close(&h);
 }
 
 /* ---- no addresses in the statistics ------------------------------------ */
@@ -442,15 +404,16 @@ TEST(stats_hold_no_addresses)
 	struct gch_version v;
 	struct gch_query q;
 	struct range maps[512];
+	struct gch_heap_config cfg;
 	struct gch_roots r;
-	struct heap h;
+	struct raw_heap h;
 	__u64 large;
 	__u32 n, i;
 	int nmaps, bad = 0;
 
-	ASSERT_EQ(0, heap_open(&h));
+	ASSERT_EQ(0, heap_open(&h, &cfg));
 	/* a heap with history: objects, roots, garbage, collections */
-	ASSERT_EQ(0, refill_buf(h.fd, GCH_SPANCLASS(2, 0), objs, 4096, &n));
+	ASSERT_EQ(0, raw_refill_buf(h.fd, GCH_SPANCLASS(2, 0), objs, 4096, &n));
 	ASSERT_EQ(0, alloc_large(h.fd, 1 << 20, &large));
 	for (i = 0; i < 64; i++)
 		keep[i] = objs[i];
@@ -458,45 +421,45 @@ TEST(stats_hold_no_addresses)
 	r.op = GCH_ROOTS_ADD;
 	r.addr = (uintptr_t)keep;
 	r.len = sizeof(keep);
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_ROOTS, &r, sizeof(r)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_ROOTS, &r, sizeof(r)));
 	memset(objs, 0, sizeof(objs));
 	for (i = 0; i < 5; i++) {
 		memset(&c, 0, sizeof(c));
-		ASSERT_EQ(0, ioc(h.fd, GCH_IOC_COLLECT, &c, sizeof(c)));
+		ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_COLLECT, &c, sizeof(c)));
 	}
 
 	nmaps = read_maps(maps, 512, (unsigned long)h.arena);
 	ASSERT_LT(0, nmaps);
 	bad += scan_words("COLLECT", &c, sizeof(c), maps, nmaps);
 	memset(&st, 0, sizeof(st));
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_STATS, &st, sizeof(st)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_STATS, &st, sizeof(st)));
 	bad += scan_words("STATS", &st, sizeof(st), maps, nmaps);
 	memset(&gs, 0, sizeof(gs));
 	gs.history = (uintptr_t)hist;
 	gs.history_max = GCH_GC_HISTORY;
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_GC_STATS, &gs, sizeof(gs)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_GC_STATS, &gs, sizeof(gs)));
 	EXPECT_EQ(5, gs.history_count);
 	/* @history is our own buffer's address, given in: not a leak */
 	gs.history = 0;
 	bad += scan_words("GC_STATS", &gs, sizeof(gs), maps, nmaps);
 	bad += scan_words("history", hist, sizeof(hist), maps, nmaps);
 	memset(&v, 0, sizeof(v));
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_VERSION, &v, sizeof(v)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_VERSION, &v, sizeof(v)));
 	bad += scan_words("VERSION", &v, sizeof(v), maps, nmaps);
 	/* CONFIGURE and QUERY report arena addresses: only those */
-	bad += scan_words("CONFIGURE", &h.cfg, sizeof(h.cfg), maps, nmaps);
+	bad += scan_words("CONFIGURE", &cfg, sizeof(cfg), maps, nmaps);
 	memset(&q, 0, sizeof(q));
 	q.addr = keep[3] + 8;
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_QUERY, &q, sizeof(q)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_QUERY, &q, sizeof(q)));
 	EXPECT_EQ(keep[3], q.base);
 	bad += scan_words("QUERY", &q, sizeof(q), maps, nmaps);
 	/* the objects in the control area are arena addresses too */
-	bad += scan_words("control area", h.control, h.cfg.control_size > 65536 ?
-			  65536 : h.cfg.control_size, maps, nmaps);
+	bad += scan_words("control area", h.control, h.control_size > 65536 ?
+			  65536 : h.control_size, maps, nmaps);
 	printf("# %lu words of ioctl output scanned, %d mappings\n",
 	       words_scanned, nmaps);
 	EXPECT_EQ(0, bad);
-	heap_close(&h);
+	raw_heap_close(&h);
 }
 
 /* ---- pages reach a new heap zeroed ------------------------------------- */
@@ -514,17 +477,17 @@ static const __u32 zclasses[] = { 1, 4, 9, 17, 30, 45 };
 static long zero_round(bool fill)
 {
 	static __u64 objs[ZPER_CLASS];
-	struct heap h;
+	struct raw_heap h;
 	long dirty = 0;
 	__u64 size, addr, k, bytes = 0;
 	__u32 i, j, n;
 
-	if (heap_open(&h))
+	if (heap_open(&h, NULL))
 		return -1;
 	for (i = 0; i < sizeof(zclasses) / sizeof(zclasses[0]); i++) {
 		for (j = 0; j < 2; j++) {	/* scanned and noscan spans */
-			if (refill_buf(h.fd, GCH_SPANCLASS(zclasses[i], j), objs,
-				       ZPER_CLASS, &n) || !n)
+			if (raw_refill_buf(h.fd, GCH_SPANCLASS(zclasses[i], j),
+					   objs, ZPER_CLASS, &n) || !n)
 				return -1;
 			size = obj_size(h.fd, objs[0]);
 			if (!size)
@@ -555,7 +518,7 @@ static long zero_round(bool fill)
 				dirty += o[k] != 0;
 		}
 	}
-	heap_close(&h);
+	raw_heap_close(&h);
 	printf("# %s %llu bytes in %zu span classes and %u large objects\n",
 	       fill ? "filled" : "checked", (unsigned long long)bytes,
 	       2 * sizeof(zclasses) / sizeof(zclasses[0]), ZLARGE);

@@ -28,6 +28,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "raw_heap.h"
 
 #define MiB		(1UL << 20)
 #define CGROOT		"/sys/fs/cgroup"
@@ -307,61 +308,21 @@ TEST_F_TIMEOUT(limits, arena_exhausted_gives_enomem, 120)
 
 /* ---- max_heap_metadata, on a heap driven through the raw ABI ---------- */
 
-static int ioc(int fd, unsigned long cmd, void *arg, __u32 size)
+/*
+ * Open and configure a heap of @arena_size, gc_percent left at the
+ * default (nothing mapped yet).  0 or -errno.
+ */
+static int raw_open(struct raw_heap *h, __u64 arena_size)
 {
-	((struct gch_ioc_hdr *)arg)->size = size;
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	struct gch_heap_config cfg = { .arena_size = arena_size };
+
+	return raw_heap_configure(h, &cfg, O_CLOEXEC);
 }
 
-struct raw {
-	int fd;
-	struct gch_heap_config cfg;
-	void *arena, *control;
-};
-
-static int raw_open(struct raw *h, __u64 arena_size)
+/* Objects of 16 bytes, the class with the most metadata: 0 or -errno. */
+static int raw_refill(struct raw_heap *h, __u64 *buf, __u32 max, __u32 *n)
 {
-	memset(h, 0, sizeof(*h));
-	h->fd = open(GCH_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (h->fd < 0)
-		return -errno;
-	h->cfg.arena_size = arena_size;
-	return ioc(h->fd, GCH_IOC_CONFIGURE, &h->cfg, sizeof(h->cfg));
-}
-
-static int raw_map(struct raw *h)
-{
-	h->arena = mmap(NULL, h->cfg.arena_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, h->fd, GCH_MMAP_ARENA);
-	if (h->arena == MAP_FAILED)
-		return -errno;
-	h->control = mmap(NULL, h->cfg.control_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, h->fd, GCH_MMAP_CONTROL);
-	return h->control == MAP_FAILED ? -errno : 0;
-}
-
-static void raw_close(struct raw *h)
-{
-	if (h->arena && h->arena != MAP_FAILED)
-		munmap(h->arena, h->cfg.arena_size);
-	if (h->control && h->control != MAP_FAILED)
-		munmap(h->control, h->cfg.control_size);
-	close(h->fd);
-}
-
-static int raw_refill(struct raw *h, __u64 *buf, __u32 max, __u32 *n)
-{
-	struct gch_refill r;
-	int err;
-
-	memset(&r, 0, sizeof(r));
-	r.hdr.flags = GCH_REFILL_BUFFER;
-	r.spanclass = GCH_SPANCLASS(1, 0);	/* 16 bytes: most metadata */
-	r.max = max;
-	r.buf = (uintptr_t)buf;
-	err = ioc(h->fd, GCH_IOC_REFILL, &r, sizeof(r));
-	*n = err ? 0 : r.count;
-	return err;
+	return raw_refill_buf(h->fd, GCH_SPANCLASS(1, 0), buf, max, n);
 }
 
 static int set_meta(unsigned long bytes)
@@ -382,7 +343,7 @@ TEST_F_TIMEOUT(limits, max_heap_metadata, 120)
 	struct gch_collect c;
 	struct gch_stats st;
 	struct gch_roots r;
-	struct raw h;
+	struct raw_heap h;
 	__u64 objects = 0;
 	__u32 n;
 	int err;
@@ -390,13 +351,13 @@ TEST_F_TIMEOUT(limits, max_heap_metadata, 120)
 	ASSERT_LE(0, self->saved_meta) TH_LOG("no " PARAM_META);
 	ASSERT_EQ(0, set_meta(META_CAP));
 	ASSERT_EQ(0, raw_open(&h, 256 * MiB));
-	ASSERT_EQ(0, raw_map(&h));
+	ASSERT_EQ(0, raw_heap_map(&h, RAW_MAP_BOTH));
 	/* 16-byte objects, held by nothing the collector sees: until refused */
 	while (!(err = raw_refill(&h, buf, 4096, &n)))
 		objects += n;
 	EXPECT_EQ(-ENOMEM, err);
 	memset(&st, 0, sizeof(st));
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_STATS, &st, sizeof(st)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_STATS, &st, sizeof(st)));
 	printf("# metadata cap %lu: %llu objects, %llu bytes of metadata for %llu MiB mapped\n",
 	       META_CAP, (unsigned long long)objects,
 	       (unsigned long long)st.metadata_bytes,
@@ -405,12 +366,12 @@ TEST_F_TIMEOUT(limits, max_heap_metadata, 120)
 	EXPECT_GE(META_CAP, st.metadata_bytes);
 	EXPECT_LE(META_CAP - META_SLACK, st.metadata_bytes);
 	/* the cap stopped it, not the arena */
-	EXPECT_GT(h.cfg.arena_size / 2, st.mapped_bytes);
+	EXPECT_GT(h.arena_size / 2, st.mapped_bytes);
 
 	/* a collection frees the spans and their bookkeeping: room again */
 	memset(buf, 0, sizeof(buf));
 	memset(&c, 0, sizeof(c));
-	ASSERT_EQ(0, ioc(h.fd, GCH_IOC_COLLECT, &c, sizeof(c)));
+	ASSERT_EQ(0, raw_ioc(h.fd, GCH_IOC_COLLECT, &c, sizeof(c)));
 	EXPECT_LT(objects / 2, c.info.objects_freed);
 	EXPECT_EQ(0, raw_refill(&h, buf, 4096, &n));
 	EXPECT_EQ(4096, n);
@@ -421,18 +382,18 @@ TEST_F_TIMEOUT(limits, max_heap_metadata, 120)
 	r.op = GCH_ROOTS_ADD;
 	r.addr = (uintptr_t)buf;
 	r.len = sizeof(buf);
-	EXPECT_EQ(-ENOMEM, ioc(h.fd, GCH_IOC_ROOTS, &r, sizeof(r)));
-	raw_close(&h);
+	EXPECT_EQ(-ENOMEM, raw_ioc(h.fd, GCH_IOC_ROOTS, &r, sizeof(r)));
+	raw_heap_close(&h);
 
 	/* an arena whose span table alone passes the cap cannot be mapped */
 	ASSERT_EQ(0, set_meta(1024));
 	ASSERT_EQ(0, raw_open(&h, 1024 * MiB));	/* 2 KiB of table */
-	EXPECT_EQ(-ENOMEM, raw_map(&h));
+	EXPECT_EQ(-ENOMEM, raw_heap_map(&h, RAW_MAP_BOTH));
 	/* a failed mmap leaves the heap as it was: without the cap it maps */
 	ASSERT_EQ(0, set_meta(0));
-	EXPECT_EQ(0, raw_map(&h));
+	EXPECT_EQ(0, raw_heap_map(&h, RAW_MAP_BOTH));
 	EXPECT_EQ(0, raw_refill(&h, buf, 16, &n));
-	raw_close(&h);
+	raw_heap_close(&h);
 }
 
 /* ---- 64 processes collecting at once ------------------------------------ */

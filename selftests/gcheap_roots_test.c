@@ -48,7 +48,6 @@
  * GCHEAP_ROOTS_TEST_HUGE_GIB (default 64).
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -77,6 +76,7 @@
 #include "kselftest_harness.h"
 #include "test_util.h"
 #include "hidden_ptr.h"
+#include "raw_heap.h"
 
 #ifndef __x86_64__
 #error "these tests hold pointers in x86-64 registers"
@@ -1209,32 +1209,6 @@ static long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, l
 	return ret;
 }
 
-/* The fd of this process's libgcheap heap (a link to /dev/gcheap). */
-static int find_heap_fd(void)
-{
-	char path[300], target[64];
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/fd");
-	int fd = -1;
-	ssize_t n;
-
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = 0;
-		if (!strcmp(target, GCH_DEVICE_PATH)) {
-			fd = atoi(d->d_name);
-			break;
-		}
-	}
-	closedir(dir);
-	return fd;
-}
-
 struct cvm {
 	int fd;
 	uint64_t arena_start, arena_size;
@@ -1335,7 +1309,7 @@ TEST_F_TIMEOUT(proc, clone_vm_child_eperm, 60)
 	ASSERT_EQ(100, gch_set_gc_percent(-1));
 	ASSERT_EQ(0, gch_stats(&st));
 	memset(&cvm, 0, sizeof(cvm));
-	cvm.fd = find_heap_fd();
+	cvm.fd = raw_heap_fd();	/* the library's: the only one here */
 	ASSERT_LE(0, cvm.fd) TH_LOG("no fd of /dev/gcheap in /proc/self/fd");
 	cvm.arena_start = (uintptr_t)st.arena_start;
 	cvm.arena_size = st.arena_size;

@@ -34,7 +34,6 @@
  * within the length of a collection measured in the same process, so the
  * kill, exit, unmap or close lands in every phase: stop, mark, sweep.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -360,17 +359,11 @@ static int raw_open(struct raw_heap *h)
 /* @n objects of span class @sc into @out; the count, or -1 with errno. */
 static int raw_alloc(int fd, unsigned int sc, uint64_t *out, unsigned int n)
 {
-	struct gch_refill r = {
-		.hdr.size = sizeof(r),
-		.hdr.flags = GCH_REFILL_BUFFER,
-		.spanclass = sc,
-		.max = n,
-		.buf = (uintptr_t)out,
-	};
+	__u32 count;
 
-	if (ioctl(fd, GCH_IOC_REFILL, &r))
+	if (raw_refill_buf(fd, sc, (__u64 *)out, n, &count))
 		return -1;
-	return r.count;
+	return count;
 }
 
 static int raw_collect(int fd)
@@ -1097,33 +1090,6 @@ static void *fork_mutator(void *arg)
 	return NULL;
 }
 
-/* The open /dev/gcheap of this process (the library's), or -1. */
-static int find_heap_fd(void)
-{
-	char path[300], target[64];
-	struct dirent *e;
-	int fd = -1;
-	ssize_t n;
-	DIR *d;
-
-	d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = 0;
-		if (!strcmp(target, GCH_DEVICE_PATH)) {
-			fd = atoi(e->d_name);
-			break;
-		}
-	}
-	closedir(d);
-	return fd;
-}
-
 /*
  * In the child of a fork: @libfd is the library's descriptor, @fd a dup
  * of it made before the fork (the library closes its own in the child).
@@ -1175,7 +1141,7 @@ TEST_F_TIMEOUT(race, fork_during_collect, 300)
 	fork_root = list_build(3000, 99);
 	ASSERT_NE(NULL, fork_root) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, gch_stats(&st));
-	libfd = find_heap_fd();
+	libfd = raw_heap_fd();	/* the library's: the only one here */
 	ASSERT_LE(0, libfd) TH_LOG("no /dev/gcheap in /proc/self/fd");
 	fd = dup(libfd);
 	ASSERT_LE(0, fd);
