@@ -315,10 +315,13 @@ $(MARKBENCH): bench/core/markbench.c $(wildcard kmod/core/*.c kmod/core/*.h)
 
 HOSTED_SRCS := tools/testing/hosted/kunit.c $(wildcard kmod/core/*.c) \
 	$(wildcard kmod/core/tests/*_test.c)
+# the headers they include, the tests' shared fixtures among them
+HOSTED_HDRS := $(wildcard kmod/core/*.h kmod/core/tests/*.h \
+	tools/testing/hosted/include/kunit/*.h)
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
-$(BUILD)/hosted/core_test: $(HOSTED_SRCS) $(wildcard kmod/core/*.h tools/testing/hosted/include/kunit/*.h)
+$(BUILD)/hosted/core_test: $(HOSTED_SRCS) $(HOSTED_HDRS)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS_GCH) \
 		-I$(CURDIR)/tools/testing/hosted/include -o $@ $(HOSTED_SRCS)
@@ -327,7 +330,7 @@ hosted-test: $(BUILD)/hosted/core_test
 	$<
 
 # The same tests under ThreadSanitizer: the parallel mark and sweep.
-$(BUILD)/hosted/core_tsan: $(HOSTED_SRCS) $(wildcard kmod/core/*.h tools/testing/hosted/include/kunit/*.h)
+$(BUILD)/hosted/core_tsan: $(HOSTED_SRCS) $(HOSTED_HDRS)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(WARN) -O1 -g -fsanitize=thread $(CPPFLAGS_GCH) \
 		-I$(CURDIR)/tools/testing/hosted/include -o $@ $(HOSTED_SRCS) -lpthread

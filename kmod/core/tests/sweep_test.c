@@ -13,170 +13,41 @@
  * the sweep is finished.  A KUnit suite in gcheap.ko and a hosted test
  * (ASan/UBSan, and TSan).
  *
- * The fake embedder (fake_backing.h) gives each span a zeroed buffer.
+ * The heap, its objects, random graphs and the reference search are the
+ * collector tests' fixture (graph_fixture.h), on the fake embedder
+ * (fake_backing.h), which gives each span a zeroed buffer.
  */
 #include <kunit/test.h>
 
-#include "../bitmap.h"
-#include "../mark.h"
-#include "fake_backing.h"
-
-#ifdef __KERNEL__
-#define ST_GRAPH_OBJS		400
-#else
-#define ST_GRAPH_OBJS		20000
-#endif
-
-#define ST_BASE			0x7f3400000000ULL
-#define ST_ARENA_PAGES		32768
-#define ST_MAX_WORKERS		8
-
-struct st_fixture {
-	struct fake_heap fh;
-	struct gch_sizeclass_table classes;
-	struct kunit *test;
-	bool live;
-	struct gch_mark *m;
-	struct gch_sweep *sw;
-	u64 *objs;
-	u32 nobjs;
-	u32 cap;
-	u8 *ref;
-	u64 *queue;
-	u64 rng;
-};
-
-static int st_case_init(struct kunit *test)
-{
-	struct st_fixture *f;
-
-	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
-	if (!f)
-		return -ENOMEM;
-	f->test = test;
-	test->priv = f;
-	return gch_sizeclass_init(&f->classes);
-}
-
-static void st_teardown(struct st_fixture *f)
-{
-	gch_mark_destroy(f->m);
-	gch_sweep_destroy(f->sw);
-	f->m = NULL;
-	f->sw = NULL;
-	if (f->live)
-		gch_heap_destroy(&f->fh.h);
-	f->live = false;
-	gch_kvfree(f->objs);
-	gch_kvfree(f->ref);
-	gch_kvfree(f->queue);
-	f->objs = NULL;
-	f->ref = NULL;
-	f->queue = NULL;
-	f->nobjs = 0;
-}
+#include "graph_fixture.h"
 
 static void st_case_exit(struct kunit *test)
 {
-	struct st_fixture *f = test->priv;
-
 #ifndef __KERNEL__
 	gch_hosted_fail_alloc_after = 0;
 #endif
-	if (f)
-		st_teardown(f);
+	gf_case_exit(test);
 }
 
-/* A fresh heap (any previous one of the case destroyed). */
-static struct st_fixture *st_new(struct kunit *test, u32 cap, u64 seed)
+/* A fresh heap with its sweep state (any previous one of the case gone). */
+static struct gf_fixture *st_new(struct kunit *test, u32 cap, u64 seed)
 {
-	struct st_fixture *f = test->priv;
+	struct gf_fixture *f = gf_new(test, cap, seed);
 
-	st_teardown(f);
-	atomic_set(&f->fh.populates, 0);
-	atomic_set(&f->fh.releases, 0);
-	f->rng = seed;
-	KUNIT_ASSERT_EQ(test, gch_heap_init(&f->fh.h, &f->classes, ST_ARENA_PAGES,
-					    &fake_backing_ops), 0);
-	f->live = true;
-	f->m = gch_mark_create(&f->fh.h, ST_MAX_WORKERS);
-	f->sw = gch_sweep_create(&f->fh.h, ST_MAX_WORKERS);
-	KUNIT_ASSERT_NOT_NULL(test, f->m);
+	f->sw = gch_sweep_create(&f->fh.h, GF_MAX_WORKERS);
 	KUNIT_ASSERT_NOT_NULL(test, f->sw);
-	f->cap = cap;
-	f->objs = gch_zalloc(cap * sizeof(f->objs[0]));
-	f->ref = gch_zalloc(cap);
-	f->queue = gch_zalloc(cap * sizeof(f->queue[0]));
-	KUNIT_ASSERT_NOT_NULL(test, f->objs);
-	KUNIT_ASSERT_NOT_NULL(test, f->ref);
-	KUNIT_ASSERT_NOT_NULL(test, f->queue);
 	return f;
 }
 
-static u64 st_rand(struct st_fixture *f)
-{
-	f->rng ^= f->rng >> 12;
-	f->rng ^= f->rng << 25;
-	f->rng ^= f->rng >> 27;
-	return f->rng * 0x2545f4914f6cdd1dULL;
-}
-
-static u32 st_below(struct st_fixture *f, u32 n)
-{
-	return (u32)((st_rand(f) >> 32) % n);
-}
-
-static u64 *st_word(struct st_fixture *f, u64 off)
-{
-	struct gch_span *s = gch_heap_span_of(&f->fh.h, off);
-
-	if (WARN_ON(!s))
-		return NULL;
-	return (u64 *)((u8 *)s->backing +
-		       (off - ((u64)s->start << GCH_PAGE_SHIFT)));
-}
-
-static u64 st_size(struct st_fixture *f, u64 off)
-{
-	struct gch_objinfo info;
-
-	return gch_heap_lookup(&f->fh.h, off, &info) ? 0 : info.size;
-}
-
 /* Is an object allocated that starts at @off? */
-static bool st_allocated(struct st_fixture *f, u64 off)
+static bool st_allocated(struct gf_fixture *f, u64 off)
 {
 	struct gch_objinfo info;
 
 	return !gch_heap_lookup(&f->fh.h, off, &info) && info.base == off;
 }
 
-static u64 st_alloc(struct kunit *test, struct st_fixture *f, u32 sc,
-		    bool noscan)
-{
-	u64 off;
-
-	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_small(&f->fh.h,
-						   GCH_SPANCLASS(sc, noscan),
-						   &off, 1), 1);
-	f->objs[f->nobjs++] = off;
-	return off;
-}
-
-static u64 st_alloc_large(struct kunit *test, struct st_fixture *f, u64 size,
-			  bool noscan)
-{
-	u64 off;
-
-	KUNIT_ASSERT_LT(test, f->nobjs, f->cap);
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->fh.h, size, noscan, &off),
-			0);
-	f->objs[f->nobjs++] = off;
-	return off;
-}
-
-static void st_check(struct kunit *test, struct st_fixture *f)
+static void st_check(struct kunit *test, struct gf_fixture *f)
 {
 	const char *why = NULL;
 	u64 spans = f->fh.h.nlarge;
@@ -190,67 +61,18 @@ static void st_check(struct kunit *test, struct st_fixture *f)
 }
 
 /* No mark bit set anywhere. */
-static void st_expect_marks_clear(struct kunit *test, struct st_fixture *f)
+static void st_expect_marks_clear(struct kunit *test, struct gf_fixture *f)
 {
-	struct gch_span *s;
-	unsigned int c, set = 0;
-
-	for (c = 0; c < GCH_NR_SPANCLASSES; c++) {
-		list_for_each_entry(s, &f->fh.h.central[c].partial, link)
-			set += gch_bitmap_weight(s->markbits, s->nobjs);
-		list_for_each_entry(s, &f->fh.h.central[c].full, link)
-			set += gch_bitmap_weight(s->markbits, s->nobjs);
-	}
-	list_for_each_entry(s, &f->fh.h.large, link)
-		set += gch_bitmap_weight(s->markbits, s->nobjs);
-	KUNIT_EXPECT_EQ(test, set, 0U);
-}
-
-/* Reference: mark @off's object (sequential, plain bits) and queue it. */
-static void st_ref_mark(struct st_fixture *f, u64 off, u32 *tail)
-{
-	struct gch_objinfo info;
-
-	if (gch_heap_lookup(&f->fh.h, off, &info) ||
-	    gch_bitmap_test(info.span->markbits, info.index))
-		return;
-	gch_bitmap_set(info.span->markbits, info.index);
-	if (!WARN_ON(*tail >= f->cap))
-		f->queue[(*tail)++] = info.base;
+	KUNIT_EXPECT_EQ(test, gf_marks(f, false), 0U);
 }
 
 /* Reference search from arena offsets @roots into f->ref[]; marks clear. */
-static u32 st_reference(struct st_fixture *f, const u64 *roots, u32 nroots)
+static u32 st_reference(struct gf_fixture *f, const u64 *roots, u32 nroots)
 {
-	struct gch_objinfo info;
-	u32 head = 0, tail = 0, i, n = 0;
-	u64 j, *p;
+	struct gch_root root = { .kind = GCH_ROOT_OFFSETS, .words = roots,
+				 .n = nroots };
 
-	for (i = 0; i < nroots; i++)
-		st_ref_mark(f, roots[i], &tail);
-	while (head < tail) {
-		if (gch_heap_lookup(&f->fh.h, f->queue[head++], &info) ||
-		    info.noscan)
-			continue;
-		p = st_word(f, info.base);
-		for (j = 0; j < info.size / 8; j++)
-			st_ref_mark(f, p[j] - ST_BASE, &tail);
-	}
-	for (i = 0; i < f->nobjs; i++) {
-		f->ref[i] = 0;
-		if (!gch_heap_lookup(&f->fh.h, f->objs[i], &info) &&
-		    gch_bitmap_test(info.span->markbits, info.index)) {
-			f->ref[i] = 1;
-			n++;
-			gch_bitmap_clear(info.span->markbits, info.index);
-		}
-	}
-	return n;
-}
-
-static void st_mark_fn(void *arg, unsigned int i)
-{
-	gch_mark_work(arg, i);
+	return gf_reference(f, &root, 1);
 }
 
 static void st_sweep_fn(void *arg, unsigned int i)
@@ -259,20 +81,17 @@ static void st_sweep_fn(void *arg, unsigned int i)
 }
 
 /* A mark with @nworkers, roots given as arena offsets. */
-static void st_mark(struct kunit *test, struct st_fixture *f,
+static void st_mark(struct kunit *test, struct gf_fixture *f,
 		    const u64 *roots, u32 nroots, unsigned int nworkers)
 {
 	struct gch_root root = { .kind = GCH_ROOT_OFFSETS, .words = roots,
 				 .n = nroots };
 
-	KUNIT_ASSERT_EQ(test, gch_mark_begin(f->m, ST_BASE, &root, 1,
-					     nworkers), 0);
-	KUNIT_ASSERT_EQ(test, gch_run_workers(nworkers, st_mark_fn, f->m), 0);
-	gch_mark_end(f->m, NULL);
+	gf_mark(test, f, &root, 1, nworkers, NULL);
 }
 
 /* A collection with @nworkers, roots given as arena offsets. */
-static void st_collect(struct kunit *test, struct st_fixture *f,
+static void st_collect(struct kunit *test, struct gf_fixture *f,
 		       const u64 *roots, u32 nroots, unsigned int nworkers,
 		       struct gch_sweep_stats *st)
 {
@@ -282,53 +101,21 @@ static void st_collect(struct kunit *test, struct st_fixture *f,
 	gch_sweep_end(f->sw, st);
 }
 
-/* Random objects and random pointers, as in mark_test.c. */
-static void st_random_heap(struct kunit *test, struct st_fixture *f, u32 n)
-{
-	u64 off, size, t, *p;
-	u32 i, k, nptr, sc;
-	bool noscan;
-
-	for (i = 0; i < n; i++) {
-		noscan = st_below(f, 5) == 0;
-		if (st_below(f, 200) == 0) {
-			st_alloc_large(test, f, GCH_MAX_SMALL_SIZE + 16 +
-				       st_below(f, 200 << 10), noscan);
-			continue;
-		}
-		sc = 1 + (st_below(f, 4) ? st_below(f, 12) :
-			  st_below(f, f->classes.nr_classes - 1));
-		st_alloc(test, f, sc, noscan);
-	}
-	for (i = 0; i < f->nobjs; i++) {
-		off = f->objs[i];
-		size = st_size(f, off);
-		p = st_word(f, off);
-		p[st_below(f, size / 8)] = st_below(f, 1000);
-		nptr = st_below(f, 4);
-		for (k = 0; k < nptr; k++) {
-			t = f->objs[st_below(f, f->nobjs)];
-			p[st_below(f, size / 8)] = ST_BASE + t +
-				st_below(f, st_size(f, t));
-		}
-	}
-}
-
 /*
- * A random heap of ST_GRAPH_OBJS objects, @nroots random roots (interior
+ * A random heap of GF_GRAPH_OBJS objects, @nroots random roots (interior
  * pointers) and one large object nothing reaches; the reference marks
  * the survivors.  Return: how many survive, some but not all.
  */
-static u32 st_random_graph(struct kunit *test, struct st_fixture *f,
+static u32 st_random_graph(struct kunit *test, struct gf_fixture *f,
 			   u64 *roots, u32 nroots)
 {
 	u32 i, nref;
 
-	st_random_heap(test, f, ST_GRAPH_OBJS);
+	gf_random_heap(test, f, GF_GRAPH_OBJS);
 	for (i = 0; i < nroots; i++)
-		roots[i] = f->objs[st_below(f, f->nobjs)] + 1;
+		roots[i] = f->objs[gf_below(f, f->nobjs)] + 1;
 	/* at least one large object dies */
-	st_alloc_large(test, f, 3 * GCH_MAX_SMALL_SIZE, false);
+	gf_alloc_large(test, f, 3 * GCH_MAX_SMALL_SIZE, false);
 	nref = st_reference(f, roots, nroots);
 	KUNIT_EXPECT_GT(test, nref, 0U);
 	KUNIT_EXPECT_LT(test, nref, f->nobjs);
@@ -336,7 +123,7 @@ static u32 st_random_graph(struct kunit *test, struct st_fixture *f,
 }
 
 /* After a collection: exactly the reference's objects are allocated. */
-static void st_expect_survivors(struct kunit *test, struct st_fixture *f,
+static void st_expect_survivors(struct kunit *test, struct gf_fixture *f,
 				unsigned int nworkers)
 {
 	u32 i, wrong = 0;
@@ -347,30 +134,28 @@ static void st_expect_survivors(struct kunit *test, struct st_fixture *f,
 	KUNIT_EXPECT_EQ_MSG(test, wrong, 0U, "%u workers", nworkers);
 }
 
-static const unsigned int st_workers[] = { 1, 2, 4, 8 };
-
 static void sweep_random_heaps(struct kunit *test)
 {
 	u64 objects, inuse, mapped, roots[24], offs[8];
 	struct gch_sweep_stats st, st2;
 	const struct gch_sweep_stats *ws;
-	struct st_fixture *f;
+	struct gf_fixture *f;
 	unsigned int w, i, released;
 	u32 nref;
 	int n, k;
 
-	for (w = 0; w < ARRAY_SIZE(st_workers); w++) {
-		f = st_new(test, ST_GRAPH_OBJS + 64, 0x1234567ULL + w);
+	for (w = 0; w < ARRAY_SIZE(gf_workers); w++) {
+		f = st_new(test, GF_GRAPH_OBJS + 64, 0x1234567ULL + w);
 		nref = st_random_graph(test, f, roots, ARRAY_SIZE(roots));
 		objects = f->fh.h.objects;
 		inuse = f->fh.h.inuse_bytes;
 		mapped = f->fh.h.mapped_pages;
 		released = atomic_read(&f->fh.releases);
-		st_collect(test, f, roots, ARRAY_SIZE(roots), st_workers[w],
+		st_collect(test, f, roots, ARRAY_SIZE(roots), gf_workers[w],
 			   &st);
 		st_check(test, f);
 		st_expect_marks_clear(test, f);
-		st_expect_survivors(test, f, st_workers[w]);
+		st_expect_survivors(test, f, gf_workers[w]);
 		KUNIT_EXPECT_EQ(test, f->fh.h.objects, (u64)nref);
 		KUNIT_EXPECT_EQ(test, st.objects_freed, objects - nref);
 		KUNIT_EXPECT_EQ(test, st.bytes_freed, inuse - f->fh.h.inuse_bytes);
@@ -382,7 +167,7 @@ static void sweep_random_heaps(struct kunit *test)
 		KUNIT_EXPECT_GE(test, st.spans_swept, st.spans_released);
 		KUNIT_EXPECT_GT(test, st.large_freed, 0ULL);
 		/* per-worker stats add up */
-		for (i = 0, k = 0; i < st_workers[w]; i++) {
+		for (i = 0, k = 0; i < gf_workers[w]; i++) {
 			ws = gch_sweep_worker_stats(f->sw, i);
 			k += ws->objects_freed;
 		}
@@ -394,33 +179,33 @@ static void sweep_random_heaps(struct kunit *test)
 						 offs, ARRAY_SIZE(offs));
 			KUNIT_ASSERT_GT(test, n, 0);
 			for (k = 0; k < n; k++)
-				KUNIT_EXPECT_EQ(test, st_word(f, offs[k])[0],
+				KUNIT_EXPECT_EQ(test, gf_word(f, offs[k])[0],
 						0ULL);
 		}
 		st_check(test, f);
 
 		/* a second collection frees just the new, unrooted ones */
 		objects = f->fh.h.objects;
-		st_collect(test, f, roots, ARRAY_SIZE(roots), st_workers[w],
+		st_collect(test, f, roots, ARRAY_SIZE(roots), gf_workers[w],
 			   &st2);
 		st_check(test, f);
 		KUNIT_EXPECT_EQ(test, f->fh.h.objects, (u64)nref);
 		KUNIT_EXPECT_EQ(test, st2.objects_freed, objects - nref);
-		st_expect_survivors(test, f, st_workers[w]);
+		st_expect_survivors(test, f, gf_workers[w]);
 	}
 }
 
 /* Nothing is reachable: every span goes back, the page heap is empty. */
 static void sweep_everything_dead(struct kunit *test)
 {
-	struct st_fixture *f;
+	struct gf_fixture *f;
 	struct gch_sweep_stats st;
 	unsigned int w;
 
-	for (w = 0; w < ARRAY_SIZE(st_workers); w++) {
-		f = st_new(test, ST_GRAPH_OBJS / 4 + 64, 77 + w);
-		st_random_heap(test, f, ST_GRAPH_OBJS / 4);
-		st_collect(test, f, NULL, 0, st_workers[w], &st);
+	for (w = 0; w < ARRAY_SIZE(gf_workers); w++) {
+		f = st_new(test, GF_GRAPH_OBJS / 4 + 64, 77 + w);
+		gf_random_heap(test, f, GF_GRAPH_OBJS / 4);
+		st_collect(test, f, NULL, 0, gf_workers[w], &st);
 		st_check(test, f);
 		KUNIT_EXPECT_EQ(test, st.objects_freed, (u64)f->nobjs);
 		KUNIT_EXPECT_EQ(test, f->fh.h.objects, 0ULL);
@@ -441,7 +226,7 @@ static void sweep_everything_dead(struct kunit *test)
  */
 static void sweep_span_lists(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 3 * 512 + 8, 5);
+	struct gf_fixture *f = st_new(test, 3 * 512 + 8, 5);
 	unsigned int sc = 3, per = f->classes.nobjs[sc], i, nroots = 0;
 	struct gch_central *c = &f->fh.h.central[GCH_SPANCLASS(sc, false)];
 	struct gch_span *s0, *s1, *s2, *s;
@@ -452,8 +237,8 @@ static void sweep_span_lists(struct kunit *test)
 	roots = kunit_kzalloc(test, 3 * per * sizeof(u64), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, roots);
 	for (i = 0; i < 3 * per; i++) {
-		off = st_alloc(test, f, sc, false);
-		st_word(f, off)[0] = 0xdeadbeef;	/* not a pointer */
+		off = gf_alloc(test, f, sc, false);
+		gf_word(f, off)[0] = 0xdeadbeef;	/* not a pointer */
 	}
 	s0 = gch_heap_span_of(&f->fh.h, f->objs[0]);
 	s1 = gch_heap_span_of(&f->fh.h, f->objs[per]);
@@ -485,7 +270,7 @@ static void sweep_span_lists(struct kunit *test)
 						   GCH_SPANCLASS(sc, false),
 						   &off, 1), 1);
 	KUNIT_EXPECT_EQ(test, off, f->objs[0]);
-	KUNIT_EXPECT_EQ(test, st_word(f, off)[0], 0ULL);
+	KUNIT_EXPECT_EQ(test, gf_word(f, off)[0], 0ULL);
 	s = gch_heap_span_of(&f->fh.h, off);
 	KUNIT_EXPECT_PTR_EQ(test, s, s0);
 	st_check(test, f);
@@ -494,13 +279,13 @@ static void sweep_span_lists(struct kunit *test)
 /* Large objects: the marked stay, the others' spans go back. */
 static void sweep_large_objects(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 16, 9);
+	struct gf_fixture *f = st_new(test, 16, 9);
 	struct gch_sweep_stats st;
 	u64 l[6], roots[3], nlarge_freed;
 	unsigned int i;
 
 	for (i = 0; i < 6; i++)
-		l[i] = st_alloc_large(test, f, (i + 5) * GCH_PAGE_SIZE, i % 2);
+		l[i] = gf_alloc_large(test, f, (i + 5) * GCH_PAGE_SIZE, i % 2);
 	roots[0] = l[0] + 12345;
 	roots[1] = l[3];
 	roots[2] = l[4] + 6 * GCH_PAGE_SIZE;	/* last page of 9 */
@@ -533,27 +318,18 @@ static void sweep_without_snapshot(struct kunit *test)
 	kunit_skip(test, "failure injection is hosted only");
 #else
 	struct gch_sweep_stats st;
-	struct st_fixture *f;
+	struct gf_fixture *f;
 	u64 roots[16], objects;
 	unsigned int i;
 	u32 nref;
 
-	f = st_new(test, ST_GRAPH_OBJS / 4 + 64, 4242);
-	st_random_heap(test, f, ST_GRAPH_OBJS / 4);
+	f = st_new(test, GF_GRAPH_OBJS / 4 + 64, 4242);
+	gf_random_heap(test, f, GF_GRAPH_OBJS / 4);
 	for (i = 0; i < ARRAY_SIZE(roots); i++)
-		roots[i] = f->objs[st_below(f, f->nobjs)];
+		roots[i] = f->objs[gf_below(f, f->nobjs)];
 	nref = st_reference(f, roots, ARRAY_SIZE(roots));
 	objects = f->fh.h.objects;
-	{
-		struct gch_root root = { .kind = GCH_ROOT_OFFSETS,
-					 .words = roots,
-					 .n = ARRAY_SIZE(roots) };
-
-		KUNIT_ASSERT_EQ(test, gch_mark_begin(f->m, ST_BASE, &root, 1,
-						     4), 0);
-		KUNIT_ASSERT_EQ(test, gch_run_workers(4, st_mark_fn, f->m), 0);
-		gch_mark_end(f->m, NULL);
-	}
+	st_mark(test, f, roots, ARRAY_SIZE(roots), 4);
 	/* the snapshot is the sweep's first allocation */
 	gch_hosted_fail_alloc_after = 1;
 	KUNIT_ASSERT_EQ(test, gch_sweep_begin(f->sw, 4), 0);
@@ -572,7 +348,7 @@ static void sweep_without_snapshot(struct kunit *test)
 
 static void sweep_bad_arguments(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 4, 1);
+	struct gf_fixture *f = st_new(test, 4, 1);
 	struct gch_sweep_stats st;
 
 	KUNIT_EXPECT_NULL(test, gch_sweep_create(NULL, 1));
@@ -580,9 +356,9 @@ static void sweep_bad_arguments(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, gch_sweep_create(&f->fh.h,
 						 GCH_MARK_MAX_WORKERS + 1));
 	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, ST_MAX_WORKERS + 1),
+	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, GF_MAX_WORKERS + 1),
 			-EINVAL);
-	KUNIT_EXPECT_NULL(test, gch_sweep_worker_stats(f->sw, ST_MAX_WORKERS));
+	KUNIT_EXPECT_NULL(test, gch_sweep_worker_stats(f->sw, GF_MAX_WORKERS));
 	/* an empty heap sweeps to nothing */
 	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 1), 0);
 	gch_sweep_work(f->sw, 0);
@@ -596,7 +372,7 @@ static void sweep_bad_arguments(struct kunit *test)
 #define ST_SENTINEL		0xa110c00000000000ULL
 
 /* Spans of the heap not swept yet, counted on the lists. */
-static u64 st_unswept_spans(struct st_fixture *f)
+static u64 st_unswept_spans(struct gf_fixture *f)
 {
 	struct gch_heap_core *h = &f->fh.h;
 	struct gch_span *s;
@@ -615,29 +391,29 @@ static u64 st_unswept_spans(struct st_fixture *f)
 }
 
 /* Allocate up to @want objects of a random class; note them in @mine. */
-static void st_lazy_alloc(struct kunit *test, struct st_fixture *f,
+static void st_lazy_alloc(struct kunit *test, struct gf_fixture *f,
 			  u64 *mine, u32 *nmine, u32 cap, unsigned int want)
 {
 	unsigned int sc, k;
 	u64 offs[16];
 	int n;
 
-	sc = 1 + (st_below(f, 4) ? st_below(f, 12) :
-		  st_below(f, f->classes.nr_classes - 1));
+	sc = 1 + (gf_below(f, 4) ? gf_below(f, 12) :
+		  gf_below(f, f->classes.nr_classes - 1));
 	want = min_t(unsigned int, want, ARRAY_SIZE(offs));
 	want = min_t(unsigned int, want, cap - *nmine);
 	if (!want)
 		return;
-	n = gch_heap_alloc_small(&f->fh.h, GCH_SPANCLASS(sc, st_below(f, 2)),
+	n = gch_heap_alloc_small(&f->fh.h, GCH_SPANCLASS(sc, gf_below(f, 2)),
 				 offs, want);
 	KUNIT_ASSERT_GT(test, n, 0);
 	for (k = 0; k < (unsigned int)n; k++) {
 		/* zeroed, then ours: a second hand-out would overwrite it */
-		KUNIT_EXPECT_EQ(test, st_word(f, offs[k])[0], 0ULL);
+		KUNIT_EXPECT_EQ(test, gf_word(f, offs[k])[0], 0ULL);
 		KUNIT_EXPECT_TRUE(test, st_allocated(f, offs[k]));
 		KUNIT_EXPECT_FALSE(test, gch_span_unswept(&f->fh.h,
 				gch_heap_span_of(&f->fh.h, offs[k])));
-		st_word(f, offs[k])[0] = ST_SENTINEL + *nmine;
+		gf_word(f, offs[k])[0] = ST_SENTINEL + *nmine;
 		mine[(*nmine)++] = offs[k];
 	}
 }
@@ -646,7 +422,7 @@ static void st_lazy_alloc(struct kunit *test, struct st_fixture *f,
  * During a lazy sweep: the reference's objects are allocated, and of the
  * others only those handed out again (@mine, each holding its sentinel).
  */
-static void st_expect_lazy_survivors(struct kunit *test, struct st_fixture *f,
+static void st_expect_lazy_survivors(struct kunit *test, struct gf_fixture *f,
 				     const u64 *mine, u32 nmine)
 {
 	u32 i, wrong = 0;
@@ -655,7 +431,7 @@ static void st_expect_lazy_survivors(struct kunit *test, struct st_fixture *f,
 	for (i = 0; i < f->nobjs; i++) {
 		if (st_allocated(f, f->objs[i]) == !!f->ref[i])
 			continue;
-		k = st_word(f, f->objs[i])[0] - ST_SENTINEL;
+		k = gf_word(f, f->objs[i])[0] - ST_SENTINEL;
 		if (f->ref[i] || k >= nmine || mine[k] != f->objs[i])
 			wrong++;
 	}
@@ -673,14 +449,14 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 			   u64 batch)
 {
 	u64 objects, inuse, mapped, roots[24], *sig, *mine, spans;
-	u32 nref, i, nmine = 0, cap = ST_GRAPH_OBJS / 2, batches = 0;
+	u32 nref, i, nmine = 0, cap = GF_GRAPH_OBJS / 2, batches = 0;
 	struct gch_sweep_stats st;
 	unsigned int released;
-	struct st_fixture *f;
+	struct gf_fixture *f;
 	int populates;
 	bool done;
 
-	f = st_new(test, ST_GRAPH_OBJS + 64, seed);
+	f = st_new(test, GF_GRAPH_OBJS + 64, seed);
 	sig = kunit_kzalloc(test, f->cap * sizeof(*sig), GFP_KERNEL);
 	mine = kunit_kzalloc(test, cap * sizeof(*mine), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, sig);
@@ -688,7 +464,7 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 	nref = st_random_graph(test, f, roots, ARRAY_SIZE(roots));
 	for (i = 0; i < f->nobjs; i++)
 		if (f->ref[i])
-			sig[i] = st_word(f, f->objs[i])[0];
+			sig[i] = gf_word(f, f->objs[i])[0];
 	objects = f->fh.h.objects;
 	inuse = f->fh.h.inuse_bytes;
 	mapped = f->fh.h.mapped_pages;
@@ -705,7 +481,7 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 	KUNIT_EXPECT_EQ(test, f->fh.h.objects, objects);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->fh.releases), (int)released);
 	st_expect_lazy_survivors(test, f, mine, nmine);
-	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, ST_BASE, NULL, 0, 1),
+	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, GF_BASE, NULL, 0, 1),
 			-EBUSY);
 
 	do {
@@ -715,7 +491,7 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 		KUNIT_EXPECT_EQ(test, st_unswept_spans(f), f->fh.h.unswept);
 		if (!(batches % 4))
 			st_expect_lazy_survivors(test, f, mine, nmine);
-		st_lazy_alloc(test, f, mine, &nmine, cap, 1 + st_below(f, 16));
+		st_lazy_alloc(test, f, mine, &nmine, cap, 1 + gf_below(f, 16));
 		st_check(test, f);
 	} while (!done && batches <= spans);
 	KUNIT_EXPECT_TRUE(test, done);
@@ -737,7 +513,7 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 	KUNIT_EXPECT_EQ(test, st.spans_released,
 			(u64)(atomic_read(&f->fh.releases) - released));
 	for (i = 0; i < nmine; i++)
-		inuse += st_size(f, mine[i]);
+		inuse += gf_size(f, mine[i]);
 	KUNIT_EXPECT_EQ(test, st.bytes_freed, inuse - f->fh.h.inuse_bytes);
 	/* pages: released ones gone, new spans' added */
 	KUNIT_EXPECT_GE(test, st.pages_released + f->fh.h.mapped_pages, mapped);
@@ -748,10 +524,10 @@ static void st_lazy_random(struct kunit *test, u64 seed, unsigned int nworkers,
 	/* nothing live was handed out, nothing handed out twice */
 	for (i = 0; i < f->nobjs; i++)
 		if (f->ref[i])
-			KUNIT_EXPECT_EQ(test, st_word(f, f->objs[i])[0], sig[i]);
+			KUNIT_EXPECT_EQ(test, gf_word(f, f->objs[i])[0], sig[i]);
 	for (i = 0; i < nmine; i++) {
 		KUNIT_EXPECT_TRUE(test, st_allocated(f, mine[i]));
-		KUNIT_EXPECT_EQ(test, st_word(f, mine[i])[0],
+		KUNIT_EXPECT_EQ(test, gf_word(f, mine[i])[0],
 				ST_SENTINEL + i);
 	}
 
@@ -778,8 +554,8 @@ static void sweep_lazy_random_heaps(struct kunit *test)
 	static const u64 batches[] = { 1, 7, 64 };
 	unsigned int w;
 
-	for (w = 0; w < ARRAY_SIZE(st_workers); w++)
-		st_lazy_random(test, 0x5eed0000ULL + w, st_workers[w],
+	for (w = 0; w < ARRAY_SIZE(gf_workers); w++)
+		st_lazy_random(test, 0x5eed0000ULL + w, gf_workers[w],
 			       batches[w % ARRAY_SIZE(batches)]);
 }
 
@@ -792,7 +568,7 @@ static void sweep_lazy_random_heaps(struct kunit *test)
  */
 static void sweep_lazy_alloc_sweeps_class(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 3 * 512 + 64, 15);
+	struct gf_fixture *f = st_new(test, 3 * 512 + 64, 15);
 	unsigned int sc = 3, per = f->classes.nobjs[sc], i, nroots = 0;
 	struct gch_central *c = &f->fh.h.central[GCH_SPANCLASS(sc, false)];
 	struct gch_span *s0, *other;
@@ -802,9 +578,9 @@ static void sweep_lazy_alloc_sweeps_class(struct kunit *test)
 	roots = kunit_kzalloc(test, 3 * per * sizeof(u64), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, roots);
 	for (i = 0; i < 3 * per; i++)
-		st_word(f, st_alloc(test, f, sc, false))[0] = 0xdeadbeef;
-	o2 = st_alloc(test, f, 9, true);
-	st_alloc(test, f, 9, true);		/* dead */
+		gf_word(f, gf_alloc(test, f, sc, false))[0] = 0xdeadbeef;
+	o2 = gf_alloc(test, f, 9, true);
+	gf_alloc(test, f, 9, true);		/* dead */
 	s0 = gch_heap_span_of(&f->fh.h, f->objs[0]);
 	other = gch_heap_span_of(&f->fh.h, o2);
 	for (i = 1; i < per; i += 2)
@@ -826,7 +602,7 @@ static void sweep_lazy_alloc_sweeps_class(struct kunit *test)
 						   &off, 1), 1);
 	st_check(test, f);
 	KUNIT_EXPECT_EQ(test, off, f->objs[0]);
-	KUNIT_EXPECT_EQ(test, st_word(f, off)[0], 0ULL);
+	KUNIT_EXPECT_EQ(test, gf_word(f, off)[0], 0ULL);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->fh.populates), populates);
 	KUNIT_EXPECT_FALSE(test, gch_span_unswept(&f->fh.h, s0));
 	KUNIT_EXPECT_TRUE(test, gch_span_unswept(&f->fh.h, other));
@@ -855,7 +631,7 @@ static void sweep_lazy_alloc_sweeps_class(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->fh.h.unswept, 1ULL);
 	KUNIT_EXPECT_TRUE(test, gch_span_unswept(&f->fh.h, other));
 	for (i = 2 * per; i < 3 * per; i++)
-		KUNIT_EXPECT_EQ(test, st_word(f, f->objs[i])[0], 0xdeadbeefULL);
+		KUNIT_EXPECT_EQ(test, gf_word(f, f->objs[i])[0], 0xdeadbeefULL);
 
 	KUNIT_EXPECT_FALSE(test, gch_sweep_some(f->sw, 0));
 	KUNIT_EXPECT_TRUE(test, gch_sweep_some(f->sw, 1));
@@ -873,19 +649,19 @@ static void sweep_lazy_alloc_sweeps_class(struct kunit *test)
  */
 static void sweep_lazy_lookup_free(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 64, 21);
+	struct gf_fixture *f = st_new(test, 64, 21);
 	struct gch_objinfo info;
 	u64 a[6], dead_span[2], l[3], roots[6], objects, inuse;
 	struct gch_span *sa, *sd;
 	unsigned int i;
 
 	for (i = 0; i < 6; i++)
-		a[i] = st_alloc(test, f, 2, false);
+		a[i] = gf_alloc(test, f, 2, false);
 	/* a span of its own class, all dead */
-	dead_span[0] = st_alloc(test, f, 5, true);
-	dead_span[1] = st_alloc(test, f, 5, true);
+	dead_span[0] = gf_alloc(test, f, 5, true);
+	dead_span[1] = gf_alloc(test, f, 5, true);
 	for (i = 0; i < 3; i++)
-		l[i] = st_alloc_large(test, f, 2 * GCH_MAX_SMALL_SIZE, true);
+		l[i] = gf_alloc_large(test, f, 2 * GCH_MAX_SMALL_SIZE, true);
 	sa = gch_heap_span_of(&f->fh.h, a[0]);
 	sd = gch_heap_span_of(&f->fh.h, dead_span[0]);
 	roots[0] = a[0];
@@ -946,7 +722,7 @@ static void sweep_lazy_lookup_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->fh.h.objects, 3ULL);	/* a[0], a[4], l[0] */
 	KUNIT_EXPECT_EQ(test, f->fh.h.swept.objects_freed, objects - 5);
 	KUNIT_EXPECT_EQ(test, inuse - f->fh.h.inuse_bytes,
-			f->fh.h.swept.bytes_freed + st_size(f, a[0]) +
+			f->fh.h.swept.bytes_freed + gf_size(f, a[0]) +
 			2 * GCH_MAX_SMALL_SIZE);
 	st_expect_marks_clear(test, f);
 }
@@ -957,13 +733,13 @@ static void sweep_lazy_lookup_free(struct kunit *test)
  */
 static void sweep_lazy_large_alloc(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 16, 33);
+	struct gf_fixture *f = st_new(test, 16, 33);
 	u64 l[4], used, off;
 	int releases;
 	unsigned int i;
 
 	for (i = 0; i < 4; i++)
-		l[i] = st_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
+		l[i] = gf_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
 	st_mark(test, f, &l[3], 1, 2);
 	KUNIT_ASSERT_EQ(test, gch_sweep_start_lazy(f->sw), 0);
 	used = f->fh.h.pages.used;
@@ -989,17 +765,17 @@ static void sweep_lazy_large_alloc(struct kunit *test)
  */
 static void sweep_lazy_reclaim_before_grow(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 16, 34);
+	struct gf_fixture *f = st_new(test, 16, 34);
 	u64 l[3], used, off;
 	unsigned int i;
 
 	for (i = 0; i < 3; i++)
-		l[i] = st_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
+		l[i] = gf_alloc_large(test, f, 5 * GCH_PAGE_SIZE, false);
 	st_mark(test, f, NULL, 0, 2);
 	KUNIT_ASSERT_EQ(test, gch_sweep_start_lazy(f->sw), 0);
 	used = f->fh.h.pages.used;
 	KUNIT_ASSERT_EQ(test, f->fh.h.pages.free_pages, 0U);
-	off = st_alloc(test, f, 1, false);
+	off = gf_alloc(test, f, 1, false);
 	st_check(test, f);
 	KUNIT_EXPECT_EQ(test, f->fh.h.pages.used, used);
 	KUNIT_EXPECT_GE(test, off, l[0]);
@@ -1018,7 +794,7 @@ static void sweep_lazy_reclaim_before_grow(struct kunit *test)
  */
 static void sweep_lazy_order(struct kunit *test)
 {
-	struct st_fixture *f = st_new(test, 256, 45);
+	struct gf_fixture *f = st_new(test, 256, 45);
 	struct gch_sweep_stats st;
 	u64 roots[1];
 	unsigned int i;
@@ -1030,13 +806,13 @@ static void sweep_lazy_order(struct kunit *test)
 	st_check(test, f);
 
 	for (i = 0; i < 200; i++)
-		st_alloc(test, f, 1 + i % 20, i % 3 == 0);
+		gf_alloc(test, f, 1 + i % 20, i % 3 == 0);
 	roots[0] = f->objs[7];
 	st_mark(test, f, roots, 1, 2);
 	KUNIT_ASSERT_EQ(test, gch_sweep_start_lazy(f->sw), 0);
 	KUNIT_EXPECT_EQ(test, gch_sweep_start_lazy(f->sw), -EBUSY);
 	KUNIT_EXPECT_EQ(test, gch_sweep_begin(f->sw, 2), -EBUSY);
-	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, ST_BASE, NULL, 0, 1),
+	KUNIT_EXPECT_EQ(test, gch_mark_begin(f->m, GF_BASE, NULL, 0, 1),
 			-EBUSY);
 	KUNIT_EXPECT_FALSE(test, gch_sweep_some(f->sw, 3));
 	KUNIT_EXPECT_EQ(test, f->fh.h.swept.spans_swept, 3ULL);
@@ -1083,7 +859,7 @@ static struct kunit_case sweep_cases[] = {
 
 static struct kunit_suite sweep_suite = {
 	.name = "gcheap_sweep",
-	.init = st_case_init,
+	.init = gf_case_init,
 	.exit = st_case_exit,
 	.test_cases = sweep_cases,
 };
