@@ -574,28 +574,34 @@ FIXTURE_TEARDOWN(tracefs)
 }
 
 /*
- * The library's collections sweep in the background: gc_end comes from
- * the collecting thread at the restart, the sweep's sweep_done from the
- * kernel worker before the next collection starts.  The events come from
- * two CPUs: the trace orders them by the "global" clock, one clock for
- * all CPUs ("local", the default, may order two events of one tick on
- * different CPUs either way where the CPUs' clocks are not synchronised,
- * as on the debug kernel under TCG).
+ * The library's collections sweep in the background: gc_start,
+ * world_stopped, mark_done, finalize and gc_end come from the collecting
+ * thread, in that order, one collection after the other; the sweep's
+ * sweep_done from the kernel worker after the collection's gc_end, and
+ * before the next collection starts.  The trace orders events of
+ * different CPUs by their clocks, read by the "global" trace clock (one
+ * clock for all CPUs); where those clocks drift apart by a little (they
+ * do under TCG), a sweep_done can be listed just after the next
+ * gc_start: so sweep_done N is checked to come after gc_end N and before
+ * gc_end N + 1, and exactly once.
  */
+#define ORDER_MAX_GC	4096
+
 TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 {
 	static const char *const order[] = {
 		"gcheap_gc_start:", "gcheap_world_stopped:",
 		"gcheap_mark_done:", "gcheap_finalize:", "gcheap_gc_end:",
-		"gcheap_sweep_done:",
 	};
+	static unsigned char swept[ORDER_MAX_GC + 1];
 	struct workload w;
 	struct wl_result r;
 	uint64_t ends = 0, sum = 0;
-	long long gc = 0;
+	long long gc = 0, n;
 	unsigned int next = 0;
 	char *line, *save;
 
+	memset(swept, 0, sizeof(swept));
 	ASSERT_EQ(0, write_file(TRACEFS "/trace_clock", "global"));
 	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
 	ASSERT_EQ(0, write_file(TRACEFS "/buffer_size_kb", "1024"));
@@ -616,13 +622,24 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 			TH_LOG("aborted: %s", line);
 			continue;
 		}
+		n = trace_field(line, "gc");
+		if (strstr(line, "gcheap_sweep_done:")) {
+			/* after its gc_end (then next is 0 or 1 past it) */
+			ASSERT_TRUE(n > 0 && n <= ORDER_MAX_GC) TH_LOG("%s", line);
+			ASSERT_TRUE(n == gc ? next == 0 :
+				    n == gc - 1 && next > 0 && next < 5)
+				TH_LOG("sweep_done of collection %lld while collection %lld expects %s: %s",
+				       n, gc, order[next], line);
+			EXPECT_EQ(0, swept[n]++) TH_LOG("%s", line);
+			continue;
+		}
 		ASSERT_NE(NULL, strstr(line, order[next]))
 			TH_LOG("expected %s, got %s", order[next], line);
 		if (next == 0) {
-			EXPECT_EQ(gc + 1, trace_field(line, "gc"));
-			gc = trace_field(line, "gc");
+			EXPECT_EQ(gc + 1, n);
+			gc = n;
 		} else {
-			EXPECT_EQ(gc, trace_field(line, "gc"));
+			EXPECT_EQ(gc, n);
 		}
 		/* the workload's finalizer and link: the phases ran */
 		if (next == 3)
@@ -630,11 +647,18 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 		if (next == 4) {
 			ends++;
 			sum += trace_field(line, "pause_ns");
+			/* the last one's sweep came before this one ended */
+			if (gc > 1 && gc <= ORDER_MAX_GC)
+				EXPECT_EQ(1, swept[gc - 1])
+					TH_LOG("collection %lld ends before %lld's sweep_done",
+					       gc, gc - 1);
 		}
-		next = (next + 1) % 6;
+		next = (next + 1) % 5;
 	}
 	EXPECT_EQ(0, next)
 		TH_LOG("collection %lld: its events end before %s", gc, order[next]);
+	EXPECT_TRUE(gc > 0 && gc <= ORDER_MAX_GC && swept[gc] == 1)
+		TH_LOG("collection %lld: no sweep_done", gc);
 	EXPECT_EQ(r.num_gc, ends)
 		TH_LOG("%llu collections in the stats, %llu gc_end events",
 		       (unsigned long long)r.num_gc, (unsigned long long)ends);
