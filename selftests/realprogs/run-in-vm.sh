@@ -53,7 +53,6 @@ tapdir=$work/tap
 rm -rf "$work"
 mkdir -p "$tapdir"
 status=0
-rp_note="" df_order=""
 export HOME=/root
 
 # the drop-in's collection lines (userlib/collect.c: "gc N @..." and
@@ -166,7 +165,6 @@ compare() {
 	else
 		record "$name" 0 "ok 1 $name: libgc1 vs $other: same output ($bytes bytes, $(grep -c '^\[exit' "$r.out") runs), $gcs collection lines in the $other run; $secs${rp_note:+; $rp_note}"
 	fi
-	rp_note=""
 	[ "${RP_KEEP:-0}" = 1 ] || rm -f "$r".* "$d".*
 }
 
