@@ -13,8 +13,18 @@
  *                            another thread during collections
  *   close_during_ioctl       the fd (and a dup of it) closed while other
  *                            threads are in ioctls on them
+ *   execve_during_collect    execve() by a thread or the main thread while
+ *                            another collects: the new image starts
+ *                            without the heap
+ *   sigstop_during_collect   SIGSTOP at a random point of a collection,
+ *                            then SIGCONT (collections go on, lists
+ *                            intact) or SIGKILL
  *   fork_during_collect      fork() while another thread collects: the
  *                            child gets EPERM, the parent is untouched
+ *   last_reference           a thread asleep or stopped by a tracer holds
+ *                            the last reference to a closed heap (its
+ *                            queued park): the module stays pinned, and
+ *                            the heap goes at SIGSTOP, SIGKILL or detach
  *   heaps_gone               at the end, no heap is left (module refcnt 0)
  *
  * During each race a helper process holding a heap of its own tries to
@@ -35,6 +45,7 @@
  * within the length of a collection measured in the same process, so the
  * kill, exit, unmap or close lands in every phase: stop, mark, sweep.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -49,6 +60,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -509,10 +521,63 @@ static void *victim_exiter(void *arg)
 	return NULL;
 }
 
+/*
+ * The image a victim execs into (execve_during_collect): exit 43 when no
+ * descriptor of the device came through the exec (the library opens it
+ * O_CLOEXEC, and opens nothing before its first use), 44 when one did.
+ */
+#define EXECED_ENV	"GCHEAP_TEARDOWN_EXECED"
+
+__attribute__((constructor)) static void execed_victim(void)
+{
+	char link[64];
+	struct dirent *e;
+	DIR *d;
+
+	if (!getenv(EXECED_ENV))
+		return;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		_exit(45);
+	while ((e = readdir(d))) {
+		ssize_t n;
+
+		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (n > 0) {
+			link[n] = '\0';
+			if (!strcmp(link, GCH_DEVICE_PATH))
+				_exit(44);
+		}
+	}
+	_exit(43);
+}
+
+/* Wait for a collection to start, then execve() at a random point of it. */
+static void exec_mid_collection(struct shared *sh, unsigned int seed)
+{
+	char *argv[] = { "gcheap_teardown_test", NULL };
+
+	while (!atomic_load(&sh->collecting) && !atomic_load(&sh->bad))
+		sched_yield();
+	sleep_ns(random_delay(sh, &seed));
+	/* the environment has EXECED_ENV (victim_run()) */
+	execv("/proc/self/exe", argv);
+	report(sh, "execve: %s", strerror(errno));
+	_exit(3);
+}
+
+static void *victim_execer(void *arg)
+{
+	exec_mid_collection(victim_sh, (uintptr_t)arg);
+	return NULL;
+}
+
 enum victim_end {
 	VICTIM_EXIT_THREAD,	/* a mutator-side thread calls _exit() */
 	VICTIM_EXIT_MAIN,	/* the main thread calls exit_group */
 	VICTIM_KILLED,		/* the test kills it */
+	VICTIM_EXEC_THREAD,	/* a thread calls execve() */
+	VICTIM_EXEC_MAIN,	/* the main thread calls execve() */
 };
 
 /* A victim process: mutators, a collector, and maybe an exiting thread. */
@@ -523,6 +588,10 @@ static void victim_run(struct shared *sh, enum victim_end how,
 	unsigned int k;
 
 	victim_sh = sh;
+	/* before any thread: setenv() is not thread-safe */
+	if ((how == VICTIM_EXEC_THREAD || how == VICTIM_EXEC_MAIN) &&
+	    setenv(EXECED_ENV, "1", 1))
+		_exit(3);
 	for (k = 0; k < VICTIM_MUTATORS; k++)
 		if (pthread_create(&t, NULL, victim_mutator,
 				   (void *)(uintptr_t)k))
@@ -540,8 +609,11 @@ static void victim_run(struct shared *sh, enum victim_end how,
 	}
 	if (how == VICTIM_EXIT_MAIN)
 		exit_mid_collection(sh, seed);
+	if (how == VICTIM_EXEC_MAIN)
+		exec_mid_collection(sh, seed);
 	/* from another thread than main, made before the collection */
-	if (pthread_create(&t, NULL, victim_exiter, (void *)(uintptr_t)seed))
+	if (pthread_create(&t, NULL, how == VICTIM_EXEC_THREAD ? victim_execer :
+			   victim_exiter, (void *)(uintptr_t)seed))
 		_exit(3);
 	for (;;)
 		pause();
@@ -657,6 +729,102 @@ TEST_F_TIMEOUT(race, sigkill_during_collect, 300)
 	}
 	diag("sigkill_during_collect: %u kills during a collection (%u collections)\n",
 		       i, collections);
+	EXPECT_LE(RACE_MIN, i);
+	RMMOD_LOOP_CHECK();
+}
+
+/* --- execve() and SIGSTOP during a collection ---------------------------- */
+
+/*
+ * execve() while a collection runs, by a thread (which kills the
+ * collector and the mutators, parked or not, on its way) and by the main
+ * thread; the new image must not inherit the heap, and must start.
+ */
+TEST_F_TIMEOUT(race, execve_during_collect, 300)
+{
+	uint64_t end = now_ns() + race_budget_ns();
+	unsigned int i, collections = 0;
+	int status;
+
+	for (i = 0; race_more(i, end); i++) {
+		shared_reset(self->sh);
+		self->child = fork();
+		ASSERT_LE(0, self->child);
+		if (!self->child)
+			victim_run(self->sh, i % 2 ? VICTIM_EXEC_MAIN :
+					     VICTIM_EXEC_THREAD, i);
+		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
+			TH_LOG("iteration %u: the victim hung (collections %llu)",
+			       i, atomic_load(&self->sh->ncollect));
+		self->child = 0;
+		ASSERT_EQ(0, self->sh->bad) TH_LOG("iteration %u: %s", i, self->sh->why);
+		ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 44)
+			TH_LOG("iteration %u: the heap's descriptor survived execve()", i);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 43)
+			TH_LOG("iteration %u: status %#x, not exit 43 from the new image",
+			       i, status);
+		collections += atomic_load(&self->sh->ncollect);
+	}
+	diag("execve_during_collect: %u execs during a collection (%u collections)\n",
+	     i, collections);
+	EXPECT_LE(RACE_MIN, i);
+	RMMOD_LOOP_CHECK();
+}
+
+/*
+ * SIGSTOP at a random point of a collection: the collection gives way (the
+ * collector's wait is interruptible) and the process stops.  Then either
+ * SIGCONT, after which it must collect twice more with every list intact,
+ * or SIGKILL while stopped.
+ */
+TEST_F_TIMEOUT(race, sigstop_during_collect, 300)
+{
+	uint64_t end = now_ns() + race_budget_ns();
+	unsigned int i, seed = 5, collections = 0, resumed = 0;
+	unsigned long long n;
+	int status;
+
+	for (i = 0; race_more(i, end); i++) {
+		shared_reset(self->sh);
+		self->child = fork();
+		ASSERT_LE(0, self->child);
+		if (!self->child)
+			victim_run(self->sh, VICTIM_KILLED, i);
+		ASSERT_TRUE(wait_flag(&self->sh->ready, VICTIM_TIMEOUT_MS))
+			TH_LOG("iteration %u: the victim did not collect: %s", i,
+			       self->sh->why);
+		ASSERT_TRUE(wait_flag(&self->sh->collecting, VICTIM_TIMEOUT_MS));
+		sleep_ns(random_delay(self->sh, &seed));
+		ASSERT_EQ(0, kill(self->child, SIGSTOP));
+		ASSERT_EQ(self->child, wait_timeout(self->child, &status, WUNTRACED,
+						    VICTIM_TIMEOUT_MS))
+			TH_LOG("iteration %u: the victim did not stop", i);
+		ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);
+		if (i % 2 == 0) {
+			n = atomic_load(&self->sh->ncollect);
+			ASSERT_EQ(0, kill(self->child, SIGCONT));
+			while (atomic_load(&self->sh->ncollect) < n + 2 &&
+			       !atomic_load(&self->sh->bad) &&
+			       waitpid(self->child, &status, WNOHANG) == 0 &&
+			       now_ns() < end + 4 * race_budget_ns() +
+					  VICTIM_TIMEOUT_MS * MSEC)
+				sleep_ns(MSEC);
+			ASSERT_LE(n + 2, atomic_load(&self->sh->ncollect))
+				TH_LOG("iteration %u: no collection after SIGCONT: %s",
+				       i, self->sh->why);
+			resumed++;
+		}
+		ASSERT_EQ(0, kill(self->child, SIGKILL));
+		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
+			TH_LOG("iteration %u: the victim hung after SIGKILL", i);
+		self->child = 0;
+		ASSERT_EQ(0, self->sh->bad) TH_LOG("iteration %u: %s", i, self->sh->why);
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			TH_LOG("iteration %u: status %#x", i, status);
+		collections += atomic_load(&self->sh->ncollect);
+	}
+	diag("sigstop_during_collect: %u stops during a collection, %u resumed (%u collections)\n",
+	     i, resumed, collections);
 	EXPECT_LE(RACE_MIN, i);
 	RMMOD_LOOP_CHECK();
 }
@@ -1203,6 +1371,233 @@ static int read_refcnt(void)
 		n = -1;
 	fclose(f);
 	return n;
+}
+
+/* --- a stopped thread holding the last reference to a heap --------------- */
+
+/*
+ * A thread the collection took as stopped without running it (asleep in a
+ * system call, or stopped by a tracer) keeps its park queued, and the park
+ * holds the heap's file, so the module's code it will run stays loaded.
+ * Once the process closes its descriptor and unmaps the heap, that park is
+ * the heap's last reference.  It must go when the thread next returns to
+ * user mode (SIGSTOP wakes a sleeper, which runs its task works before it
+ * stops; a tracer lets the thread go) or exits (SIGKILL), and the module
+ * must stay pinned until then.
+ */
+enum lastref_how {
+	LASTREF_SLEEPER_SIGSTOP,	/* asleep in read(); SIGSTOP, SIGKILL */
+	LASTREF_TRACED_SIGKILL,		/* stopped by a tracer; SIGKILL */
+	LASTREF_TRACED_DETACH,		/* stopped by a tracer; detached */
+	LASTREF_NR,
+};
+
+static const char *const lastref_name[] = {
+	"sleeper, SIGSTOP", "traced, SIGKILL", "traced, detached",
+};
+
+static void *lastref_sleeper(void *arg)
+{
+	int fd = (intptr_t)arg;
+	char c;
+
+	atomic_store(&victim_sh->tid_mutator, gettid());
+	/* woken by the test (or interrupted and restarted by a stop) */
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* The state letter of thread @tid of this process, or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * The victim: a heap, a sleeper thread, and a collection that leaves the
+ * sleeper's park queued (the test stops it first when it is to be
+ * traced); then the heap is closed and unmapped.  Waits on @go to exit.
+ */
+static void lastref_victim(struct shared *sh, int wake, int go)
+{
+	struct raw_heap h;
+	uint64_t objs[64];
+	pthread_t t;
+	pid_t tid;
+	char c;
+
+	victim_sh = sh;
+	if (raw_open(&h) || raw_alloc(h.fd, RAW_SC, objs, 64) != 64) {
+		report(sh, "heap set-up: %s", strerror(errno));
+		_exit(3);
+	}
+	if (pthread_create(&t, NULL, lastref_sleeper, (void *)(intptr_t)wake))
+		_exit(3);
+	while (!(tid = atomic_load(&sh->tid_mutator)))
+		sleep_ns(MSEC);
+	/* asleep in read() (S), or stopped by the tracer (t) */
+	while (thread_state(tid) != 'S' && thread_state(tid) != 't')
+		sleep_ns(MSEC);
+	atomic_store(&sh->ready, 1);
+	/* the test says when the sleeper is as it wants it */
+	while (!atomic_load(&sh->collecting))
+		sleep_ns(MSEC);
+	if (raw_collect(h.fd)) {
+		report(sh, "collection: %s", strerror(errno));
+		_exit(3);
+	}
+	raw_heap_close(&h);
+	atomic_fetch_add(&sh->ncollect, 1);
+	if (read(go, &c, 1) != 1)
+		_exit(4);
+	pthread_join(t, NULL);
+	_exit(0);
+}
+
+/* Poll the module's refcnt until it is @want, at most 10 s. */
+static int refcnt_wait(int want)
+{
+	uint64_t end = now_ns() + 10000 * MSEC;
+	int n;
+
+	while ((n = read_refcnt()) != want && now_ns() < end)
+		sleep_ns(MSEC);
+	return n;
+}
+
+FIXTURE(stopped) {
+	pid_t child;
+	struct shared *sh;
+	int wake[2], go[2];
+};
+
+FIXTURE_SETUP(stopped)
+{
+	self->child = 0;
+	self->sh = shared_new();
+	ASSERT_NE(NULL, self->sh);
+}
+
+FIXTURE_TEARDOWN(stopped)
+{
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, __WALL);
+	}
+}
+
+TEST_F_TIMEOUT(stopped, last_reference, 300)
+{
+	int base = read_refcnt(), status, n;
+	unsigned int how;
+	pid_t tid;
+
+	if (base < 0)
+		SKIP(return, "%s not readable: module not loaded or no CONFIG_MODULE_UNLOAD",
+		     REFCNT_PATH);
+	for (how = 0; how < LASTREF_NR; how++) {
+		bool traced = how != LASTREF_SLEEPER_SIGSTOP;
+
+		shared_reset(self->sh);
+		ASSERT_EQ(0, pipe(self->wake));
+		ASSERT_EQ(0, pipe(self->go));
+		self->child = fork();
+		ASSERT_LE(0, self->child);
+		if (!self->child)
+			lastref_victim(self->sh, self->wake[0], self->go[0]);
+		while (!(tid = atomic_load(&self->sh->tid_mutator)) &&
+		       !atomic_load(&self->sh->bad))
+			sleep_ns(MSEC);
+		ASSERT_EQ(0, self->sh->bad) TH_LOG("%s", self->sh->why);
+		if (traced) {
+			ASSERT_EQ(0, ptrace(PTRACE_SEIZE, tid, 0, 0))
+				TH_LOG("PTRACE_SEIZE: %s", strerror(errno));
+			ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, tid, 0, 0));
+			ASSERT_EQ(tid, wait_timeout(tid, &status, __WALL,
+						    VICTIM_TIMEOUT_MS));
+			ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);
+		}
+		ASSERT_TRUE(wait_flag(&self->sh->ready, VICTIM_TIMEOUT_MS));
+		atomic_store(&self->sh->collecting, 1);
+		while (!atomic_load(&self->sh->ncollect) && !atomic_load(&self->sh->bad))
+			sleep_ns(MSEC);
+		ASSERT_EQ(0, self->sh->bad) TH_LOG("%s: %s", lastref_name[how],
+						    self->sh->why);
+		/* closed and unmapped: the sleeper's park holds the heap */
+		n = read_refcnt();
+		/* the file, and the arena file system's pin while a heap lives */
+		ASSERT_LT(base, n)
+			TH_LOG("%s: refcnt %d, base %d: the queued park does not hold the heap",
+			       lastref_name[how], n, base);
+		ASSERT_NE(0, delete_module("gcheap", O_NONBLOCK))
+			TH_LOG("%s: the module unloaded under a queued park",
+			       lastref_name[how]);
+		ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY)
+			TH_LOG("delete_module: %s", strerror(errno));
+		switch (how) {
+		case LASTREF_SLEEPER_SIGSTOP:
+			ASSERT_EQ(0, kill(self->child, SIGSTOP));
+			ASSERT_EQ(self->child, wait_timeout(self->child, &status,
+							    WUNTRACED,
+							    VICTIM_TIMEOUT_MS));
+			ASSERT_TRUE(WIFSTOPPED(status)) TH_LOG("status %#x", status);
+			/* the sleeper ran its park on the way to the stop */
+			n = refcnt_wait(base);
+			ASSERT_EQ(base, n)
+				TH_LOG("%s: refcnt %d in a stopped process, base %d",
+				       lastref_name[how], n, base);
+			ASSERT_EQ(0, kill(self->child, SIGKILL));
+			break;
+		case LASTREF_TRACED_SIGKILL:
+			ASSERT_EQ(0, kill(self->child, SIGKILL));
+			/* the tracer reaps the thread, then the process goes */
+			ASSERT_EQ(tid, wait_timeout(tid, &status, __WALL,
+						    VICTIM_TIMEOUT_MS));
+			break;
+		case LASTREF_TRACED_DETACH:
+			ASSERT_EQ(0, ptrace(PTRACE_DETACH, tid, 0, 0));
+			/* back to user mode through the park: read() restarts */
+			n = refcnt_wait(base);
+			ASSERT_EQ(base, n)
+				TH_LOG("%s: refcnt %d after the detach, base %d",
+				       lastref_name[how], n, base);
+			ASSERT_EQ(1, write(self->wake[1], "w", 1));
+			ASSERT_EQ(1, write(self->go[1], "g", 1));
+			break;
+		}
+		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
+			TH_LOG("%s: the victim hung", lastref_name[how]);
+		self->child = 0;
+		if (how == LASTREF_TRACED_DETACH) {
+			ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+				TH_LOG("%s: status %#x", lastref_name[how], status);
+		} else {
+			ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+				TH_LOG("%s: status %#x", lastref_name[how], status);
+		}
+		n = refcnt_wait(base);
+		ASSERT_EQ(base, n) TH_LOG("%s: refcnt %d at the end, base %d",
+					  lastref_name[how], n, base);
+		close(self->wake[0]);
+		close(self->wake[1]);
+		close(self->go[0]);
+		close(self->go[1]);
+		diag("last_reference: %s: the heap went, the module stayed pinned until then\n",
+		     lastref_name[how]);
+	}
 }
 
 /*
