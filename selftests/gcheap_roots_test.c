@@ -318,7 +318,7 @@ static void *guarded_map(size_t len)
 	return p + pg;
 }
 
-/* A live object at the arena's first byte (see gcheap_gc_test.c). */
+/* A live object allocated first (see pin_arena_start() in gcheap_gc_test.c). */
 static void *volatile g_pin;
 
 /* Tests with a heap in this process, automatic collection off. */
@@ -945,11 +945,14 @@ static void *mt_run(void *arg)
 /*
  * 2000 threads, each holding a graph only in a frame of its stack, waiting
  * in futex(): every collection must stop and scan all of them.
+ * GCHEAP_ROOTS_TEST_MANY sets another count (the debug kernel's profile
+ * in run-in-vm.sh: 600, still past a scan batch of 512 threads, where
+ * making 2000 under lockdep and KASAN takes a minute and a half).
  */
 TEST_F_TIMEOUT(roots, threads_2000, 180)
 {
 	TEST_PROLOGUE();
-	const unsigned int want = 2000;
+	const unsigned int want = env_uint("GCHEAP_ROOTS_TEST_MANY", 2000);
 	struct mt_thread *m;
 	struct gch_collection c;
 	pthread_attr_t attr;

@@ -221,13 +221,14 @@ no_refs=""
 # kernels: the rseq-less rerun of gcheap_alloc_test (a library path), the
 # gc_compat tests (the drop-in's finalizer orders, links and collection
 # gate are gcheap_final_test's and gcheap_gc_test's too) and the programs
-# that do not use gcheap.  About 15 minutes instead of 22.
+# that do not use gcheap.  About 14 minutes instead of 22.
 debug_profile() {
 	[ -e /proc/lockdep ] || return 1
 	export GCH_FUZZ_CALLS="${GCH_FUZZ_CALLS:-20000}"
 	export GCHEAP_TEARDOWN_SECONDS="${GCHEAP_TEARDOWN_SECONDS:-5}"
 	export GCH_CONC_PERCENT="${GCH_CONC_PERCENT:-30}"
 	export GCH_FINAL_OBJECTS="${GCH_FINAL_OBJECTS:-30000}"
+	export GCHEAP_ROOTS_TEST_MANY="${GCHEAP_ROOTS_TEST_MANY:-600}"
 	no_refs="debug kernel: the stock kernels run them"
 }
 
