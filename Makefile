@@ -456,9 +456,11 @@ uninstall:
 # --- DKMS ---------------------------------------------------------------------
 
 # The module's sources as DKMS wants them: $(DKMS_SRCDIR)/gcheap-$(VERSION)/
-# with dkms.conf.  dkms-install adds, builds and installs them for the
-# running kernel (or DKMS_KERNEL), and DKMS rebuilds them for every kernel
-# installed later.  DKMS="dkms --dkmstree ..." points it elsewhere.
+# with dkms.conf, and tools/dkms-btf, which encodes the module's BTF when
+# DKMS builds for the running kernel (dkms.conf).  dkms-install adds,
+# builds and installs them for the running kernel (or DKMS_KERNEL), and
+# DKMS rebuilds them for every kernel installed later.  DKMS="dkms
+# --dkmstree ..." points it elsewhere.
 DKMS ?= dkms
 DKMS_SOURCE := $(DESTDIR)$(DKMS_SRCDIR)/gcheap-$(VERSION)
 DKMS_K := $(if $(DKMS_KERNEL),-k $(DKMS_KERNEL))
@@ -467,6 +469,7 @@ dkms-source:
 	rm -rf $(DKMS_SOURCE)
 	$(INSTALL) -d $(DKMS_SOURCE)
 	cp -R dkms.conf Kbuild kmod uapi $(DKMS_SOURCE)/
+	$(INSTALL) -D -m 755 tools/dkms-btf $(DKMS_SOURCE)/tools/dkms-btf
 	@grep -q '^PACKAGE_VERSION="$(VERSION)"$$' $(DKMS_SOURCE)/dkms.conf || \
 		{ echo 'dkms.conf: PACKAGE_VERSION is not $(VERSION), the Makefile VERSION' >&2; exit 1; }
 
