@@ -1456,6 +1456,80 @@ TEST(raw_arena_sigbus_and_release)
 	close(h.fd);
 }
 
+/*
+ * The arena's first heap page is never handed out, so that no object
+ * starts at the arena's own address (programs keep copies of it, and an
+ * object there would never be freed): the first object of every span
+ * class, from a buffer refill and from the CPU cache, and the first large
+ * object start right past it; it finds no object and frees none; a full
+ * arena is full without it, which stays a bus error and out of
+ * mapped_bytes.
+ */
+TEST(raw_arena_first_page_reserved)
+{
+	const __u64 arena_size = 16 * GCH_PAGE_SIZE, big = 5 * GCH_PAGE_SIZE;
+	__u64 first, buf[512], addr[4], a;
+	struct raw_heap h;
+	struct gch_refill r;
+	struct gch_query q;
+	struct gch_stats st;
+	struct gch_cache *c;
+	unsigned int sc, i, n;
+
+	ASSERT_EQ(0, raw_open(&h, arena_size, true)) TH_LOG("%s", strerror(errno));
+	first = (uintptr_t)h.arena + GCH_PAGE_SIZE;
+	for (sc = 2; sc < 2 * classes.nr_classes; sc++) {
+		/* one span's worth */
+		ASSERT_GE(ARRAY_SIZE(buf), classes.nobjs[sc >> 1]);
+		ASSERT_EQ(0, raw_refill(&h, sc, buf, classes.nobjs[sc >> 1], &r))
+			TH_LOG("spanclass %u: %s", sc, strerror(errno));
+		ASSERT_LT(0, r.count);
+		EXPECT_EQ(first, buf[0]) TH_LOG("spanclass %u", sc);
+		for (i = 0; i < r.count; i++)
+			ASSERT_EQ(0, raw_free(&h, buf[i] & ~(__u64)GCH_SLOT_UNZEROED));
+	}
+	/* the CPU cache of an empty heap: its lowest slot is the first */
+	sc = GCH_SPANCLASS(1, 0);
+	ASSERT_EQ(0, raw_refill(&h, sc, NULL, 0, &r)) TH_LOG("%s", strerror(errno));
+	ASSERT_LT(r.cpu, h.nr_cpus);
+	c = raw_cache(&h, r.cpu, sc);
+	ASSERT_LT(0, c->count);
+	a = ~0ULL;
+	for (i = 0; i < c->count && i < layout.capacity[sc]; i++)
+		a = c->slots[i] < a ? c->slots[i] : a;
+	EXPECT_EQ(first, a & ~(__u64)GCH_SLOT_UNZEROED);
+	for (i = 0; i < c->count && i < layout.capacity[sc]; i++)
+		ASSERT_EQ(0, raw_free(&h, c->slots[i] & ~(__u64)GCH_SLOT_UNZEROED));
+	c->count = 0;
+
+	/* large objects: 3 of 5 pages fill the 15 pages past the first */
+	for (n = 0; n < ARRAY_SIZE(addr); n++)
+		if (raw_alloc_large(&h, big, &addr[n]))
+			break;
+	EXPECT_EQ(3, n);
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(first, addr[0]);
+	for (i = 0; i < n; i++)
+		EXPECT_LE(first, addr[i]);
+	ASSERT_EQ(0, raw_stats(&h, &st));
+	EXPECT_EQ(arena_size, st.arena_size);
+	EXPECT_EQ(3 * big, st.mapped_bytes);
+	EXPECT_EQ(3, st.objects);
+	/* nothing at, in or from the arena's first page */
+	for (a = 0; a < GCH_PAGE_SIZE; a += 1024 + 8) {
+		EXPECT_EQ(-1, raw_query(&h, (uintptr_t)h.arena + a, &q));
+		EXPECT_EQ(ENOENT, errno) TH_LOG("offset %llu", (unsigned long long)a);
+		EXPECT_EQ(-1, raw_free(&h, (uintptr_t)h.arena + a));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	EXPECT_EQ(SIGBUS, probe_read(h.arena));
+	EXPECT_EQ(SIGBUS, probe_read((char *)h.arena + GCH_PAGE_SIZE - 1));
+	EXPECT_EQ(0, probe_read((char *)(uintptr_t)first));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, raw_free(&h, addr[i]));
+	close(h.fd);
+}
+
 /* Whatever the process writes into its control area, the kernel copes. */
 TEST(raw_control_garbage)
 {

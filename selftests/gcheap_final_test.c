@@ -124,7 +124,7 @@ static size_t fin_objects(void)
 
 /* --- roots the tests control --------------------------------------------- */
 
-static void *volatile g_pin;		/* the arena's first object */
+static void *volatile g_pin;		/* the heap's first object */
 static void *volatile g_root;		/* .bss roots */
 static void *volatile g_root2;
 static void *volatile g_resurrect;	/* where finalizers resurrect */
@@ -138,9 +138,10 @@ static void *volatile g_wreach_s;
 static void *volatile g_wreach_l;
 
 /*
- * A live object at the arena's first byte, allocated before anything else,
- * so that copies of the arena's address (statistics in a frame) keep
- * nothing the tests check alive (see gcheap_gc_test.c).
+ * A live object allocated before anything else: it used to take the
+ * arena's first byte, so that copies of the arena's address (statistics in
+ * a frame) kept nothing the tests check alive; the module now never hands
+ * that page out (see gcheap_gc_test.c).
  */
 static void pin_arena_start(struct __test_metadata *_metadata)
 {

@@ -122,8 +122,10 @@ static noinline int collect_churn(uint64_t seed)
 }
 
 /*
- * Every copy of the arena's address (gch_stats(), a stack frame) keeps the
- * object at its first byte; a pin takes that place (see gcheap_gc_test).
+ * A live object allocated first: it used to take the arena's first byte,
+ * which every copy of the arena's address (gch_stats(), a stack frame)
+ * kept alive; the module now never hands that page out (see
+ * pin_arena_start() in gcheap_gc_test.c).
  */
 static void *volatile g_pin;
 

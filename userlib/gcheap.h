@@ -255,8 +255,9 @@ void *gch_base(const void *ptr);
  *                   used).
  * @live_objects:    objects the program holds: @objects minus the cached
  *                   ones and the library's own per-thread cache blocks.
- * @arena_start:     the arena's first byte (a pointer into the heap: a
- *                   copy kept in a root keeps the object there alive).
+ * @arena_start:     the arena's first byte.  No object is ever there (the
+ *                   module never hands out the arena's first 8 KiB page),
+ *                   so a copy kept in a root keeps nothing alive.
  * @nr_cpus:         CPUs with a per-CPU cache block.
  * @gc_percent:      GOGC-style growth percent, or GCH_GC_PERCENT_OFF.
  * @workers:         collector threads configured (0: the module decides).

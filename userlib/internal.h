@@ -31,10 +31,11 @@ enum gch_lib_state {
  * @control:     the control area's user address (NULL without @percpu).
  * @fd:          the open /dev/gcheap.
  * @init_errno:  errno of a failed setup (state FAILED).
- * @arena_inv:   the arena's first byte, bit-inverted: the library's data
- *               is a root, and a plain pointer there would keep the
- *               object at the arena's first byte alive for ever
- *               (gch_arena() gives the address).
+ * @arena_inv:   the arena's first byte, bit-inverted, so that the
+ *               library's data (a root) holds no pointer into the heap;
+ *               no object is ever at that byte anyway (the module never
+ *               hands out the arena's first page).  gch_arena() gives
+ *               the address.
  * @arena_size:  its size.
  * @control_size: bytes of the control area mapping.
  * @gc_percent:  as configured (GCH_GC_OFF for off).

@@ -20,6 +20,11 @@
  * costs nothing until a span is reused, and a span that empties is
  * released rather than reused.
  *
+ * The arena's first page is never handed out (GCH_HEAP_RESERVED_PAGES, a
+ * reservation of the page heap), so no object starts at offset 0: the
+ * arena's own address, of which programs and libraries keep copies, is
+ * not a pointer to an object.
+ *
  * Large objects each have a span of their own, on @large.  Their span,
  * like a small one, carries an allocation and a mark bitmap (of one bit)
  * so that mark and sweep need not tell them apart.
@@ -208,7 +213,8 @@ static bool heap_classes_ok(const struct gch_sizeclass_table *t)
  * gch_heap_init() - set up an empty heap
  * @h:       the heap; its previous contents are ignored.
  * @classes: the size-class table, which must outlive the heap.
- * @npages:  arena size in heap pages, at least 1.
+ * @npages:  arena size in heap pages, more than GCH_HEAP_RESERVED_PAGES
+ *           (the first, never handed out).
  * @ops:     the embedder's callbacks, all three set; must outlive the heap.
  *
  * On failure @h is left in a state gch_heap_destroy() accepts (and does
@@ -242,7 +248,7 @@ int gch_heap_init(struct gch_heap_core *h,
 		return -EINVAL;
 	h->classes = classes;
 	h->ops = ops;
-	err = gch_pageheap_init(&h->pages, npages);
+	err = gch_pageheap_init(&h->pages, npages, GCH_HEAP_RESERVED_PAGES);
 	/* the page heap's top-level map is metadata too */
 	h->metadata_bytes = h->pages.metadata_bytes;
 	return err;
@@ -890,6 +896,8 @@ static const char *heap_check(const struct gch_heap_core *h)
 	u64 nlarge = 0;
 	int l;
 
+	if (h->pages.reserved != GCH_HEAP_RESERVED_PAGES)
+		return "arena's first pages not reserved";
 	bad = gch_pageheap_check(&h->pages, NULL) ? "page heap" : NULL;
 	for (i = 0; !bad && i < GCH_NR_SPANCLASSES; i++)
 		bad = heap_check_class(h, i, &sum);
@@ -920,7 +928,8 @@ static const char *heap_check(const struct gch_heap_core *h)
 	if (sum.inuse_bytes != h->inuse_bytes)
 		return "inuse_bytes wrong";
 	if (sum.mapped_pages != h->mapped_pages ||
-	    h->mapped_pages != h->pages.used - h->pages.free_pages)
+	    h->mapped_pages != h->pages.used - h->pages.reserved -
+			       h->pages.free_pages)
 		return "mapped_pages wrong";
 	if (sum.metadata_bytes + h->pages.metadata_bytes != h->metadata_bytes)
 		return "metadata_bytes wrong";
@@ -937,7 +946,8 @@ static const char *heap_check(const struct gch_heap_core *h)
  * gch_pageheap_check(), checks each span on the central and large lists
  * against its class, its bitmaps and the span table, and recomputes every
  * counter of struct gch_heap_core and struct gch_central from the spans.
- * Every in-use span of the page heap must be on one of the heap's lists.
+ * Every in-use span of the page heap must be on one of the heap's lists,
+ * and the arena's first GCH_HEAP_RESERVED_PAGES pages are reserved.
  * During a lazy sweep it also checks the sweep generations: spans on the
  * unswept lists are unswept (and counted in @unswept), those on the other
  * lists swept, with their mark bits clear; no mark bit is set on a free

@@ -181,10 +181,13 @@ struct gch_heap_ops {
 /**
  * struct gch_pageheap - runs of heap pages: allocated, free, untouched
  * @npages:      arena size in heap pages.
+ * @reserved:    pages [0, @reserved) are never handed out: in no span and
+ *               no free run, and not counted in @free_pages.
  * @used:        the top: pages [@used, @npages) are in no span and no free
  *               run, and are cut off by bumping @used.  A free run that
  *               would end at @used lowers it instead, so the page below
- *               @used, if any, is always in use.
+ *               @used is always in use, or reserved: @used is never below
+ *               @reserved.
  * @free_pages:  pages in free runs below @used.
  * @free_small:  free runs of exactly n pages, n < GCH_PH_SMALL_RUNS.
  * @free_large:  free runs of GCH_PH_SMALL_RUNS pages or more.
@@ -193,13 +196,15 @@ struct gch_heap_ops {
  *               use.  Every page of an in-use span points to it; a free run
  *               is recorded at its first and last page (for coalescing);
  *               all other entries are NULL.  Chunks are never freed before
- *               gch_pageheap_destroy(), so those covering [0, @used) exist.
+ *               gch_pageheap_destroy(), so those covering [@reserved,
+ *               @used) exist.
  * @map_chunks:  entries of @map.
  * @metadata_bytes: bytes allocated for the map, its chunks and the span
  *               structs the page heap holds (in use and free runs).
  */
 struct gch_pageheap {
 	u32 npages;
+	u32 reserved;
 	u32 used;
 	u32 free_pages;
 	struct list_head free_small[GCH_PH_SMALL_RUNS];
@@ -210,6 +215,26 @@ struct gch_pageheap {
 };
 
 #define GCH_PH_MAP_CHUNK	512
+
+/*
+ * Heap pages at the arena's start that the heap never hands out.  Without
+ * them the first object would start at the arena's address, and every
+ * copy of that address (the program's statistics, a library's own data)
+ * would be a pointer to it, keeping it alive for ever.  Only address
+ * space: nothing backs a reserved page, and it is not in @mapped_pages.
+ */
+#define GCH_HEAP_RESERVED_PAGES	1U
+
+/**
+ * gch_pageheap_empty() - does the page heap hold no span and no free run?
+ * @ph: the page heap (initialised, or not: then it is empty too).
+ *
+ * Return: true if the top is down at the reserved pages.
+ */
+static inline bool gch_pageheap_empty(const struct gch_pageheap *ph)
+{
+	return ph->used == ph->reserved;
+}
 
 /**
  * struct gch_central - the spans of one span class
@@ -246,7 +271,8 @@ struct gch_central {
  * @large_nfree:    large objects freed since the heap began.
  * @inuse_bytes:    bytes in allocated objects (class size, or span size).
  * @objects:        allocated objects now.
- * @mapped_pages:   heap pages populated (in-use spans).
+ * @mapped_pages:   heap pages populated (in-use spans; never the reserved
+ *                  pages).
  * @metadata_bytes: memory the core allocated for its own bookkeeping:
  *                  span structs, bitmaps, the span table.
  * @sweepgen:       sweep generation: advanced by 2 when a sweep starts
@@ -328,7 +354,7 @@ bool gch_span_unswept(const struct gch_heap_core *h,
 int gch_heap_sweep_start(struct gch_heap_core *h);
 bool gch_heap_sweep_some(struct gch_heap_core *h, u64 max_spans);
 
-int gch_pageheap_init(struct gch_pageheap *ph, u32 npages);
+int gch_pageheap_init(struct gch_pageheap *ph, u32 npages, u32 reserved);
 void gch_pageheap_destroy(struct gch_pageheap *ph);
 struct gch_span *gch_pageheap_alloc(struct gch_pageheap *ph, u32 npages);
 void gch_pageheap_free(struct gch_pageheap *ph, struct gch_span *s);

@@ -2,8 +2,13 @@
 /*
  * The page heap: runs of heap pages, in the role of the Go runtime's mheap.
  *
- * The arena's pages [0, npages) are in three kinds of places:
+ * The arena's pages [0, npages) are in four kinds of places:
  *
+ *  - reserved: the first @reserved pages, never handed out, in no span
+ *    and no free run (their entries are NULL).  The heap reserves the
+ *    arena's first page (GCH_HEAP_RESERVED_PAGES), so that no object
+ *    starts at the arena's address: a copy of that address (the program's
+ *    statistics, a library's bookkeeping) is not a pointer to any object;
  *  - in use: a span handed out by gch_pageheap_alloc(); every one of its
  *    pages' span-table entries points to it, so an interior pointer finds
  *    its span in two loads;
@@ -17,7 +22,8 @@
  * Free runs are maximal: freeing a span merges it with the free runs on
  * both sides, and a run that then ends at the top lowers the top instead
  * of being kept.  So two free runs are never adjacent and the page below
- * the top is in use; gch_pageheap_check() verifies all of this.
+ * the top is in use or reserved (the top never goes below @reserved);
+ * gch_pageheap_check() verifies all of this.
  *
  * Allocation is best fit: the exact-length lists from the requested length
  * up, then the smallest sufficient run on free_large (lowest address on a
@@ -50,7 +56,10 @@ static struct gch_span *ph_get(const struct gch_pageheap *ph, u32 page)
 	return chunk ? chunk[page % GCH_PH_MAP_CHUNK] : NULL;
 }
 
-/* Only for pages whose chunk exists: below @used, or made by ph_grow_map. */
+/*
+ * Only for pages whose chunk exists: from @reserved to @used, or made by
+ * ph_grow_map.
+ */
 static void ph_set(struct gch_pageheap *ph, u32 page, struct gch_span *s)
 {
 	ph->map[page / GCH_PH_MAP_CHUNK][page % GCH_PH_MAP_CHUNK] = s;
@@ -152,15 +161,17 @@ static struct gch_span *ph_best_fit(struct gch_pageheap *ph, u32 npages)
 
 /**
  * gch_pageheap_init() - set up an empty page heap
- * @ph:     the page heap; its previous contents are ignored.
- * @npages: arena size in heap pages, at least 1.
+ * @ph:       the page heap; its previous contents are ignored.
+ * @npages:   arena size in heap pages, more than @reserved.
+ * @reserved: pages at the arena's start never to hand out: the top starts
+ *            there, and they are in no span and no free run.
  *
  * Allocates the top level of the span table (one pointer per
  * GCH_PH_MAP_CHUNK pages); chunks come on first use.
  *
- * Return: 0, -EINVAL for an empty arena, -ENOMEM.
+ * Return: 0, -EINVAL for an arena with no page to hand out, -ENOMEM.
  */
-int gch_pageheap_init(struct gch_pageheap *ph, u32 npages)
+int gch_pageheap_init(struct gch_pageheap *ph, u32 npages, u32 reserved)
 {
 	u32 i;
 
@@ -168,7 +179,7 @@ int gch_pageheap_init(struct gch_pageheap *ph, u32 npages)
 	for (i = 0; i < GCH_PH_SMALL_RUNS; i++)
 		INIT_LIST_HEAD(&ph->free_small[i]);
 	INIT_LIST_HEAD(&ph->free_large);
-	if (!npages)
+	if (npages <= reserved)
 		return -EINVAL;
 	ph->map_chunks = DIV_ROUND_UP(npages, GCH_PH_MAP_CHUNK);
 	ph->map = gch_zalloc(ph->map_chunks * sizeof(*ph->map));
@@ -178,6 +189,8 @@ int gch_pageheap_init(struct gch_pageheap *ph, u32 npages)
 	}
 	ph->metadata_bytes = ph->map_chunks * sizeof(*ph->map);
 	ph->npages = npages;
+	ph->reserved = reserved;
+	ph->used = reserved;
 	return 0;
 }
 
@@ -192,7 +205,7 @@ int gch_pageheap_init(struct gch_pageheap *ph, u32 npages)
 void gch_pageheap_destroy(struct gch_pageheap *ph)
 {
 	struct gch_span *s;
-	u32 p = 0, c;
+	u32 p = ph->reserved, c;
 
 	if (!ph->map)
 		return;
@@ -209,7 +222,7 @@ void gch_pageheap_destroy(struct gch_pageheap *ph)
 	for (c = 0; c < ph->map_chunks; c++)
 		gch_kvfree(ph->map[c]);
 	gch_kvfree(ph->map);
-	gch_pageheap_init(ph, 0);
+	gch_pageheap_init(ph, 0, 0);
 }
 
 /**
@@ -231,7 +244,7 @@ struct gch_span *gch_pageheap_alloc(struct gch_pageheap *ph, u32 npages)
 {
 	struct gch_span *r, *s;
 
-	if (!npages || npages > ph->npages)
+	if (!npages || npages > ph->npages - ph->reserved)
 		return NULL;
 	r = ph_best_fit(ph, npages);
 	if (r && r->npages == npages) {
@@ -282,11 +295,12 @@ void gch_pageheap_free(struct gch_pageheap *ph, struct gch_span *s)
 	struct gch_span *n;
 	u32 start = s->start, end = s->start + s->npages;
 
-	if (WARN_ON(s->freerun || !s->npages || end > ph->used ||
+	if (WARN_ON(s->freerun || !s->npages || start < ph->reserved ||
+		    end > ph->used ||
 		    ph_get(ph, start) != s || ph_get(ph, end - 1) != s))
 		return;
 	ph_set_range(ph, start, s->npages, NULL);
-	if (start > 0) {
+	if (start > ph->reserved) {
 		n = ph_get(ph, start - 1);
 		if (n && n->freerun) {
 			ph_remove_run(ph, n);
@@ -319,15 +333,15 @@ void gch_pageheap_free(struct gch_pageheap *ph, struct gch_span *s)
  * @ph:   the page heap.
  * @page: any page index.
  *
- * Return: the span, or NULL if @page is in a free run, above the top or
- * outside the arena.  A span counts as in use from gch_pageheap_alloc()
- * on, whatever its @state.
+ * Return: the span, or NULL if @page is reserved, in a free run, above the
+ * top or outside the arena.  A span counts as in use from
+ * gch_pageheap_alloc() on, whatever its @state.
  */
 struct gch_span *gch_pageheap_lookup(const struct gch_pageheap *ph, u32 page)
 {
 	struct gch_span *s;
 
-	if (page >= ph->used)
+	if (page >= ph->used || page < ph->reserved)
 		return NULL;
 	s = ph_get(ph, page);
 	return s && !s->freerun ? s : NULL;
@@ -338,7 +352,7 @@ static const char *ph_check_tiling(const struct gch_pageheap *ph,
 {
 	struct gch_span *s;
 	bool prev_free = false;
-	u32 p = 0, q;
+	u32 p = ph->reserved, q;
 
 	while (p < ph->used) {
 		s = ph_get(ph, p);
@@ -381,6 +395,7 @@ static const char *ph_check_lists(const struct gch_pageheap *ph, u64 *listed)
 					       &ph->free_large;
 		list_for_each_entry(r, head, link) {
 			if (!r->freerun || r->start >= ph->used ||
+			    r->start < ph->reserved ||
 			    ph_get(ph, r->start) != r)
 				return "listed run not a free run in the table";
 			if (n < GCH_PH_SMALL_RUNS ? r->npages != n :
@@ -402,6 +417,10 @@ static const char *ph_check(const struct gch_pageheap *ph)
 		return "not initialised";
 	if (ph->used > ph->npages)
 		return "top above the arena";
+	if (ph->reserved >= ph->npages)
+		return "every page reserved";
+	if (ph->used < ph->reserved)
+		return "top below the reserved pages";
 	bad = ph_check_tiling(ph, &runs, &spans, &free_pages);
 	if (bad)
 		return bad;
@@ -409,10 +428,14 @@ static const char *ph_check(const struct gch_pageheap *ph)
 		if (!ph->map[c])
 			continue;
 		chunks++;
-		for (q = 0; q < GCH_PH_MAP_CHUNK; q++)
-			if (c * GCH_PH_MAP_CHUNK + q >= ph->used &&
-			    ph->map[c][q])
+		for (q = 0; q < GCH_PH_MAP_CHUNK; q++) {
+			if (!ph->map[c][q])
+				continue;
+			if (c * GCH_PH_MAP_CHUNK + q >= ph->used)
 				return "entry above the top";
+			if (c * GCH_PH_MAP_CHUNK + q < ph->reserved)
+				return "entry in a reserved page";
+		}
 	}
 	bad = ph_check_lists(ph, &listed);
 	if (bad)
@@ -436,12 +459,13 @@ static const char *ph_check(const struct gch_pageheap *ph)
  *       or NULL.
  *
  * For tests and debugging: O(npages + runs).  Checks that the table
- * describes a tiling of [0, @used) by in-use spans and free runs, with
+ * describes a tiling of [@reserved, @used) by in-use spans and free runs
+ * (the top at or above @reserved, the reserved pages without entries), with
  * every page of an in-use span pointing to it, free runs recorded at both
- * ends only, no two free runs adjacent, the page below the top in use,
- * nothing above the top, the free lists holding exactly the free runs
- * (each on the list for its length), @free_pages their total, and
- * @metadata_bytes what the map, its chunks and the span structs take.
+ * ends only, no two free runs adjacent, the page below the top in use
+ * (or reserved), nothing above the top, the free lists holding exactly the
+ * free runs (each on the list for its length), @free_pages their total,
+ * and @metadata_bytes what the map, its chunks and the span structs take.
  *
  * Return: 0 if all hold, else -EUCLEAN.
  */

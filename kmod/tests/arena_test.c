@@ -125,7 +125,8 @@ static struct page *arena_page_locked(struct gch_heap *heap, u64 off)
 /*
  * The fault path's lookup: every offset inside an allocated span maps to
  * the kernel page that backs it (the same memory the kernel mapping
- * shows), and offsets outside any span map to nothing (SIGBUS).
+ * shows), and offsets outside any span, the reserved first page among
+ * them, map to nothing (SIGBUS).
  */
 static void arena_fault_lookup(struct kunit *test)
 {
@@ -144,6 +145,10 @@ static void arena_fault_lookup(struct kunit *test)
 	for (off = base; off < end; off += 512)
 		KUNIT_ASSERT_PTR_EQ(test, arena_page_locked(heap, off),
 				    vmalloc_to_page(k + (off - base)));
+	/* the arena's first page is reserved: never backed (SIGBUS) */
+	KUNIT_EXPECT_EQ(test, base, (u64)GCH_HEAP_RESERVED_PAGES << GCH_PAGE_SHIFT);
+	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, 0));
+	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, base - 1));
 	/* past the span, and far beyond anything allocated: no page */
 	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, end));
 	KUNIT_EXPECT_NULL(test, arena_page_locked(heap, 511ULL << GCH_PAGE_SHIFT));

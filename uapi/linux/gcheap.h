@@ -124,7 +124,8 @@ struct gch_version {
  * After GCH_IOC_CONFIGURE (optional: defaults apply), a process maps
  *
  *   - the arena: mmap(NULL, arena_size, PROT_READ | PROT_WRITE,
- *     MAP_SHARED, fd, GCH_MMAP_ARENA) -- all objects live here;
+ *     MAP_SHARED, fd, GCH_MMAP_ARENA) -- all objects live here, none in
+ *     its first GCH_PAGE_SIZE bytes;
  *   - the control area: mmap(NULL, control_size, PROT_READ | PROT_WRITE,
  *     MAP_SHARED, fd, GCH_MMAP_CONTROL) -- the per-CPU caches.
  *
@@ -181,7 +182,10 @@ struct gch_cache {
  * @control_size: out: bytes to map at GCH_MMAP_CONTROL.
  * @cpu_stride:   out: bytes between two CPUs' blocks in the control area.
  * @nr_cpus:      out: number of CPU blocks (the kernel's nr_cpu_ids).
- * @arena_start:  out: user address of the arena, 0 while unmapped.
+ * @arena_start:  out: user address of the arena, 0 while unmapped.  No
+ *                object is ever there (the arena's first GCH_PAGE_SIZE
+ *                bytes are never handed out), so a copy of it is no
+ *                reference to any object.
  * @tls_below:    in: bytes below each thread's thread pointer (the x86-64
  *                FS base) that hold its static TLS, scanned as roots;
  *                0 keeps.  At most GCH_TLS_MAX.  out: the current value.

@@ -2,6 +2,7 @@
 /*
  * The heap (heap.c): small objects of every class, large objects, lookup
  * of interior offsets, bad frees, lazy zeroing, span release, exhaustion,
+ * the arena's first page never handed out,
  * failures of populate and of the core's own allocations, counters, and
  * random sequences checked against a model.  A KUnit suite in gcheap.ko
  * and a hosted test (ASan/UBSan), like every core test.
@@ -30,6 +31,14 @@
  * sparse reports as dubious.
  */
 #define HT_SPANCLASS(sc, noscan)	(((sc) << 1) | ((noscan) ? 1 : 0))
+
+/*
+ * The arena's first pages are never handed out (GCH_HEAP_RESERVED_PAGES):
+ * an arena of n pages holds n - HF_RESERVED pages of spans, from HF_FIRST
+ * on, and the top of an empty heap is HF_RESERVED.
+ */
+#define HF_RESERVED	GCH_HEAP_RESERVED_PAGES
+#define HF_FIRST	((u64)HF_RESERVED << GCH_PAGE_SHIFT)
 
 struct heap_fixture {
 	struct gch_heap_core h;
@@ -245,6 +254,10 @@ static void heap_init_errors(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gch_heap_init(&f->h, &f->classes, 0, &hf_ops),
 			-EINVAL);
 	gch_heap_destroy(&f->h);	/* harmless after a failed init */
+	/* an arena of only the reserved page has nothing to hand out */
+	KUNIT_EXPECT_EQ(test, gch_heap_init(&f->h, &f->classes, HF_RESERVED,
+					    &hf_ops), -EINVAL);
+	gch_heap_destroy(&f->h);
 	KUNIT_EXPECT_EQ(test, gch_heap_init(&f->h, &f->classes, 8, NULL),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, gch_heap_init(&f->h, &f->classes, 8, &no_zero),
@@ -293,15 +306,18 @@ static void heap_bad_arguments(struct kunit *test)
 						   true, off), -EINVAL);
 	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, 1ULL << 32, true,
 						   off), -EINVAL);
-	/* possible sizes, but not in 8 pages */
+	/* possible sizes, but not in the 8 pages less the reserved one */
 	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, GCH_MAX_LARGE_SIZE,
 						   false, off), -ENOMEM);
-	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h,
-						   8 * GCH_PAGE_SIZE + 1,
-						   false, off), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, 8 * GCH_PAGE_SIZE,
+						   false, off), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h,
+						   7 * GCH_PAGE_SIZE + 1,
+						   false, off), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, f->populates, 0U);
+	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, 7 * GCH_PAGE_SIZE,
 						   false, off), 0);
-	KUNIT_EXPECT_EQ(test, off[0], 0ULL);
+	KUNIT_EXPECT_EQ(test, off[0], HF_FIRST);
 	KUNIT_EXPECT_EQ(test, f->populates, 1U);
 	hf_check(test, f);
 }
@@ -342,7 +358,7 @@ static void hf_one_class(struct kunit *test, struct heap_fixture *f,
 	KUNIT_EXPECT_EQ(test, f->h.objects, 0ULL);
 	KUNIT_EXPECT_EQ(test, f->h.inuse_bytes, 0ULL);
 	KUNIT_EXPECT_EQ(test, f->h.mapped_pages, 0ULL);
-	KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+	KUNIT_EXPECT_EQ(test, f->h.pages.used, HF_RESERVED);
 	KUNIT_EXPECT_EQ(test, f->populates, f->releases);
 	hf_check(test, f);
 	gch_bitmap_zero(granules, 64 * GCH_PAGE_SIZE / GCH_MIN_ALIGN);
@@ -451,7 +467,7 @@ static void heap_lookup_interior(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off[2]), 0);
 		hf_check(test, f);
 	}
-	KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+	KUNIT_EXPECT_EQ(test, f->h.pages.used, HF_RESERVED);
 }
 
 /* Offsets past a span's last object, the top, outside the arena. */
@@ -797,21 +813,27 @@ static void heap_large_objects(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, big), 0);
 	for (i = 2; i < ARRAY_SIZE(sizes); i++)
 		KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off[i]), 0);
-	KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+	KUNIT_EXPECT_EQ(test, f->h.pages.used, HF_RESERVED);
 	KUNIT_EXPECT_EQ(test, f->h.large_nmalloc, (u64)ARRAY_SIZE(sizes) + 1);
 	KUNIT_EXPECT_EQ(test, f->h.large_nfree, (u64)ARRAY_SIZE(sizes) + 1);
 	KUNIT_EXPECT_EQ(test, f->h.inuse_bytes, 0ULL);
-	/* one object the size of the arena */
-	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, 256 * GCH_PAGE_SIZE,
-						   true, &big), 0);
-	KUNIT_EXPECT_EQ(test, big, 0ULL);
+	/* one object the size of the arena but its reserved page */
+	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, 256 * GCH_PAGE_SIZE,
+						   true, &big), -ENOMEM);
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h,
+						   (256 - HF_RESERVED) *
+						   GCH_PAGE_SIZE, true, &big),
+			0);
+	KUNIT_EXPECT_EQ(test, big, HF_FIRST);
+	KUNIT_EXPECT_EQ(test, f->h.mapped_pages, 256ULL - HF_RESERVED);
 	hf_check(test, f);
 }
 
 /* A full arena says -ENOMEM, partly full hands out what it has. */
 static void heap_exhaustion(struct kunit *test)
 {
-	struct heap_fixture *f = hf_new(test, 24);
+	/* 24 pages to hand out */
+	struct heap_fixture *f = hf_new(test, HF_RESERVED + 24);
 	unsigned int sc, spanclass, nobjs, total = 0;
 	u64 *offs, big;
 	int got;
@@ -847,14 +869,91 @@ static void heap_exhaustion(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, 40000, false, &big),
 			-ENOMEM);
 	hf_alloc_n(test, f, HT_SPANCLASS(1, 0), &big, 1);
-	KUNIT_EXPECT_EQ(test, big, 23ULL * GCH_PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, big, HF_FIRST + 23ULL * GCH_PAGE_SIZE);
 	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, big), 0);
 	while (total)
 		KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, offs[--total]), 0);
 	hf_check(test, f);
+	KUNIT_EXPECT_EQ(test, gch_heap_alloc_large(&f->h, 25 * GCH_PAGE_SIZE,
+						   false, &big), -ENOMEM);
 	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, 24 * GCH_PAGE_SIZE,
 						   false, &big), 0);
+	KUNIT_EXPECT_EQ(test, big, HF_FIRST);
 	KUNIT_EXPECT_EQ(test, f->populates - f->releases, 1U);
+}
+
+/*
+ * The arena's first page is never handed out, so that no object starts at
+ * the arena's own address: the first object of every class, tagged or
+ * not, and the first large object start past it; no offset in it finds an
+ * object or frees one; a full arena is full without it, and it is never
+ * populated (not in @mapped_pages).  gch_heap_check() knows about it.
+ */
+static void heap_first_page_reserved(struct kunit *test)
+{
+	struct heap_fixture *f = hf_new(test, 64);
+	unsigned int sc, spanclass, nobjs, i;
+	const char *why = NULL;
+	u64 off, b, *offs;
+	int got;
+
+	/* at least the page that holds offset 0 */
+	KUNIT_ASSERT_GE(test, HF_RESERVED, 1U);
+	KUNIT_EXPECT_EQ(test, f->h.pages.reserved, HF_RESERVED);
+	KUNIT_EXPECT_EQ(test, f->h.pages.used, HF_RESERVED);
+	KUNIT_EXPECT_TRUE(test, gch_pageheap_empty(&f->h.pages));
+	offs = hf_buf(test, 0, 2048 * sizeof(*offs));
+	for (spanclass = 2; spanclass < 2 * hf_nclasses(f); spanclass++) {
+		sc = spanclass >> 1;
+		KUNIT_ASSERT_LE(test, f->classes.nobjs[sc], 2048U);
+		hf_alloc_n(test, f, spanclass, &off, 1);
+		KUNIT_EXPECT_EQ_MSG(test, off, HF_FIRST, "spanclass %u",
+				    spanclass);
+		KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off), 0);
+		/* a whole span at once, tagged (the refill's path) */
+		nobjs = f->classes.nobjs[sc];
+		got = gch_heap_alloc_objs(&f->h, spanclass, offs, nobjs, true);
+		KUNIT_ASSERT_EQ(test, got, (int)nobjs);
+		KUNIT_EXPECT_EQ_MSG(test, offs[0], HF_FIRST, "spanclass %u",
+				    spanclass);
+		for (i = 0; i < nobjs; i++)
+			KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, offs[i]), 0);
+	}
+	KUNIT_ASSERT_EQ(test, gch_heap_alloc_large(&f->h, 40000, false, &off),
+			0);
+	KUNIT_EXPECT_EQ(test, off, HF_FIRST);
+	KUNIT_EXPECT_EQ(test, f->h.mapped_pages, 5ULL);
+	hf_check(test, f);
+	/* the reserved page: no object, no span, nothing to free */
+	for (b = 0; b < HF_FIRST; b += HT_TAIL_STEP) {
+		KUNIT_ASSERT_EQ(test, gch_heap_lookup(&f->h, b, NULL), -ENOENT);
+		KUNIT_ASSERT_NULL(test, gch_heap_span_of(&f->h, b));
+		KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, b), -EINVAL);
+	}
+	KUNIT_ASSERT_EQ(test, gch_heap_free(&f->h, off), 0);
+	/* fill the arena with one-page spans: every page but the reserved */
+	for (sc = 1; f->classes.npages[sc] != 1 || f->classes.size[sc] < 512;)
+		sc++;
+	spanclass = HT_SPANCLASS(sc, 0);
+	nobjs = f->classes.nobjs[sc];
+	KUNIT_ASSERT_LE(test, 64 * nobjs, 2048U);
+	got = gch_heap_alloc_small(&f->h, spanclass, offs, 64 * nobjs);
+	KUNIT_EXPECT_EQ(test, got, (int)(64 - HF_RESERVED) * (int)nobjs);
+	KUNIT_EXPECT_EQ(test, gch_heap_alloc_small(&f->h, spanclass, &off, 1),
+			-ENOMEM);
+	for (i = 0; i < (unsigned int)got; i++)
+		KUNIT_ASSERT_GE(test, offs[i], HF_FIRST);
+	KUNIT_EXPECT_EQ(test, f->h.mapped_pages, 64ULL - HF_RESERVED);
+	KUNIT_EXPECT_EQ(test, f->populates - f->releases, 64U - HF_RESERVED);
+	hf_check(test, f);
+	/* a page heap without the reservation is a corrupt heap */
+	f->h.pages.reserved = 0;
+	KUNIT_EXPECT_EQ(test, gch_heap_check(&f->h, &why), -EUCLEAN);
+	KUNIT_EXPECT_TRUE_MSG(test, why &&
+			      !strcmp(why, "arena's first pages not reserved"),
+			      "%s", why ? why : "(none)");
+	f->h.pages.reserved = HF_RESERVED;
+	hf_check(test, f);
 }
 
 /* The embedder cannot back a span: nothing is left behind. */
@@ -870,7 +969,7 @@ static void heap_populate_failure(struct kunit *test)
 	f->fail_populate = 1;
 	KUNIT_EXPECT_EQ(test, gch_heap_alloc_small(&f->h, spanclass, offs, 1),
 			-ENOMEM);
-	KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+	KUNIT_EXPECT_EQ(test, f->h.pages.used, HF_RESERVED);
 	KUNIT_EXPECT_EQ(test, f->h.central[spanclass].nspans, 0U);
 	KUNIT_EXPECT_EQ(test, f->h.central[spanclass].nmalloc, 0ULL);
 	KUNIT_EXPECT_EQ(test, f->releases, 0U);
@@ -1037,6 +1136,7 @@ static void ht_add(struct kunit *test, struct heap_fixture *f,
 	u64 g;
 
 	KUNIT_ASSERT_LT(test, m->nobj, m->maxobj);
+	KUNIT_ASSERT_GE(test, off, HF_FIRST);	/* never the reserved page */
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	for (g = off / GCH_MIN_ALIGN; g < (off + size) / GCH_MIN_ALIGN; g++)
 		KUNIT_ASSERT_EQ_MSG(test, m->owner[g], 0U, "overlap at %llu",
@@ -1238,7 +1338,7 @@ static void heap_random_vs_model(struct kunit *test)
 	while (m->nobj)
 		ht_remove(test, f, m, m->nobj - 1);
 	ht_verify(test, f, m, true);
-	KUNIT_EXPECT_EQ(test, f->h.pages.used, 0U);
+	KUNIT_EXPECT_EQ(test, f->h.pages.used, HF_RESERVED);
 	KUNIT_EXPECT_EQ(test, f->populates, f->releases);
 }
 
@@ -1256,6 +1356,7 @@ static struct kunit_case heap_cases[] = {
 	KUNIT_CASE(heap_span_release),
 	KUNIT_CASE(heap_large_objects),
 	KUNIT_CASE(heap_exhaustion),
+	KUNIT_CASE(heap_first_page_reserved),
 	KUNIT_CASE(heap_populate_failure),
 	KUNIT_CASE(heap_alloc_failure_injection),
 	KUNIT_CASE(heap_destroy_releases),

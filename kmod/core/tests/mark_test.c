@@ -202,14 +202,15 @@ static void mark_noscan_and_large(struct kunit *test)
 }
 
 /*
- * Roots into free slots, a span's tail, free runs, the untouched top and
- * outside the arena mark nothing.
+ * Roots into free slots, a span's tail, free runs, the untouched top, the
+ * arena's reserved first page (its own address above all) and outside the
+ * arena mark nothing.
  */
 static void mark_ignored_roots(struct kunit *test)
 {
 	struct gf_fixture *f = gf_new(test, 64, MT_SEED);
 	u64 arena = (u64)GF_ARENA_PAGES << GCH_PAGE_SHIFT;
-	u64 x[3], tailobj, la, lb, words[16];
+	u64 x[3], tailobj, la, lb, words[20];
 	const struct gch_sizeclass_table *t = &f->classes;
 	struct gch_mark_stats st;
 	struct gch_span *s;
@@ -223,6 +224,15 @@ static void mark_ignored_roots(struct kunit *test)
 			break;
 	KUNIT_ASSERT_LT(test, sc, t->nr_classes);
 	tailobj = gf_alloc(test, f, sc, false);
+	/*
+	 * The heap's first object is past the reserved page: a copy of the
+	 * arena's address (a program's statistics) does not keep it alive.
+	 */
+	KUNIT_EXPECT_EQ(test, tailobj,
+			(u64)GCH_HEAP_RESERVED_PAGES << GCH_PAGE_SHIFT);
+	words[n++] = GF_BASE;
+	words[n++] = GF_BASE + ((u64)GCH_HEAP_RESERVED_PAGES << GCH_PAGE_SHIFT) -
+		     8;
 	s = gch_heap_span_of(&f->fh.h, tailobj);
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	words[n++] = GF_BASE + ((u64)s->start << GCH_PAGE_SHIFT) +

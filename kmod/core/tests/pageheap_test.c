@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The page heap (pageheap.c): splitting and coalescing, best fit, growth
- * at the top and its lowering, exhaustion, the span table, and random
+ * at the top and its lowering, exhaustion, the span table, reserved pages
+ * at the arena's start (never handed out, never merged into), and random
  * operation sequences checked step by step against a model that only
  * knows which span owns each page.  gch_pageheap_check() verifies the
  * structural invariants after every step.  A KUnit suite in gcheap.ko and
@@ -40,13 +41,20 @@ static void ph_case_exit(struct kunit *test)
 		gch_pageheap_destroy(&f->ph);
 }
 
-static struct gch_pageheap *ph_new(struct kunit *test, u32 npages)
+static struct gch_pageheap *ph_new_reserved(struct kunit *test, u32 npages,
+					     u32 reserved)
 {
 	struct ph_fixture *f = test->priv;
 
-	KUNIT_ASSERT_EQ(test, gch_pageheap_init(&f->ph, npages), 0);
+	KUNIT_ASSERT_EQ(test, gch_pageheap_init(&f->ph, npages, reserved), 0);
 	f->live = true;
 	return &f->ph;
+}
+
+/* Most cases test the page heap alone: no reserved pages. */
+static struct gch_pageheap *ph_new(struct kunit *test, u32 npages)
+{
+	return ph_new_reserved(test, npages, 0);
 }
 
 static void ph_check(struct kunit *test, const struct gch_pageheap *ph)
@@ -89,8 +97,13 @@ static void pageheap_init_errors(struct kunit *test)
 {
 	struct ph_fixture *f = test->priv;
 
-	KUNIT_EXPECT_EQ(test, gch_pageheap_init(&f->ph, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gch_pageheap_init(&f->ph, 0, 0), -EINVAL);
 	gch_pageheap_destroy(&f->ph);	/* harmless after a failed init */
+	/* reserving every page leaves nothing to hand out */
+	KUNIT_EXPECT_EQ(test, gch_pageheap_init(&f->ph, 1, 1), -EINVAL);
+	gch_pageheap_destroy(&f->ph);
+	KUNIT_EXPECT_EQ(test, gch_pageheap_init(&f->ph, 4, 5), -EINVAL);
+	gch_pageheap_destroy(&f->ph);
 	ph_new(test, 1);
 	KUNIT_EXPECT_EQ(test, f->ph.map_chunks, 1U);
 	KUNIT_EXPECT_EQ(test, f->ph.metadata_bytes, (u64)sizeof(void *));
@@ -326,6 +339,87 @@ static void pageheap_lookup_every_page(struct kunit *test)
 		KUNIT_ASSERT_NULL(test, gch_pageheap_lookup(ph, p));
 }
 
+/*
+ * Reserved pages at the arena's start: never handed out, never looked up,
+ * never merged with a free run, and the top comes down to them, not below.
+ */
+static void pageheap_reserved_pages(struct kunit *test)
+{
+	struct gch_pageheap *ph = ph_new_reserved(test, 16, 1);
+	struct gch_span *a, *b, *c, *all;
+	const char *why = NULL;
+
+	KUNIT_EXPECT_EQ(test, ph->used, 1U);
+	KUNIT_EXPECT_EQ(test, ph->free_pages, 0U);
+	KUNIT_EXPECT_TRUE(test, gch_pageheap_empty(ph));
+	ph_check(test, ph);
+	/* the whole arena is one page more than can be had */
+	KUNIT_EXPECT_NULL(test, gch_pageheap_alloc(ph, 16));
+	a = ph_alloc(test, ph, 2, 1);
+	KUNIT_EXPECT_FALSE(test, gch_pageheap_empty(ph));
+	b = ph_alloc(test, ph, 3, 3);
+	c = ph_alloc(test, ph, 1, 6);		/* guard */
+	KUNIT_EXPECT_NULL(test, gch_pageheap_lookup(ph, 0));
+	KUNIT_EXPECT_PTR_EQ(test, gch_pageheap_lookup(ph, 1), a);
+	/* a free run at the reserved page stays there, merged only rightwards */
+	gch_pageheap_free(ph, a);
+	ph_check(test, ph);
+	ph_expect_run(test, ph, 1, 2);
+	KUNIT_EXPECT_NULL(test, ph->map[0][0]);
+	gch_pageheap_free(ph, b);
+	ph_check(test, ph);
+	ph_expect_run(test, ph, 1, 5);
+	KUNIT_EXPECT_EQ(test, ph->free_pages, 5U);
+	a = ph_alloc(test, ph, 5, 1);		/* exact fit, not page 0 */
+	/* everything freed: the top is down at the reserved page */
+	gch_pageheap_free(ph, c);
+	gch_pageheap_free(ph, a);
+	ph_check(test, ph);
+	KUNIT_EXPECT_EQ(test, ph->used, 1U);
+	KUNIT_EXPECT_EQ(test, ph->free_pages, 0U);
+	KUNIT_EXPECT_TRUE(test, gch_pageheap_empty(ph));
+	/* a full arena: every page but the reserved one */
+	all = ph_alloc(test, ph, 15, 1);
+	KUNIT_EXPECT_NULL(test, gch_pageheap_alloc(ph, 1));
+	KUNIT_EXPECT_EQ(test, ph->used, 16U);
+	KUNIT_EXPECT_NULL(test, gch_pageheap_lookup(ph, 0));
+	/* the check knows the reserved page: an entry there is corruption */
+	ph->map[0][0] = all;
+	KUNIT_EXPECT_EQ(test, gch_pageheap_check(ph, &why), -EUCLEAN);
+	KUNIT_EXPECT_TRUE_MSG(test, why &&
+			      !strcmp(why, "entry in a reserved page"),
+			      "%s", why ? why : "(none)");
+	ph->map[0][0] = NULL;
+	ph_check(test, ph);
+	gch_pageheap_free(ph, all);
+	KUNIT_EXPECT_TRUE(test, gch_pageheap_empty(ph));
+}
+
+/*
+ * Reserved pages cost no span-table chunk: with a chunk's worth and more
+ * reserved, the first span starts after them and only its chunk is made.
+ */
+static void pageheap_reserved_chunk(struct kunit *test)
+{
+	u32 reserved = GCH_PH_MAP_CHUNK + 10;
+	struct gch_pageheap *ph = ph_new_reserved(test, 3 * GCH_PH_MAP_CHUNK,
+						  reserved);
+	struct gch_span *s;
+	u32 p;
+
+	s = ph_alloc(test, ph, 4, reserved);
+	KUNIT_EXPECT_NULL(test, ph->map[0]);
+	KUNIT_EXPECT_NOT_NULL(test, ph->map[1]);
+	KUNIT_EXPECT_EQ(test, ph->metadata_bytes,
+			(u64)3 * sizeof(void *) +
+			GCH_PH_MAP_CHUNK * sizeof(void *) + sizeof(*s));
+	for (p = 0; p < reserved; p++)
+		KUNIT_ASSERT_NULL(test, gch_pageheap_lookup(ph, p));
+	gch_pageheap_free(ph, s);
+	ph_check(test, ph);
+	KUNIT_EXPECT_EQ(test, ph->used, reserved);
+}
+
 /* A page heap without memory: failures change nothing (hosted only). */
 static void pageheap_alloc_failure(struct kunit *test)
 {
@@ -372,13 +466,18 @@ static void pageheap_alloc_failure(struct kunit *test)
 	/* init itself */
 	gch_pageheap_destroy(ph);
 	gch_hosted_fail_alloc_after = 1;
-	KUNIT_EXPECT_EQ(test, gch_pageheap_init(ph, 10), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, gch_pageheap_init(ph, 10, 0), -ENOMEM);
 	gch_pageheap_destroy(ph);
 	ph_new(test, 10);
 #endif
 }
 
-/* The random test's model: which live span owns each page (0: none). */
+/*
+ * The random test's model: which live span owns each page (0: none,
+ * PH_RESERVED: a reserved page, which no span ever owns).
+ */
+#define PH_RESERVED	0xffff
+
 struct ph_model {
 	u32 npages;
 	u16 *owner;			/* npages entries */
@@ -453,9 +552,10 @@ static void ph_model_verify(struct kunit *test, const struct gch_pageheap *ph,
 	ph_check(test, ph);
 	KUNIT_ASSERT_EQ_MSG(test, ph->used, top, "step %u", step);
 	for (p = 0; p < m->npages; p++) {
-		s = m->owner[p] ? m->span[m->owner[p]] : NULL;
+		s = m->owner[p] && m->owner[p] != PH_RESERVED ?
+		    m->span[m->owner[p]] : NULL;
 		KUNIT_ASSERT_PTR_EQ(test, gch_pageheap_lookup(ph, p), s);
-		free_pages += p < top && !s;
+		free_pages += p < top && !m->owner[p];
 	}
 	KUNIT_ASSERT_EQ_MSG(test, ph->free_pages, free_pages, "step %u", step);
 	for (i = 0; i < m->nlive; i++) {
@@ -527,11 +627,15 @@ static u32 ph_random_len(u64 *seed)
 	return 100 + ph_below(seed, 200);
 }
 
-static void pageheap_random_vs_model(struct kunit *test)
+/*
+ * Random allocations and frees against the model, in an arena of three
+ * span-table chunks whose first @reserved pages are reserved.
+ */
+static void ph_random_vs_model(struct kunit *test, u32 reserved)
 {
-	struct gch_pageheap *ph = ph_new(test, 1500);	/* three chunks */
+	struct gch_pageheap *ph = ph_new_reserved(test, 1500, reserved);
 	struct ph_model *m;
-	u32 step;
+	u32 step, p;
 
 	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, m);
@@ -544,6 +648,9 @@ static void pageheap_random_vs_model(struct kunit *test)
 				GFP_KERNEL);
 	m->ids = kunit_kzalloc(test, m->maxlive * sizeof(*m->ids), GFP_KERNEL);
 	KUNIT_ASSERT_TRUE(test, m->owner && m->span && m->ids);
+	for (p = 0; p < reserved; p++)
+		m->owner[p] = PH_RESERVED;
+	ph_model_verify(test, ph, m, 0);
 
 	for (step = 0; step < PH_RANDOM_OPS; step++) {
 		/* drift between filling up and draining, to hit both ends */
@@ -561,7 +668,19 @@ static void pageheap_random_vs_model(struct kunit *test)
 	while (m->nlive)
 		ph_model_free(ph, m, 0);
 	ph_model_verify(test, ph, m, step);
-	KUNIT_EXPECT_EQ(test, ph->used, 0U);
+	KUNIT_EXPECT_EQ(test, ph->used, reserved);
+	KUNIT_EXPECT_TRUE(test, gch_pageheap_empty(ph));
+}
+
+static void pageheap_random_vs_model(struct kunit *test)
+{
+	ph_random_vs_model(test, 0);
+}
+
+/* The same with the heap's reservation, which the random runs merge up to. */
+static void pageheap_random_reserved(struct kunit *test)
+{
+	ph_random_vs_model(test, GCH_HEAP_RESERVED_PAGES);
 }
 
 static struct kunit_case pageheap_cases[] = {
@@ -574,7 +693,10 @@ static struct kunit_case pageheap_cases[] = {
 	KUNIT_CASE(pageheap_best_fit),
 	KUNIT_CASE(pageheap_lookup_every_page),
 	KUNIT_CASE(pageheap_alloc_failure),
+	KUNIT_CASE(pageheap_reserved_pages),
+	KUNIT_CASE(pageheap_reserved_chunk),
 	KUNIT_CASE(pageheap_random_vs_model),
+	KUNIT_CASE(pageheap_random_reserved),
 	{}
 };
 
