@@ -648,6 +648,52 @@ FIXTURE_TEARDOWN(race)
 	}
 }
 
+/*
+ * The steps every race iteration shares.  race_fork(): a fresh victim for
+ * iteration @i, ending as @how (the child never returns).
+ */
+static void race_fork(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(race) *self, enum victim_end how,
+		      unsigned int i)
+{
+	shared_reset(self->sh);
+	self->child = fork();
+	ASSERT_LE(0, self->child);
+	if (!self->child)
+		victim_run(self->sh, how, i);
+}
+
+/* Wait until the victim collects, then a random delay into a collection. */
+static void race_into_collection(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(race) *self, unsigned int i,
+				 unsigned int *seed)
+{
+	ASSERT_TRUE(wait_flag(&self->sh->ready, VICTIM_TIMEOUT_MS))
+		TH_LOG("iteration %u: the victim did not collect: %s", i,
+		       self->sh->why);
+	ASSERT_TRUE(wait_flag(&self->sh->collecting, VICTIM_TIMEOUT_MS));
+	sleep_ns(random_delay(self->sh, seed));
+}
+
+/*
+ * Reap the victim of iteration @i (@what: what happened to it, for the
+ * message), which reported nothing bad; its wait status.
+ */
+static int race_reap(struct __test_metadata *_metadata,
+		     FIXTURE_DATA(race) *self, unsigned int i,
+		     const char *what)
+{
+	int status = 0;
+
+	ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
+		TH_LOG("iteration %u: the victim hung (%s; collections %llu)",
+		       i, what, atomic_load(&self->sh->ncollect));
+	self->child = 0;
+	ASSERT_EQ(0, self->sh->bad)
+		TH_LOG("iteration %u (%s): %s", i, what, self->sh->why);
+	return status;
+}
+
 /* Stop the unload loop and check it; prints the attempts. */
 #define RMMOD_LOOP_CHECK()						\
 	do {								\
@@ -671,16 +717,8 @@ TEST_F_TIMEOUT(race, exit_during_collect, 300)
 	for (i = 0; race_more(i, end); i++) {
 		enum victim_end how = i % 2 ? VICTIM_EXIT_MAIN : VICTIM_EXIT_THREAD;
 
-		shared_reset(self->sh);
-		self->child = fork();
-		ASSERT_LE(0, self->child);
-		if (!self->child)
-			victim_run(self->sh, how, i);
-		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
-			TH_LOG("iteration %u: the victim hung (collections %llu)",
-			       i, atomic_load(&self->sh->ncollect));
-		self->child = 0;
-		ASSERT_EQ(0, self->sh->bad) TH_LOG("iteration %u: %s", i, self->sh->why);
+		race_fork(_metadata, self, how, i);
+		status = race_reap(_metadata, self, i, "exit");
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42)
 			TH_LOG("iteration %u: status %#x, not exit 42", i, status);
 		collections += atomic_load(&self->sh->ncollect);
@@ -700,16 +738,8 @@ TEST_F_TIMEOUT(race, sigkill_during_collect, 300)
 	int status, tid;
 
 	for (i = 0; race_more(i, end); i++) {
-		shared_reset(self->sh);
-		self->child = fork();
-		ASSERT_LE(0, self->child);
-		if (!self->child)
-			victim_run(self->sh, VICTIM_KILLED, i);
-		ASSERT_TRUE(wait_flag(&self->sh->ready, VICTIM_TIMEOUT_MS))
-			TH_LOG("iteration %u: the victim did not collect: %s", i,
-			       self->sh->why);
-		ASSERT_TRUE(wait_flag(&self->sh->collecting, VICTIM_TIMEOUT_MS));
-		sleep_ns(random_delay(self->sh, &seed));
+		race_fork(_metadata, self, VICTIM_KILLED, i);
+		race_into_collection(_metadata, self, i, &seed);
 		if (i % 3 == 2) {
 			ASSERT_EQ(0, kill(self->child, SIGKILL));
 		} else {
@@ -718,11 +748,7 @@ TEST_F_TIMEOUT(race, sigkill_during_collect, 300)
 			ASSERT_EQ(0, syscall(SYS_tgkill, self->child, tid, SIGKILL))
 				TH_LOG("tgkill %s: %s", target[i % 3], strerror(errno));
 		}
-		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
-			TH_LOG("iteration %u: the victim hung after SIGKILL to the %s",
-			       i, target[i % 3]);
-		self->child = 0;
-		ASSERT_EQ(0, self->sh->bad) TH_LOG("iteration %u: %s", i, self->sh->why);
+		status = race_reap(_metadata, self, i, target[i % 3]);
 		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 			TH_LOG("iteration %u: status %#x", i, status);
 		collections += atomic_load(&self->sh->ncollect);
@@ -747,17 +773,9 @@ TEST_F_TIMEOUT(race, execve_during_collect, 300)
 	int status;
 
 	for (i = 0; race_more(i, end); i++) {
-		shared_reset(self->sh);
-		self->child = fork();
-		ASSERT_LE(0, self->child);
-		if (!self->child)
-			victim_run(self->sh, i % 2 ? VICTIM_EXEC_MAIN :
-					     VICTIM_EXEC_THREAD, i);
-		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
-			TH_LOG("iteration %u: the victim hung (collections %llu)",
-			       i, atomic_load(&self->sh->ncollect));
-		self->child = 0;
-		ASSERT_EQ(0, self->sh->bad) TH_LOG("iteration %u: %s", i, self->sh->why);
+		race_fork(_metadata, self,
+			  i % 2 ? VICTIM_EXEC_MAIN : VICTIM_EXEC_THREAD, i);
+		status = race_reap(_metadata, self, i, "execve");
 		ASSERT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 44)
 			TH_LOG("iteration %u: the heap's descriptor survived execve()", i);
 		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 43)
@@ -785,16 +803,8 @@ TEST_F_TIMEOUT(race, sigstop_during_collect, 300)
 	int status;
 
 	for (i = 0; race_more(i, end); i++) {
-		shared_reset(self->sh);
-		self->child = fork();
-		ASSERT_LE(0, self->child);
-		if (!self->child)
-			victim_run(self->sh, VICTIM_KILLED, i);
-		ASSERT_TRUE(wait_flag(&self->sh->ready, VICTIM_TIMEOUT_MS))
-			TH_LOG("iteration %u: the victim did not collect: %s", i,
-			       self->sh->why);
-		ASSERT_TRUE(wait_flag(&self->sh->collecting, VICTIM_TIMEOUT_MS));
-		sleep_ns(random_delay(self->sh, &seed));
+		race_fork(_metadata, self, VICTIM_KILLED, i);
+		race_into_collection(_metadata, self, i, &seed);
 		ASSERT_EQ(0, kill(self->child, SIGSTOP));
 		ASSERT_EQ(self->child, wait_timeout(self->child, &status, WUNTRACED,
 						    VICTIM_TIMEOUT_MS))
@@ -815,10 +825,7 @@ TEST_F_TIMEOUT(race, sigstop_during_collect, 300)
 			resumed++;
 		}
 		ASSERT_EQ(0, kill(self->child, SIGKILL));
-		ASSERT_EQ(0, wait_child(self->child, VICTIM_TIMEOUT_MS, &status))
-			TH_LOG("iteration %u: the victim hung after SIGKILL", i);
-		self->child = 0;
-		ASSERT_EQ(0, self->sh->bad) TH_LOG("iteration %u: %s", i, self->sh->why);
+		status = race_reap(_metadata, self, i, "SIGKILL after SIGSTOP");
 		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 			TH_LOG("iteration %u: status %#x", i, status);
 		collections += atomic_load(&self->sh->ncollect);
