@@ -6,14 +6,15 @@
  *
  *   1. stop the world (stw.c), in the calling thread;
  *   2. gather the roots into work items (roots.c);
- *   3. with the heap locked, mark in the worker threads (workers.c,
- *      core/mark.c), roots first, each worker in the process's address
- *      space;
+ *   3. with the heap locked, mark in this thread and, for a larger heap,
+ *      pool threads (workers.c, core/mark.c), roots first, each worker in
+ *      the process's address space;
  *   4. start a lazy sweep (core/sweep.c): O(span classes), it only
  *      advances the sweep generation;
  *   5. set a provisional goal, record the numbers, restart the world;
  *   6. sweep in batches of GCH_SWEEP_BATCH spans, taking the heap lock
- *      for each: in the calling thread before it returns, or with
+ *      for each (and letting a waiting allocation in after every
+ *      GCH_SWEEP_STEP): in the calling thread before it returns, or with
  *      GCH_COLLECT_ASYNC_SWEEP in a kernel worker (the heap's
  *      @sweep_work) while the calling thread returns to the program.
  *      Allocation goes on between batches and sweeps the spans of its
@@ -42,8 +43,13 @@
 #include "internal.h"
 #include "gcheap_trace.h"
 
-/* Spans swept per batch of the lazy sweep, between two takes of the lock. */
+/*
+ * Spans swept per batch of the lazy sweep, between two takes of the lock;
+ * a batch ends early, after a step, when an allocation waits for the lock
+ * (@alloc_waiters): a refill waits for a few spans, not for 64.
+ */
 #define GCH_SWEEP_BATCH		64
+#define GCH_SWEEP_STEP		4
 
 static void gch_sweep_workfn(struct work_struct *work);
 
@@ -379,9 +385,15 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 	bool done;
 
 	do {
+		unsigned int swept = 0;
+
 		cond_resched();
 		mutex_lock(&heap->lock);
-		done = gch_sweep_batch(heap, GCH_SWEEP_BATCH);
+		do {
+			done = gch_sweep_batch(heap, GCH_SWEEP_STEP);
+			swept += GCH_SWEEP_STEP;
+		} while (!done && swept < GCH_SWEEP_BATCH &&
+			 !atomic_read(&heap->alloc_waiters));
 		if (!done)
 			mutex_unlock(&heap->lock);
 	} while (!done);

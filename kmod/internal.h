@@ -203,6 +203,8 @@ struct gch_fin_info {
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
  * @spec:           finalizers and weak links (specials.c).
+ * @alloc_waiters:  allocations waiting for @lock: the background sweep
+ *                  lets them in between steps of its batches.
  */
 struct gch_heap {
 	u64 id;
@@ -210,6 +212,7 @@ struct gch_heap {
 	pid_t tgid;
 	uid_t uid;
 	struct mutex lock;
+	atomic_t alloc_waiters;
 	struct inode *inode;
 	u64 arena_size;
 	u32 gc_percent;

@@ -8,11 +8,17 @@
  * A job is a function called once in each of its n threads (n at most
  * the pool size), all at once, as the core's mark and sweep need
  * (core/mark.h: a worker of the mark returns only when all n are out of
- * work, so all n must run).  Jobs of different heaps run side by side:
- * each takes n idle threads of its own for its whole run, and waits, in
- * order of arrival, only while fewer are idle; so a small heap's job does
- * not wait for a large one to finish, and no job is overtaken for ever.
- * Each thread adopts the collecting process's address space
+ * work, so all n must run).  The submitting thread (the collector, in
+ * its own process) is the job's thread 0 and starts at once; the other
+ * n - 1 come from the pool.  So a one-thread job (a small heap) never
+ * waits for the pool nor wakes a thread of it, and a larger one starts
+ * its work while its pool threads are still on their way.  Jobs of
+ * different heaps run side by side: each takes n - 1 idle threads of its
+ * own for its whole run, and they wait, in order of arrival, only while
+ * fewer are idle (thread 0 meanwhile works alone, or waits in the mark's
+ * termination); so a small heap's job does not wait for a large one to
+ * finish, and no job is overtaken for ever.
+ * Each pool thread adopts the collecting process's address space
  * (kthread_use_mm()) for the job, so root scanning reads its memory with
  * copy_from_user(), and charges what it allocates to that process's
  * memory cgroup (set_active_memcg(): a kernel thread has none of its
@@ -37,7 +43,7 @@
  * @arg:     for @fn.
  * @mm:      address space the threads use meanwhile, or NULL.
  * @memcg:   @mm's memory cgroup, charged meanwhile, or NULL.
- * @n:       threads taking part.
+ * @n:       pool threads taking part (the submitter is one more).
  * @link:    in the pool's list of jobs waiting for threads.
  * @pending: threads that have not finished it yet.
  * @done:    completed when @pending reaches 0.
@@ -96,7 +102,7 @@ static void gch_pool_dispatch(void)
 			t = list_first_entry(&gch_pool.idle,
 					     struct gch_pool_thread, idle);
 			list_del(&t->idle);
-			t->index = i;
+			t->index = i + 1;	/* the submitter is 0 */
 			WRITE_ONCE(t->job, job);
 			wake_up(&t->wq);
 		}
@@ -148,18 +154,19 @@ unsigned int gch_pool_size(void)
 }
 
 /**
- * gch_pool_run() - run @fn(@arg, i) in pool threads i = 0 .. @n - 1, wait
+ * gch_pool_run() - run @fn(@arg, i) for i = 0 .. @n - 1 at once, wait
  * @n:   threads, 1 to gch_pool_size().
  * @fn:  the function; may sleep, must return.
  * @arg: for @fn.
- * @mm:  the address space the threads use meanwhile (a live one: the
- *       caller's own), or NULL; its memory cgroup is charged for what
- *       they allocate.
+ * @mm:  the caller's address space (the pool threads use it meanwhile,
+ *       and its memory cgroup is charged for what they allocate), or
+ *       NULL.
  *
- * Waits, behind the jobs that came first, until @n threads are idle; the
- * jobs of other heaps run meanwhile.  Uninterruptible: the threads use
- * the caller's memory, so the caller cannot leave before they are done;
- * jobs are bounded (a root read, a mark or a sweep).
+ * The caller runs @fn(@arg, 0) itself; threads 1 .. @n - 1 are pool
+ * threads, which wait, behind the jobs that came first, until enough are
+ * idle; the jobs of other heaps run meanwhile.  Uninterruptible: the
+ * threads use the caller's memory, so the caller cannot leave before they
+ * are done; jobs are bounded (a root read, a mark or a sweep).
  */
 void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
 		  void *arg, struct mm_struct *mm)
@@ -168,18 +175,24 @@ void gch_pool_run(unsigned int n, void (*fn)(void *arg, unsigned int index),
 		.fn = fn,
 		.arg = arg,
 		.mm = mm,
-		.memcg = mm ? get_mem_cgroup_from_mm(mm) : NULL,
-		.n = clamp(n, 1U, gch_pool.nr),
+		.n = clamp(n, 1U, gch_pool.nr) - 1,
 	};
 
-	atomic_set(&job.pending, job.n);
-	init_completion(&job.done);
-	spin_lock(&gch_pool.lock);
-	list_add_tail(&job.link, &gch_pool.waiting);
-	gch_pool_dispatch();
-	spin_unlock(&gch_pool.lock);
-	wait_for_completion(&job.done);
-	mem_cgroup_put(job.memcg);
+	WARN_ON_ONCE(mm && mm != current->mm);
+	if (job.n) {
+		job.memcg = mm ? get_mem_cgroup_from_mm(mm) : NULL;
+		atomic_set(&job.pending, job.n);
+		init_completion(&job.done);
+		spin_lock(&gch_pool.lock);
+		list_add_tail(&job.link, &gch_pool.waiting);
+		gch_pool_dispatch();
+		spin_unlock(&gch_pool.lock);
+	}
+	fn(arg, 0);
+	if (job.n) {
+		wait_for_completion(&job.done);
+		mem_cgroup_put(job.memcg);
+	}
 }
 
 /**
