@@ -139,7 +139,6 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 	s = heap_pages_alloc(h, npages);
 	if (!s)
 		return -ENOMEM;
-	s->state = state;
 	s->spanclass = spanclass;
 	s->nobjs = nobjs;
 	s->elemsize = elemsize;
@@ -161,6 +160,12 @@ static int heap_new_span(struct gch_heap_core *h, u32 npages, u8 state,
 		heap_pages_free(h, s);
 		return err;
 	}
+	/*
+	 * Published last: a concurrent mark that finds the span in the
+	 * table takes it for one holding objects only once its bitmaps and
+	 * mapping are there (mark.c reads @state with acquire).
+	 */
+	smp_store_release(&s->state, state);
 	h->mapped_pages += npages;
 	*sp = s;
 	return 0;
@@ -190,6 +195,37 @@ static void heap_release_span(struct gch_heap_core *h, struct gch_span *s)
 {
 	h->ops->release(h, s);
 	gch_heap_drop_span(h, s);
+}
+
+/**
+ * gch_heap_mark_phase() - begin or end a mark that runs beside the mutator
+ * @h:  the heap.
+ * @on: true before the mark's first gch_mark_begin(), false after its
+ *      last gch_mark_end().
+ *
+ * While a mark reads the heap without the embedder's lock, allocation may
+ * add spans (published in heap_new_span()) and change alloc bits, which
+ * the mark tolerates, but nothing may take a span or a span struct away
+ * from under it: spans gch_heap_free() empties are parked instead of
+ * released, and the page heap keeps the structs it would free.  Ending
+ * the phase releases them.  Mark bits are only set meanwhile (objects
+ * allocated start unmarked; see mark.h).
+ */
+void gch_heap_mark_phase(struct gch_heap_core *h, bool on)
+{
+	struct gch_span *s, *n;
+	u64 before;
+
+	h->marking = on;
+	if (on) {
+		gch_pageheap_defer(&h->pages, true);
+		return;
+	}
+	list_for_each_entry_safe(s, n, &h->parked, link)
+		heap_release_span(h, s);
+	before = h->pages.metadata_bytes;
+	gch_pageheap_defer(&h->pages, false);
+	h->metadata_bytes -= before - h->pages.metadata_bytes;
 }
 
 static bool heap_classes_ok(const struct gch_sizeclass_table *t)
@@ -243,6 +279,7 @@ int gch_heap_init(struct gch_heap_core *h,
 	}
 	INIT_LIST_HEAD(&h->large);
 	INIT_LIST_HEAD(&h->large_unswept);
+	INIT_LIST_HEAD(&h->parked);
 	if (!classes || !heap_classes_ok(classes) || !npages || !ops ||
 	    !ops->populate || !ops->release || !ops->zero)
 		return -EINVAL;
@@ -283,6 +320,9 @@ void gch_heap_destroy(struct gch_heap_core *h)
 		heap_release_span(h, s);
 	list_for_each_entry_safe(s, n, &h->large_unswept, link)
 		heap_release_span(h, s);
+	list_for_each_entry_safe(s, n, &h->parked, link)
+		heap_release_span(h, s);
+	h->marking = false;
 	h->unswept = 0;
 	gch_pageheap_destroy(&h->pages);
 	h->nlarge = 0;
@@ -688,6 +728,15 @@ static bool span_holds_objects(const struct gch_span *s)
 	return s && (s->state == GCH_SPAN_SMALL || s->state == GCH_SPAN_LARGE);
 }
 
+/* Release a span its last free emptied, or park it during a mark. */
+static void heap_free_span(struct gch_heap_core *h, struct gch_span *s)
+{
+	if (h->marking)
+		list_move(&s->link, &h->parked);
+	else
+		heap_release_span(h, s);
+}
+
 /**
  * gch_heap_free() - free one object
  * @h:   the heap.
@@ -725,7 +774,8 @@ int gch_heap_free(struct gch_heap_core *h, u64 off)
 	if (s->state == GCH_SPAN_LARGE) {
 		h->nlarge--;
 		h->large_nfree++;
-		heap_release_span(h, s);
+		s->nalloc = 0;
+		heap_free_span(h, s);
 		return 0;
 	}
 	c = &h->central[s->spanclass];
@@ -738,7 +788,7 @@ int gch_heap_free(struct gch_heap_core *h, u64 off)
 		list_move_tail(&s->link, &c->partial);
 	if (!s->nalloc) {
 		c->nspans--;
-		heap_release_span(h, s);
+		heap_free_span(h, s);
 	}
 	return 0;
 }
@@ -915,6 +965,14 @@ static const char *heap_check(const struct gch_heap_core *h)
 				return bad;
 			nlarge++;
 		}
+	}
+	list_for_each_entry(s, &h->parked, link) {
+		if (!h->marking)
+			return "span parked outside a mark";
+		if (s->nalloc || gch_bitmap_weight(s->allocbits, s->nobjs))
+			return "parked span not empty";
+		sum.mapped_pages += s->npages;
+		sum.metadata_bytes += bitmaps_bytes(s);
 	}
 	if (sum.unswept != h->unswept)
 		return "unswept count wrong";

@@ -153,7 +153,9 @@ struct gch_sweep_stats {
 /**
  * struct gch_heap_ops - what the embedder does for the core
  * @populate: back the pages of a span being put to use with zeroed memory.
- *            Every field of the span is set when it is called.  Return 0
+ *            Every field of the span is set when it is called but @state
+ *            and @mapped, set after @map (so that a concurrent mark only
+ *            sees the span once it is complete).  Return 0
  *            or -ENOMEM (the span then goes back to the free runs, without
  *            a call to @release: undo any partial work before failing).
  * @release:  drop the backing of a span going back to the free runs (or
@@ -200,7 +202,12 @@ struct gch_heap_ops {
  *               @used) exist.
  * @map_chunks:  entries of @map.
  * @metadata_bytes: bytes allocated for the map, its chunks and the span
- *               structs the page heap holds (in use and free runs).
+ *               structs the page heap holds (in use, free runs, and on
+ *               @graveyard).
+ * @defer_free:  a concurrent mark may be reading span structs through
+ *               @map: a struct the page heap is done with goes on
+ *               @graveyard instead of being freed (gch_pageheap_defer()).
+ * @graveyard:   those structs, freed when deferral ends.
  */
 struct gch_pageheap {
 	u32 npages;
@@ -212,6 +219,8 @@ struct gch_pageheap {
 	struct gch_span ***map;
 	u32 map_chunks;
 	u64 metadata_bytes;
+	bool defer_free;
+	struct list_head graveyard;
 };
 
 #define GCH_PH_MAP_CHUNK	512
@@ -284,6 +293,12 @@ struct gch_central {
  * @swept:          what the current (or last) lazy sweep did so far,
  *                  whoever swept: gch_heap_sweep_some(), or allocation
  *                  and free sweeping a span on demand.
+ * @marking:        a concurrent mark is running (gch_heap_mark_phase()):
+ *                  no span is released and no span struct freed.
+ * @parked:         spans gch_heap_free() emptied while @marking (a large
+ *                  object's, a small span's last object): off every other
+ *                  list and out of every counter but @mapped_pages and
+ *                  @metadata_bytes, released when the mark ends.
  *
  * Classes 0 and 1 of @central (large objects) stay empty: large spans are
  * on @large.
@@ -312,6 +327,8 @@ struct gch_heap_core {
 	u32 sweep_next;
 	u64 unswept;
 	struct gch_sweep_stats swept;
+	bool marking;
+	struct list_head parked;
 };
 
 /**
@@ -351,6 +368,7 @@ int gch_heap_check(const struct gch_heap_core *h, const char **why);
 unsigned int gch_span_sweep_bits(struct gch_span *s);
 bool gch_span_unswept(const struct gch_heap_core *h,
 		      const struct gch_span *s);
+void gch_heap_mark_phase(struct gch_heap_core *h, bool on);
 int gch_heap_sweep_start(struct gch_heap_core *h);
 bool gch_heap_sweep_some(struct gch_heap_core *h, u64 max_spans);
 
@@ -359,6 +377,7 @@ void gch_pageheap_destroy(struct gch_pageheap *ph);
 struct gch_span *gch_pageheap_alloc(struct gch_pageheap *ph, u32 npages);
 void gch_pageheap_free(struct gch_pageheap *ph, struct gch_span *s);
 struct gch_span *gch_pageheap_lookup(const struct gch_pageheap *ph, u32 page);
+void gch_pageheap_defer(struct gch_pageheap *ph, bool on);
 int gch_pageheap_check(const struct gch_pageheap *ph, const char **why);
 
 #endif /* _GCHEAP_CORE_HEAP_H */

@@ -155,8 +155,12 @@ static u64 mark_span_base(const struct gch_span *s)
 
 /*
  * The in-use span holding @off, if it holds objects.  Like
- * gch_pageheap_lookup(), inline: this is the mark's inner loop.  The
- * table does not change during the mark, so plain reads.
+ * gch_pageheap_lookup(), inline: this is the mark's inner loop.  In a
+ * mark beside the mutator (gch_heap_mark_phase()) the table gains spans
+ * meanwhile, and a span is published by its @state (set last, with
+ * release): the reads are single loads, the state's an acquire, which
+ * costs nothing more on x86.  Spans and their structs stay while the
+ * phase lasts.
  */
 static __always_inline struct gch_span *mark_span_of(const struct gch_mark *m,
 						   u64 off)
@@ -164,18 +168,22 @@ static __always_inline struct gch_span *mark_span_of(const struct gch_mark *m,
 	const struct gch_pageheap *ph = &m->h->pages;
 	struct gch_span **chunk, *s;
 	u32 page;
+	u8 state;
 
 	if (off >= m->arena_bytes)
 		return NULL;
 	page = off >> GCH_PAGE_SHIFT;
-	if (page >= ph->used)
+	if (page >= READ_ONCE(ph->used))
 		return NULL;
-	chunk = ph->map[page / GCH_PH_MAP_CHUNK];
+	chunk = READ_ONCE(ph->map[page / GCH_PH_MAP_CHUNK]);
 	if (!chunk)
 		return NULL;
-	s = chunk[page % GCH_PH_MAP_CHUNK];
+	s = READ_ONCE(chunk[page % GCH_PH_MAP_CHUNK]);
+	if (!s)
+		return NULL;
 	/* free runs and spans not yet set up have state GCH_SPAN_FREE */
-	if (!s || (s->state != GCH_SPAN_SMALL && s->state != GCH_SPAN_LARGE))
+	state = smp_load_acquire(&s->state);
+	if (state != GCH_SPAN_SMALL && state != GCH_SPAN_LARGE)
 		return NULL;
 	return s;
 }
@@ -379,8 +387,8 @@ static __always_inline void mark_obj(struct gch_mark_worker *w, u64 off,
 		if (i >= s->nobjs)
 			return;		/* the span's tail */
 	}
-	/* alloc bits do not change during the mark */
-	if (!gch_bitmap_test(s->allocbits, i))
+	/* beside the mutator alloc bits change: either value is right */
+	if (!test_bit(i, s->allocbits))
 		return;			/* a free slot */
 	if (test_bit(i, s->markbits) ||
 	    gch_bitmap_test_and_set_atomic(s->markbits, i))
@@ -526,6 +534,55 @@ static void mark_drain(struct gch_mark_worker *w)
 	}
 }
 
+/*
+ * Scan again the parts on heap pages [@first, @first + @n) flagged in
+ * @map (bit p % 64 of word p / 64 for page p) of every marked object that
+ * may hold pointers.  Only the flagged pages: the rest of each object was
+ * not written since it was scanned (the embedder's promise, see
+ * GCH_ROOT_DIRTY).  Unmarked objects are left alone: if reachable they
+ * are marked, and then scanned whole, later in this mark.
+ */
+static void mark_dirty_pages(struct gch_mark_worker *w, const u64 *map,
+			     u64 first, u64 n)
+{
+	u64 p, off, end, lo, hi;
+	struct gch_span *s;
+	u32 i, last;
+
+	for (p = first; p < first + n; p++) {
+		if (!(map[p / 64] >> (p % 64) & 1))
+			continue;
+		w->stats.dirty_pages++;
+		off = p << GCH_PAGE_SHIFT;
+		s = mark_span_of(w->m, off);
+		if (!s || (s->spanclass & 1))
+			continue;	/* no objects, or none with pointers */
+		end = off + GCH_PAGE_SIZE;
+		if (s->state == GCH_SPAN_LARGE) {
+			if (test_bit(0, s->markbits))
+				mark_push(w, (const u64 *)((const u8 *)s->mapped +
+					  (off - mark_span_base(s))),
+					  GCH_PAGE_SIZE / sizeof(u64));
+			continue;
+		}
+		/* the objects that overlap the page */
+		i = gch_span_index(s, off - mark_span_base(s));
+		last = gch_span_index(s, end - 1 - mark_span_base(s));
+		last = min_t(u32, last, s->nobjs - 1);
+		for (; i <= last; i++) {
+			if (!test_bit(i, s->markbits))
+				continue;
+			lo = mark_span_base(s) + (u64)i * s->elemsize;
+			hi = lo + s->elemsize;
+			lo = max(lo, off);
+			hi = min(hi, end);
+			mark_push(w, (const u64 *)((const u8 *)s->mapped +
+				  (lo - mark_span_base(s))),
+				  (hi - lo) / sizeof(u64));
+		}
+	}
+}
+
 /* The root item @item: which root, and which chunk of it. */
 static void mark_root_item(struct gch_mark_worker *w, u64 item)
 {
@@ -548,6 +605,12 @@ static void mark_root_item(struct gch_mark_worker *w, u64 item)
 	w->stats.root_items++;
 	if (r->kind == GCH_ROOT_FUNC) {
 		r->fn(w, r->arg);
+		return;
+	}
+	if (r->kind == GCH_ROOT_DIRTY) {
+		start = (item - first) * GCH_DIRTY_CHUNK;
+		mark_dirty_pages(w, r->words, start,
+				 min_t(u64, GCH_DIRTY_CHUNK, r->n - start));
 		return;
 	}
 	start = (item - first) * GCH_ROOT_CHUNK;
@@ -809,6 +872,11 @@ int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 			if (roots[i].n && !roots[i].words)
 				return -EINVAL;
 			items += DIV_ROUND_UP((u64)roots[i].n, GCH_ROOT_CHUNK);
+		} else if (roots[i].kind == GCH_ROOT_DIRTY) {
+			if ((roots[i].n && !roots[i].words) ||
+			    roots[i].n > m->h->pages.npages)
+				return -EINVAL;
+			items += DIV_ROUND_UP((u64)roots[i].n, GCH_DIRTY_CHUNK);
 		} else {
 			return -EINVAL;
 		}
@@ -922,6 +990,7 @@ void gch_mark_end(struct gch_mark *m, struct gch_mark_stats *total)
 		total->handoffs += st->handoffs;
 		total->overflows += st->overflows;
 		total->idle_waits += st->idle_waits;
+		total->dirty_pages += st->dirty_pages;
 	}
 	total->rescans = m->rescans;
 }

@@ -58,10 +58,14 @@
 /* Large objects are scanned in pieces of this size, each a work item. */
 #define GCH_MARK_OBLET		(128U << 10)
 
+/* Heap pages per work item of a GCH_ROOT_DIRTY root (8 MiB). */
+#define GCH_DIRTY_CHUNK		1024
+
 enum gch_root_kind {
 	GCH_ROOT_WORDS,		/* conservative words: user addresses */
 	GCH_ROOT_OFFSETS,	/* arena offsets, e.g. cached objects */
 	GCH_ROOT_FUNC,		/* a callback that finds its own words */
+	GCH_ROOT_DIRTY,		/* heap pages written since their scan */
 };
 
 struct gch_mark_worker;
@@ -70,7 +74,11 @@ struct gch_mark_worker;
  * struct gch_root - one source of roots, a unit of parallel root scanning
  * @kind:   enum gch_root_kind.
  * @words:  GCH_ROOT_WORDS: @n 64-bit words, each a possible user address
- *          (arena offset + base); GCH_ROOT_OFFSETS: @n arena offsets.
+ *          (arena offset + base); GCH_ROOT_OFFSETS: @n arena offsets;
+ *          GCH_ROOT_DIRTY: a bitmap of heap pages 0 to @n - 1 (bit p % 64
+ *          of word p / 64), those written since the last scan of their
+ *          marked objects: the parts of marked objects on those pages
+ *          are scanned again (a mark beside the mutator, see above).
  *          Memory the core reads directly (the embedder copied a stack or
  *          a register set there), alive until gch_mark_work() returns.
  *          Ranges longer than GCH_ROOT_CHUNK are split into several items.
@@ -109,6 +117,7 @@ struct gch_root {
  *                   buffer (found again by a rescan; see gch_mark_end()).
  * @idle_waits:      times this worker ran out of work and waited.
  * @rescans:         totals only: overflow rescans of the heap.
+ * @dirty_pages:     pages of GCH_ROOT_DIRTY roots scanned again.
  */
 struct gch_mark_stats {
 	u64 objects_marked;
@@ -122,6 +131,7 @@ struct gch_mark_stats {
 	u64 overflows;
 	u64 idle_waits;
 	u64 rescans;
+	u64 dirty_pages;
 };
 
 struct gch_mark;

@@ -62,7 +62,9 @@ static struct gch_span *ph_get(const struct gch_pageheap *ph, u32 page)
  */
 static void ph_set(struct gch_pageheap *ph, u32 page, struct gch_span *s)
 {
-	ph->map[page / GCH_PH_MAP_CHUNK][page % GCH_PH_MAP_CHUNK] = s;
+	/* read without the lock by a concurrent mark (mark.c) */
+	WRITE_ONCE(ph->map[page / GCH_PH_MAP_CHUNK][page % GCH_PH_MAP_CHUNK],
+		   s);
 }
 
 static void ph_set_range(struct gch_pageheap *ph, u32 start, u32 n,
@@ -78,13 +80,16 @@ static void ph_set_range(struct gch_pageheap *ph, u32 start, u32 n,
 static int ph_grow_map(struct gch_pageheap *ph, u32 start, u32 n)
 {
 	u32 c, last = (start + n - 1) / GCH_PH_MAP_CHUNK;
+	struct gch_span **chunk;
 
 	for (c = start / GCH_PH_MAP_CHUNK; c <= last; c++) {
 		if (ph->map[c])
 			continue;
-		ph->map[c] = gch_zalloc(GCH_PH_CHUNK_BYTES);
-		if (!ph->map[c])
+		chunk = gch_zalloc(GCH_PH_CHUNK_BYTES);
+		if (!chunk)
 			return -ENOMEM;
+		/* zeroed before a concurrent mark can see it */
+		smp_store_release(&ph->map[c], chunk);
 		ph->metadata_bytes += GCH_PH_CHUNK_BYTES;
 	}
 	return 0;
@@ -103,8 +108,36 @@ static struct gch_span *ph_new_span(struct gch_pageheap *ph)
 
 static void ph_free_span(struct gch_pageheap *ph, struct gch_span *s)
 {
+	if (ph->defer_free) {
+		/* a concurrent mark may hold a pointer to it: later */
+		memset(s, 0, sizeof(*s));
+		list_add(&s->link, &ph->graveyard);
+		return;
+	}
 	ph->metadata_bytes -= sizeof(*s);
 	gch_kvfree(s);
+}
+
+/**
+ * gch_pageheap_defer() - keep span structs while a concurrent mark runs
+ * @ph: the page heap.
+ * @on: start deferring, or stop and free what was deferred.
+ *
+ * A mark that runs while the page heap changes reads span structs it
+ * found in the table; one the page heap frees meanwhile (merged into a
+ * neighbouring free run, or at the top) is kept, zeroed (so its @state
+ * says GCH_SPAN_FREE), until deferral ends.
+ */
+void gch_pageheap_defer(struct gch_pageheap *ph, bool on)
+{
+	struct gch_span *s, *n;
+
+	ph->defer_free = on;
+	if (on)
+		return;
+	list_for_each_entry_safe(s, n, &ph->graveyard, link)
+		ph_free_span(ph, s);
+	INIT_LIST_HEAD(&ph->graveyard);
 }
 
 static struct list_head *ph_list(struct gch_pageheap *ph, u32 npages)
@@ -179,6 +212,7 @@ int gch_pageheap_init(struct gch_pageheap *ph, u32 npages, u32 reserved)
 	for (i = 0; i < GCH_PH_SMALL_RUNS; i++)
 		INIT_LIST_HEAD(&ph->free_small[i]);
 	INIT_LIST_HEAD(&ph->free_large);
+	INIT_LIST_HEAD(&ph->graveyard);
 	if (npages <= reserved)
 		return -EINVAL;
 	ph->map_chunks = DIV_ROUND_UP(npages, GCH_PH_MAP_CHUNK);
@@ -209,6 +243,7 @@ void gch_pageheap_destroy(struct gch_pageheap *ph)
 
 	if (!ph->map)
 		return;
+	gch_pageheap_defer(ph, false);
 	/* every span, in use or free, has its first page in the table */
 	while (p < ph->used) {
 		s = ph_get(ph, p);
@@ -273,7 +308,7 @@ struct gch_span *gch_pageheap_alloc(struct gch_pageheap *ph, u32 npages)
 			return NULL;
 		}
 		s->start = ph->used;
-		ph->used += npages;
+		WRITE_ONCE(ph->used, ph->used + npages);
 	}
 	s->npages = npages;
 	ph_set_range(ph, s->start, npages, s);
@@ -318,7 +353,7 @@ void gch_pageheap_free(struct gch_pageheap *ph, struct gch_span *s)
 	}
 	if (end == ph->used) {
 		/* the run reaches the top: it becomes part of the top */
-		ph->used = start;
+		WRITE_ONCE(ph->used, start);
 		ph_free_span(ph, s);
 		return;
 	}
@@ -410,6 +445,7 @@ static const char *ph_check_lists(const struct gch_pageheap *ph, u64 *listed)
 static const char *ph_check(const struct gch_pageheap *ph)
 {
 	u64 runs = 0, listed = 0, spans = 0, free_pages = 0, meta;
+	const struct gch_span *dead;
 	const char *bad;
 	u32 c, q, chunks = 0;
 
@@ -444,6 +480,11 @@ static const char *ph_check(const struct gch_pageheap *ph)
 		return "free lists and free runs differ";
 	if (free_pages != ph->free_pages)
 		return "free_pages wrong";
+	list_for_each_entry(dead, &ph->graveyard, link) {
+		if (!ph->defer_free)
+			return "struct kept while not deferring";
+		spans++;
+	}
 	meta = ph->map_chunks * sizeof(*ph->map) +
 	       (u64)chunks * GCH_PH_CHUNK_BYTES +
 	       spans * sizeof(struct gch_span);

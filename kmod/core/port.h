@@ -296,6 +296,11 @@ static inline bool test_bit(long nr, const unsigned long *addr)
  */
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* publication: a store-release pairs with a load-acquire of the value */
+#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+/* everything before it is seen by a load-acquire that reads it */
+#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
 /* the kernel's typedef names, spelt as macros for checkpatch */
 struct gch_hosted_atomic {

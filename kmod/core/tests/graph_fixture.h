@@ -227,7 +227,7 @@ static void gf_random_edges(struct gf_fixture *f, u32 maxptr)
 }
 
 /* The random graph of both suites: @n objects, 1 in 200 large, 0-3 edges. */
-static void gf_random_heap(struct kunit *test, struct gf_fixture *f, u32 n)
+static inline void gf_random_heap(struct kunit *test, struct gf_fixture *f, u32 n)
 {
 	gf_random_objects(test, f, n, 200);
 	gf_random_edges(f, 3);
@@ -290,7 +290,7 @@ static void gf_ref_mark(struct gf_fixture *f, u64 off, u32 *tail)
  * not followed) by breadth-first search, into f->ref[] (per f->objs[]
  * entry); mark bits are clear before and after.  Returns its size.
  */
-static u32 gf_reference(struct gf_fixture *f, const struct gch_root *roots,
+static inline u32 gf_reference(struct gf_fixture *f, const struct gch_root *roots,
 			unsigned int nroots)
 {
 	struct gch_objinfo info;
@@ -325,7 +325,7 @@ static void gf_mark_fn(void *arg, unsigned int i)
 }
 
 /* Mark in parallel with @nworkers; @st (if not NULL): the summed stats. */
-static void gf_mark(struct kunit *test, struct gf_fixture *f,
+static inline void gf_mark(struct kunit *test, struct gf_fixture *f,
 		    const struct gch_root *roots, unsigned int nroots,
 		    unsigned int nworkers, struct gch_mark_stats *st)
 {

@@ -74,9 +74,9 @@ static int hf_populate(struct gch_heap_core *h, struct gch_span *s)
 
 	if (f->fail_populate && --f->fail_populate == 0)
 		return -ENOMEM;
-	/* the span is complete when it is populated */
-	KUNIT_EXPECT_TRUE(f->test, s->state == GCH_SPAN_SMALL ||
-			  s->state == GCH_SPAN_LARGE);
+	/* complete when populated, but not yet published to a mark */
+	KUNIT_EXPECT_EQ(f->test, s->state, GCH_SPAN_FREE);
+	KUNIT_EXPECT_NULL(f->test, s->mapped);
 	KUNIT_EXPECT_NOT_NULL(f->test, s->allocbits);
 	KUNIT_EXPECT_GT(f->test, s->elemsize, 0U);
 	KUNIT_EXPECT_NULL(f->test, s->backing);

@@ -221,6 +221,45 @@ static void pageheap_coalesce(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, list_empty(&ph->free_small[10]));
 }
 
+/*
+ * While deferral is on (a concurrent mark reads span structs), a struct
+ * the page heap is done with is kept, zeroed (state GCH_SPAN_FREE) and
+ * still counted, and freed when deferral ends.  ASan reports a struct
+ * freed early (a use after free here) or never (a leak).
+ */
+static void pageheap_defer_free(struct kunit *test)
+{
+	struct gch_pageheap *ph = ph_new(test, 32);
+	struct gch_span *s[6], *seen;
+	u64 meta;
+
+	ph_five(test, ph, s);
+	meta = ph->metadata_bytes;
+	gch_pageheap_defer(ph, true);
+	/* 1, then 0 (its struct stays as the run), then the top: 5 go */
+	gch_pageheap_free(ph, s[1]);
+	seen = s[1];
+	gch_pageheap_free(ph, s[0]);
+	ph_check(test, ph);
+	ph_expect_run(test, ph, 0, 4);
+	/* s[1] merged into s[0]'s run: kept, and readable */
+	KUNIT_EXPECT_FALSE(test, list_empty(&ph->graveyard));
+	KUNIT_EXPECT_EQ(test, seen->state, GCH_SPAN_FREE);
+	KUNIT_EXPECT_EQ(test, ph->metadata_bytes, meta);
+	gch_pageheap_free(ph, s[2]);
+	gch_pageheap_free(ph, s[3]);
+	gch_pageheap_free(ph, s[4]);
+	gch_pageheap_free(ph, s[5]);
+	ph_check(test, ph);
+	KUNIT_EXPECT_EQ(test, ph->used, 0U);
+	KUNIT_EXPECT_EQ(test, ph->metadata_bytes, meta);
+	gch_pageheap_defer(ph, false);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ph->graveyard));
+	KUNIT_EXPECT_EQ(test, ph->metadata_bytes,
+			meta - 6 * sizeof(struct gch_span));
+	ph_check(test, ph);
+}
+
 /* Free runs merge into the top when they reach it, from either side. */
 static void pageheap_top_lowering(struct kunit *test)
 {
@@ -688,6 +727,7 @@ static struct kunit_case pageheap_cases[] = {
 	KUNIT_CASE(pageheap_bump_growth),
 	KUNIT_CASE(pageheap_exhaustion),
 	KUNIT_CASE(pageheap_coalesce),
+	KUNIT_CASE(pageheap_defer_free),
 	KUNIT_CASE(pageheap_top_lowering),
 	KUNIT_CASE(pageheap_split),
 	KUNIT_CASE(pageheap_best_fit),
