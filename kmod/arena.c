@@ -282,6 +282,36 @@ void *gch_span_kaddr(const struct gch_span *s)
 	return b->kaddr;
 }
 
+/**
+ * gch_span_page_written() - was a page of a span written behind its PTE?
+ * @s:    an in-use span (heap locked).
+ * @i:    the kernel page, from the span's first.
+ * @held: also count the page as written if someone holds it: a reference
+ *        beyond the module's and one per mapping (a pin for a write that
+ *        may still come).
+ *
+ * Tests and clears PG_dirty, which get_user_pages() users that write set
+ * when they pin or unpin the page (dirty.c).
+ *
+ * Return: true if written (or held).
+ */
+bool gch_span_page_written(struct gch_span *s, unsigned int i, bool held)
+{
+	const struct gch_backing *b = s->backing;
+	struct page *page = b->pages[i];
+	bool written = TestClearPageDirty(page);
+	int mapped;
+
+#ifdef GCH_HAVE_INLINE_FOLIO_MAPCOUNT
+	mapped = folio_mapcount(page_folio(page));	/* 6.12: order 0 */
+#else
+	mapped = page_mapcount(page);
+#endif
+	if (held && page_count(page) > 1 + mapped)
+		written = true;
+	return written;
+}
+
 /* The collector reads objects through the span's kernel mapping. */
 static void *gch_span_map(struct gch_heap_core *core, struct gch_span *s)
 {

@@ -105,11 +105,20 @@ bool gch_heap_gc_due(const struct gch_heap *heap)
 {
 	u64 inuse = heap->core.inuse_bytes, dead = 0;
 
-	if (!heap->heap_goal)
+	u64 goal = heap->heap_goal;
+
+	if (!goal)
 		return false;
 	if (heap->core.unswept && heap->dead_bytes > heap->core.swept.bytes_freed)
 		dead = heap->dead_bytes - heap->core.swept.bytes_freed;
-	return inuse >= heap->heap_goal + dead;
+	/*
+	 * During a mark beside the program a request would wait for it:
+	 * the heap may grow by half its goal meanwhile (Go's GC trigger
+	 * leaves the same kind of room below its goal).
+	 */
+	if (heap->cmark)
+		goal += goal / 2;
+	return inuse >= goal + dead;
 }
 
 /* Free the mark and sweep states and the history (not the roots). */
@@ -165,6 +174,7 @@ void gch_collector_destroy(struct gch_heap *heap)
 	if (heap->mark)
 		gch_sweep_wait(heap);
 	gch_collector_free(heap);
+	gch_dirty_destroy(heap);
 	kvfree(heap->roots);
 	heap->roots = NULL;
 	heap->nr_roots = 0;
@@ -314,13 +324,199 @@ int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
 }
 
 /*
+ * A mark beside the program (module parameter concurrent_mark): what the
+ * rounds before the final stop did, and that stop's roots.
+ *
+ * @on:        the mark ran beside the program; the final stop finishes it.
+ * @acc:       the rounds' totals so far.
+ * @items:     the final stop's roots plus one GCH_ROOT_DIRTY root.
+ * @nitems:    entries of @items.
+ * @initial_ns: the first pause (stop, roots, dirty bits cleared).
+ * @conc_ns:   the marking while the program ran, pre-cleaning included.
+ * @precleans: pre-cleaning rounds.
+ * @final_t0:  when the final stop began.
+ * @dirty:     heap pages scanned again at the final stop.
+ */
+struct gch_cmark {
+	bool on;
+	struct gch_mark_stats acc;
+	struct gch_root *items;
+	unsigned int nitems;
+	u64 initial_ns;
+	u64 conc_ns;
+	u32 precleans;
+	u64 final_t0;
+	u64 dirty;
+};
+
+/* Pre-cleaning rounds at most, and the dirty pages that end them early. */
+#define GCH_PRECLEAN_MAX	4
+#define GCH_PRECLEAN_DONE	64
+
+/*
+ * One round of the mark beside the program: begun with the heap locked,
+ * run by the pool without it (the program allocates and frees meanwhile,
+ * see gch_heap_mark_phase()), ended under it again (an overflow rescan
+ * walks the span lists).  Called with the heap unlocked.
+ */
+static int gch_cmark_round(struct gch_heap *heap, const struct gch_root *items,
+			   unsigned int nitems, unsigned int n,
+			   struct gch_cmark *cm, bool consume_dirty)
+{
+	struct gch_collection_ctx ctx = { .heap = heap };
+	struct gch_mark_stats ms;
+	int err;
+
+	mutex_lock(&heap->lock);
+	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
+	mutex_unlock(&heap->lock);
+	if (err)
+		return err;
+	gch_pool_run(n, gch_mark_fn, &ctx, current->mm);
+	mutex_lock(&heap->lock);
+	gch_mark_end(heap->mark, &ms);
+	if (consume_dirty)
+		gch_dirty_consumed(heap);
+	mutex_unlock(&heap->lock);
+	gch_mark_stats_add(&cm->acc, &ms);
+	return 0;
+}
+
+/*
+ * A mark beside the program ended early (a signal, a failed stop, no
+ * memory): nothing is freed.  Heap locked, no mark running.
+ */
+static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
+{
+	struct gch_sweep_stats ss;
+
+	gch_heap_mark_phase(&heap->core, false);
+	heap->cmark = false;
+	gch_dirty_consumed(heap);
+	gch_mark_keep_all(heap->mark);
+	gch_sweep_eager(heap, n, &ss);
+}
+
+/*
+ * The mark beside the program, from the first stop (@*wp, roots @*rsp)
+ * to the final one.  The first stop clears the arena's dirty bits and
+ * starts the mark from its roots; the program then runs while the pool
+ * marks, and while pre-cleaning rounds scan again what it wrote meanwhile
+ * (until few pages are left); then the world stops again, and on return
+ * @*wp and @*rsp are the final stop's, @cm->items its roots plus the last
+ * dirty pages, for gch_mark_sweep() to finish with.  If the mark cannot
+ * start (no memory for the bitmaps or the registers' copy), @cm->on stays
+ * false and the world is still stopped: the caller marks as always.  On error nothing is freed
+ * and the world runs.
+ */
+static int gch_cmark_run(struct gch_heap *heap, struct file *file,
+			 struct gch_world **wp, struct gch_rootset **rsp,
+			 unsigned int n, struct gch_gc_info *gi,
+			 struct gch_cmark *cm)
+{
+	const struct gch_root *items;
+	struct gch_root dirty;
+	unsigned int nitems;
+	u64 t, ndirty;
+	int err;
+
+	/* the registers the threads left, before they run again */
+	if (gch_roots_detach(*rsp))
+		return 0;	/* marked with the world stopped */
+	mutex_lock(&heap->lock);
+	/* the previous collection's sweep always finishes; never mark early */
+	if (WARN_ON_ONCE(heap->core.unswept))
+		gch_sweep_batch(heap, U64_MAX);
+	err = gch_dirty_prepare(heap);
+	if (err) {
+		mutex_unlock(&heap->lock);
+		return 0;	/* marked with the world stopped */
+	}
+	gch_heap_mark_phase(&heap->core, true);
+	heap->cmark = true;
+	cm->on = true;
+	/* before anything is scanned: every later write is recorded */
+	gch_dirty_clear(heap);
+	gch_mark_bound(heap);
+	mutex_unlock(&heap->lock);
+
+	cm->initial_ns = ktime_get_ns() - gi->start_ns;
+	gch_world_release(*wp);
+	*wp = NULL;
+	t = ktime_get_ns();
+	items = gch_rootset_items(*rsp, &nitems);
+	err = gch_cmark_round(heap, items, nitems, n, cm, false);
+	gch_roots_free(*rsp);
+	*rsp = NULL;
+	gch_dirty_root(heap, &dirty);
+	while (!err && cm->precleans < GCH_PRECLEAN_MAX) {
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		mutex_lock(&heap->lock);
+		ndirty = gch_dirty_read(heap, false);
+		mutex_unlock(&heap->lock);
+		/* few pages left: the final stop takes them (they stay) */
+		if (ndirty <= GCH_PRECLEAN_DONE)
+			break;
+		cm->precleans++;
+		err = gch_cmark_round(heap, &dirty, 1, n, cm, true);
+	}
+	cm->conc_ns = ktime_get_ns() - t;
+	if (err)
+		goto fail;
+
+	cm->final_t0 = ktime_get_ns();
+	err = gch_world_stop(file,
+			     msecs_to_jiffies(READ_ONCE(gch_stw_timeout_ms)),
+			     wp);
+	if (err)
+		goto fail;
+	gi->stw_ns += ktime_get_ns() - cm->final_t0;
+	t = ktime_get_ns();
+	*rsp = gch_roots_build(heap, *wp, n);
+	if (IS_ERR(*rsp)) {
+		err = PTR_ERR(*rsp);
+		goto fail_world;
+	}
+	items = gch_rootset_items(*rsp, &nitems);
+	cm->items = kvmalloc_array(nitems + 1, sizeof(*items),
+				   GFP_KERNEL | __GFP_NOWARN);
+	if (!cm->items) {
+		err = -ENOMEM;
+		gch_roots_free(*rsp);
+		goto fail_world;
+	}
+	memcpy(cm->items, items, nitems * sizeof(*items));
+	cm->items[nitems] = dirty;
+	cm->nitems = nitems + 1;
+	gi->roots_ns += ktime_get_ns() - t;
+	return 0;
+
+fail_world:
+	*rsp = NULL;
+	gch_world_release(*wp);
+	*wp = NULL;
+fail:
+	mutex_lock(&heap->lock);
+	gch_cmark_abandon(heap, n);
+	mutex_unlock(&heap->lock);
+	return err;
+}
+
+/*
  * Mark and start the sweep, the heap locked and the world stopped.  If
  * the world turned out not to have stayed stopped (gch_world_intact()),
- * everything is kept: the sweep frees nothing, and -EAGAIN.
+ * everything is kept: the sweep frees nothing, and -EAGAIN.  With @cm on,
+ * this is the final stop of a mark beside the program: the last dirty
+ * pages are read, the mark goes on from the new roots and those pages,
+ * and the numbers are the whole mark's.
  */
 static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
-			  struct gch_rootset *rs, unsigned int n,
-			  struct gch_gc_info *gi, struct gch_fin_info *fi)
+			  struct gch_rootset *rs, struct gch_cmark *cm,
+			  unsigned int n, struct gch_gc_info *gi,
+			  struct gch_fin_info *fi)
 {
 	struct gch_collection_ctx ctx = { .heap = heap };
 	const struct gch_root *items;
@@ -331,16 +527,33 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 	int err;
 
 	/* the previous collection's sweep always finishes; never mark early */
-	if (WARN_ON_ONCE(heap->core.unswept))
+	if (!cm->on && WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
 	items = gch_rootset_items(rs, &nitems);
+	if (cm->on) {
+		cm->dirty = gch_dirty_read(heap, true);
+		items = cm->items;
+		nitems = cm->nitems;
+	}
 	gch_mark_bound(heap);
 	t0 = ktime_get_ns();
 	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
-	if (err)
+	if (err) {
+		if (cm->on)
+			gch_cmark_abandon(heap, n);
 		return err;
+	}
 	gch_pool_run(n, gch_mark_fn, &ctx, current->mm);
 	gch_mark_end(heap->mark, &ms);
+	if (cm->on) {
+		/* the whole mark's numbers; no mark reads the heap any more */
+		gch_mark_stats_add(&ms, &cm->acc);
+		gch_dirty_consumed(heap);
+		gch_heap_mark_phase(&heap->core, false);
+		heap->cmark = false;
+		/* the time the mark took, most of it beside the program */
+		t0 -= cm->conc_ns;
+	}
 	if (!gch_world_intact(w)) {
 		gch_mark_keep_all(heap->mark);
 		gch_sweep_eager(heap, n, &ss);
@@ -469,6 +682,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 {
 	struct gch_gc_info *gi = &c->info;
 	unsigned int n = gch_heap_nworkers(heap);
+	struct gch_cmark cm = { 0 };
 	struct gch_fin_info fi;
 	struct gch_rootset *rs;
 	struct gch_world *w;
@@ -519,14 +733,25 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		goto abort;
 	}
 	gi->roots_ns = ktime_get_ns() - t1;
+	gi->heap_before = heap->core.inuse_bytes;	/* an estimate, unlocked */
+
+	if (READ_ONCE(gch_concurrent_mark)) {
+		err = gch_cmark_run(heap, file, &w, &rs, n, gi, &cm);
+		if (err)
+			goto abort;
+	}
 
 	mutex_lock(&heap->lock);
-	gi->heap_before = heap->core.inuse_bytes;
-	err = gch_mark_sweep(heap, w, rs, n, gi, &fi);
+	if (!cm.on)
+		gi->heap_before = heap->core.inuse_bytes;
+	err = gch_mark_sweep(heap, w, rs, &cm, n, gi, &fi);
 	if (!err) {
 		heap->num_gc = gi->gc_number;
 		/* the restart that follows takes a wake-up: count it now */
 		gi->pause_ns = ktime_get_ns() - t0;
+		if (cm.on)
+			gi->pause_ns = cm.initial_ns +
+				       ktime_get_ns() - cm.final_t0;
 		heap->pause_total_ns += gi->pause_ns;
 		/* heap_after is provisional until the sweep is done */
 		gch_gc_set_live(heap, gi);
@@ -543,6 +768,12 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	}
 	gch_world_release(w);
 	gch_roots_free(rs);
+	if (cm.on)
+		trace_gcheap_concurrent_mark(heap->tgid, heap->id, gi->gc_number,
+					     cm.initial_ns, cm.conc_ns,
+					     cm.precleans, cm.dirty,
+					     err ? 0 : gi->pause_ns - cm.initial_ns);
+	kvfree(cm.items);
 	if (err)
 		goto abort;
 	if (flags & GCH_COLLECT_ASYNC_SWEEP) {

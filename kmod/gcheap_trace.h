@@ -203,6 +203,49 @@ TRACE_EVENT(gcheap_finalize,
 		  __entry->weak_dropped, __entry->finalize_ns)
 );
 
+/*
+ * A mark beside the program (concurrent_mark=1), at its end: the first
+ * pause, the marking while the program ran, the pre-cleaning rounds, the
+ * heap pages written since their last scan that the final stop scanned
+ * again, and the final pause.
+ */
+TRACE_EVENT(gcheap_concurrent_mark,
+
+	TP_PROTO(pid_t tgid, u64 heap_id, u64 gc, u64 initial_ns,
+		 u64 concurrent_ns, u32 precleans, u64 dirty_pages,
+		 u64 final_ns),
+
+	TP_ARGS(tgid, heap_id, gc, initial_ns, concurrent_ns, precleans,
+		dirty_pages, final_ns),
+
+	TP_STRUCT__entry(
+		__field(pid_t, tgid)
+		__field(u64, heap_id)
+		__field(u64, gc)
+		__field(u64, initial_ns)
+		__field(u64, concurrent_ns)
+		__field(u32, precleans)
+		__field(u64, dirty_pages)
+		__field(u64, final_ns)
+	),
+
+	TP_fast_assign(
+		__entry->tgid = tgid;
+		__entry->heap_id = heap_id;
+		__entry->gc = gc;
+		__entry->initial_ns = initial_ns;
+		__entry->concurrent_ns = concurrent_ns;
+		__entry->precleans = precleans;
+		__entry->dirty_pages = dirty_pages;
+		__entry->final_ns = final_ns;
+	),
+
+	TP_printk("tgid=%d heap=%llu gc=%llu initial_ns=%llu concurrent_ns=%llu precleans=%u dirty_pages=%llu final_ns=%llu",
+		  __entry->tgid, __entry->heap_id, __entry->gc,
+		  __entry->initial_ns, __entry->concurrent_ns,
+		  __entry->precleans, __entry->dirty_pages, __entry->final_ns)
+);
+
 TRACE_EVENT(gcheap_gc_end,
 
 	TP_PROTO(pid_t tgid, u64 heap_id, const struct gch_gc_info *gi),

@@ -34,6 +34,7 @@ extern unsigned long gch_max_heap_metadata;
 extern unsigned int gch_scavenge_delay_ms;
 extern unsigned long gch_max_root_bytes;
 extern unsigned long gch_min_heap_goal;
+extern bool gch_concurrent_mark;
 
 /* Most worker threads (module parameter workers). */
 #define GCH_MAX_WORKERS		64
@@ -205,6 +206,12 @@ struct gch_fin_info {
  * @spec:           finalizers and weak links (specials.c).
  * @alloc_waiters:  allocations waiting for @lock: the background sweep
  *                  lets them in between steps of its batches.
+ * @cmark:          a mark beside the program is running (collect.c):
+ *                  allocation is paced more loosely meanwhile.
+ * @dirty_kbits:    the arena's kernel pages, for
+ *                  clean_record_shared_mapping_range() (dirty.c).
+ * @dirty_map:      heap pages written and not yet scanned again (the
+ *                  same allocation, after @dirty_kbits).
  */
 struct gch_heap {
 	u64 id;
@@ -257,6 +264,9 @@ struct gch_heap {
 	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
 	unsigned int nr_last_workers;
 	struct gch_specials spec;
+	bool cmark;
+	unsigned long *dirty_kbits;
+	u64 *dirty_map;
 };
 
 /**
@@ -419,6 +429,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 				    struct gch_world *w, unsigned int nworkers);
 const struct gch_root *gch_rootset_items(const struct gch_rootset *rs,
 					 unsigned int *n);
+int gch_roots_detach(struct gch_rootset *rs);
 void gch_roots_free(struct gch_rootset *rs);
 
 /* collect.c */
@@ -476,6 +487,15 @@ void gch_arena_fs_exit(struct gch_heap *heap);
 int gch_mmap(struct file *file, struct vm_area_struct *vma);
 bool gch_vma_is_ours(const struct vm_area_struct *vma);
 void *gch_span_kaddr(const struct gch_span *s);
+bool gch_span_page_written(struct gch_span *s, unsigned int i, bool held);
+
+/* dirty.c: the pages the program wrote, for a mark beside it */
+int gch_dirty_prepare(struct gch_heap *heap);
+void gch_dirty_destroy(struct gch_heap *heap);
+void gch_dirty_clear(struct gch_heap *heap);
+u64 gch_dirty_read(struct gch_heap *heap, bool final);
+void gch_dirty_consumed(struct gch_heap *heap);
+void gch_dirty_root(struct gch_heap *heap, struct gch_root *r);
 
 /* scavenge.c: free pages kept for reuse, returned in the background */
 void gch_idle_put(struct gch_heap *heap, unsigned long index,

@@ -57,6 +57,11 @@ module_param_named(max_root_bytes, gch_max_root_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_root_bytes,
 		 "Most bytes of user memory (stacks, TLS, data, bss, registered ranges) one collection reads for roots; beyond it GCH_IOC_COLLECT fails with E2BIG (default 4 GiB)");
 
+bool gch_concurrent_mark;
+module_param_named(concurrent_mark, gch_concurrent_mark, bool, 0644);
+MODULE_PARM_DESC(concurrent_mark,
+		 "Mark beside the program: stop it only to take the roots and for the last dirty pages (default 0: the whole mark with the world stopped)");
+
 static unsigned int gch_nr_workers;
 module_param_named(workers, gch_nr_workers, uint, 0444);
 MODULE_PARM_DESC(workers,

@@ -127,6 +127,8 @@ struct gch_reader {
 struct gch_rootset {
 	struct gch_root *items;
 	unsigned int nitems;
+	unsigned int nthread_items;
+	u64 *thread_words;
 	struct gch_urange *ranges;
 	unsigned int nranges;
 	struct gch_urange *pieces;
@@ -670,6 +672,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 		if (xs->n)
 			gch_rs_add_item(rs, GCH_ROOT_WORDS, xs->words, xs->n);
 	}
+	rs->nthread_items = rs->nitems;
 	for (i = 0; i < rs->nreaders; i++)
 		for (f = rs->readers[i].found; f; f = f->next)
 			gch_rs_add_item(rs, GCH_ROOT_WORDS, f->words, f->n);
@@ -688,6 +691,44 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 fail:
 	gch_roots_free(rs);
 	return ERR_PTR(err);
+}
+
+/**
+ * gch_roots_detach() - make a root set usable after the world runs again
+ * @rs: the set, built with the world stopped, which still is.
+ *
+ * For the first stop of a mark beside the program (collect.c): the
+ * threads' registers are items that point into the stopped world's
+ * records and the threads' kernel stacks, which change or go once the
+ * threads run; they are copied into the set.  The finalizers' root item
+ * goes: it reads the finalizer tables, which only hold still under the
+ * heap lock (the final stop's set has it).
+ *
+ * Return: 0 or -ENOMEM (the set is unchanged).
+ */
+int gch_roots_detach(struct gch_rootset *rs)
+{
+	size_t words = 0, at = 0;
+	unsigned int i;
+	u64 *buf;
+
+	for (i = 0; i < rs->nthread_items; i++)
+		words += rs->items[i].n;
+	buf = kvmalloc_array(max_t(size_t, words, 1), sizeof(u64),
+			     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < rs->nthread_items; i++) {
+		memcpy(buf + at, rs->items[i].words,
+		       rs->items[i].n * sizeof(u64));
+		rs->items[i].words = buf + at;
+		at += rs->items[i].n;
+	}
+	rs->thread_words = buf;
+	if (rs->nitems && rs->items[rs->nitems - 1].kind == GCH_ROOT_FUNC &&
+	    rs->items[rs->nitems - 1].fn == gch_specials_mark_roots)
+		rs->nitems--;
+	return 0;
 }
 
 /**
@@ -723,6 +764,7 @@ void gch_roots_free(struct gch_rootset *rs)
 		kvfree(rs->readers[i].buf);
 	}
 	kvfree(rs->readers);
+	kvfree(rs->thread_words);
 	kvfree(rs->items);
 	kvfree(rs->pieces);
 	kvfree(rs->ranges);

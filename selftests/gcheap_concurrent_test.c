@@ -392,6 +392,13 @@ TEST_F_TIMEOUT(blocked, woken_stays_stopped, 300)
 	pthread_t th;
 	pid_t pid;
 
+	/*
+	 * The stopped span is start_ns + stw_ns to start_ns + pause_ns:
+	 * with concurrent_mark=1 a collection has two, the first and the
+	 * final stop, and struct gch_gc_info reports neither alone yet.
+	 */
+	if (concurrent_mark_on())
+		SKIP(return, "concurrent_mark=1: two stopped spans per collection, gch_gc_info has one");
 	w = calloc(1, sizeof(*w));
 	ASSERT_NE(NULL, w);
 	ASSERT_EQ(0, pipe2(fds, O_CLOEXEC));

@@ -1743,7 +1743,7 @@ static void *collector_run(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(gcv, mutators_and_collector, 180)
+TEST_F_TIMEOUT(gcv, mutators_and_collector, 600)
 {
 	static struct mutator m[MUTATORS];
 	static struct collector co;
@@ -1767,10 +1767,14 @@ TEST_F_TIMEOUT(gcv, mutators_and_collector, 180)
 		ASSERT_EQ(0, pthread_create(&m[i].thread, NULL, mutator_run, &m[i]));
 	}
 	ASSERT_EQ(0, pthread_create(&co.thread, NULL, collector_run, &co));
+	/*
+	 * A hang detector, not a timing: the debug kernel with
+	 * concurrent_mark=1 took 150 s for 49 of the 50.
+	 */
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 150;
+	deadline.tv_sec += 500;
 	ASSERT_EQ(0, pthread_timedjoin_np(co.thread, NULL, &deadline))
-		TH_LOG("the collecting thread did not finish %d collections in 150 s (%u done)",
+		TH_LOG("the collecting thread did not finish %d collections in 500 s (%u done)",
 		       STRESS_ROUNDS, co.rounds);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 20;

@@ -29,6 +29,7 @@
 
 #include "gcheap.h"
 #include "kselftest_harness.h"
+#include "test_util.h"
 
 #define TRACEFS			"/sys/kernel/tracing"
 #define GCHEAP_EVENTS		TRACEFS "/events/gcheap"
@@ -488,6 +489,9 @@ static const struct {
 			     "heap_after", "heap_goal" } },
 	{ "gcheap_gc_abort", { "tgid", "error", "heap_id", "gc",
 			       "elapsed_ns" } },
+	{ "gcheap_concurrent_mark", { "tgid", "heap_id", "gc", "initial_ns",
+				      "concurrent_ns", "precleans",
+				      "dirty_pages", "final_ns" } },
 };
 
 static size_t read_file(const char *path, char *buf, size_t len)
@@ -583,7 +587,9 @@ FIXTURE_TEARDOWN(tracefs)
  * clock for all CPUs); where those clocks drift apart by a little (they
  * do under TCG), a sweep_done can be listed just after the next
  * gc_start: so sweep_done N is checked to come after gc_end N and before
- * gc_end N + 1, and exactly once.
+ * gc_end N + 1, and exactly once.  With concurrent_mark=1 each collection
+ * also gives one gcheap_concurrent_mark, between its finalize and gc_end,
+ * whose two pauses add up to gc_end's pause_ns.
  */
 #define ORDER_MAX_GC	4096
 
@@ -596,7 +602,8 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 	static unsigned char swept[ORDER_MAX_GC + 1];
 	struct workload w;
 	struct wl_result r;
-	uint64_t ends = 0, sum = 0;
+	uint64_t ends = 0, sum = 0, cmarks = 0, cm_pause = 0;
+	bool cm = concurrent_mark_on();
 	long long gc = 0, n;
 	unsigned int next = 0;
 	char *line, *save;
@@ -633,6 +640,15 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 			EXPECT_EQ(0, swept[n]++) TH_LOG("%s", line);
 			continue;
 		}
+		if (strstr(line, "gcheap_concurrent_mark:")) {
+			ASSERT_TRUE(cm) TH_LOG("concurrent_mark is off: %s", line);
+			ASSERT_TRUE(n == gc && next == 4)
+				TH_LOG("expected %s, got %s", order[next], line);
+			cmarks++;
+			cm_pause = trace_field(line, "initial_ns") +
+				   trace_field(line, "final_ns");
+			continue;
+		}
 		ASSERT_NE(NULL, strstr(line, order[next]))
 			TH_LOG("expected %s, got %s", order[next], line);
 		if (next == 0) {
@@ -647,6 +663,9 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 		if (next == 4) {
 			ends++;
 			sum += trace_field(line, "pause_ns");
+			if (cm)
+				EXPECT_EQ(cm_pause, trace_field(line, "pause_ns"))
+					TH_LOG("%s", line);
 			/* the last one's sweep came before this one ended */
 			if (gc > 1 && gc <= ORDER_MAX_GC)
 				EXPECT_EQ(1, swept[gc - 1])
@@ -663,6 +682,7 @@ TEST_F_TIMEOUT(tracefs, events_in_order, TEST_TIMEOUT_S)
 		TH_LOG("%llu collections in the stats, %llu gc_end events",
 		       (unsigned long long)r.num_gc, (unsigned long long)ends);
 	EXPECT_EQ(r.pause_total_ns, sum);
+	EXPECT_EQ(cm ? ends : 0, cmarks);
 }
 
 /* Bad input and the wrong user get a clear message and an exit status. */

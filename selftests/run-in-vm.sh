@@ -14,6 +14,12 @@
 #                            (tools/vm/run --anywhere): a check that the
 #                            mode is on, gcheap_regs_test, gcsoak with
 #                            SSE/AVX swaps and gcheap_concurrent_test
+#   run-in-vm.sh concurrent  load gcheap.ko with concurrent_mark=1 and run
+#                            the collection tests, benchmark programs and
+#                            gcsoak with the mark beside the program
+#
+# GCHEAP_MODULE_PARAMS: parameters for insmod (anywhere mode with
+# concurrent_mark=1 is make check's anywhere-concurrent-6.1 layer).
 #
 # Each program's TAP is shown as it runs and again, at the end, between
 # "### GCHEAP-TAP-BEGIN <name>" and "### GCHEAP-TAP-END <name> rc=<rc>"
@@ -63,12 +69,15 @@ record() {
 	[ "$2" = 0 ] || status=1
 }
 
+# GCHEAP_MODULE_PARAMS: insmod's parameters, e.g. concurrent_mark=1
+# (tools/testing/check's selftests-concurrent layers).
 load_module() {
-	if ! insmod "$GCHEAP_KO"; then
+	# shellcheck disable=SC2086 # one word per parameter
+	if ! insmod "$GCHEAP_KO" ${GCHEAP_MODULE_PARAMS:-}; then
 		record insmod 1 "not ok 1 insmod $GCHEAP_KO"
 		return 1
 	fi
-	record insmod 0 "ok 1 insmod $GCHEAP_KO"
+	record insmod 0 "ok 1 insmod $GCHEAP_KO ${GCHEAP_MODULE_PARAMS:-}"
 }
 
 kunit() {
@@ -206,6 +215,31 @@ anywhere() {
 	fi
 }
 
+# The mark beside the program (concurrent_mark=1): the tests that check
+# what a collection keeps and frees, with checksummed data, under mutators
+# that run and write pointers during the mark, named cm-<program>.  The
+# stock kernels run them; interrupt-anywhere mode runs anywhere() with the
+# parameter (GCHEAP_MODULE_PARAMS).
+concurrent() {
+	GCHEAP_MODULE_PARAMS="concurrent_mark=1 ${GCHEAP_MODULE_PARAMS:-}"
+	load_module || return
+	for t in gc lib roots final concurrent regs teardown; do
+		if [ -x "bin/gcheap_${t}_test" ]; then
+			run "cm-gcheap_${t}_test" "bin/gcheap_${t}_test"
+		else
+			record "cm-gcheap_${t}_test" 1 "not ok 1 bin/gcheap_${t}_test not staged"
+		fi
+	done
+	smoke cm-bench-gcbench bin/gcbench -d 10 -t 2 -j
+	smoke cm-bench-garbage bin/garbage-gcheap -t 2 -p 16 -n 50 -i 200 -j
+	soak cm-gcsoak -t 8 -d 15 -p 5
+	if rmmod gcheap; then
+		record cm-rmmod 0 "ok 1 rmmod gcheap after the tests"
+	else
+		record cm-rmmod 1 "not ok 1 rmmod gcheap after the tests"
+	fi
+}
+
 # Programs that do not use gcheap (Debian's libgc1 under the gc_compat
 # tests, the bdwgc and malloc benchmark contenders) give the same answer
 # on every kernel: make check runs them on one (GCHEAP_REFERENCE_RUNS=0
@@ -308,7 +342,8 @@ kunit) kunit ;;
 selftests) selftests ;;
 kunit+selftests) selftests kunit ;;
 anywhere) anywhere ;;
-*) echo "usage: $0 kunit|selftests|kunit+selftests|anywhere" >&2; exit 2 ;;
+concurrent) concurrent ;;
+*) echo "usage: $0 kunit|selftests|kunit+selftests|anywhere|concurrent" >&2; exit 2 ;;
 esac
 
 for f in "$tapdir"/*.tap; do

@@ -101,6 +101,20 @@ static inline long check_pat(const unsigned char *p, size_t n, uint64_t key)
 	return -1;
 }
 
+/*
+ * Does the module mark beside the program (module parameter
+ * concurrent_mark)?  Then a collection stops the world twice.
+ */
+static inline bool concurrent_mark_on(void)
+{
+	FILE *f = fopen("/sys/module/gcheap/parameters/concurrent_mark", "r");
+	int c = f ? fgetc(f) : 'N';
+
+	if (f)
+		fclose(f);
+	return c == 'Y';
+}
+
 /* Wait up to @ms for *@p to reach @v; false on timeout. */
 static inline bool wait_for(const int *p, int v, unsigned int ms)
 {

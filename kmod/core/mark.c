@@ -969,7 +969,6 @@ static void mark_rescan(struct gch_mark *m)
  */
 void gch_mark_end(struct gch_mark *m, struct gch_mark_stats *total)
 {
-	const struct gch_mark_stats *st;
 	unsigned int i;
 
 	WARN_ON(m->full);
@@ -978,21 +977,31 @@ void gch_mark_end(struct gch_mark *m, struct gch_mark_stats *total)
 	if (!total)
 		return;
 	memset(total, 0, sizeof(*total));
-	for (i = 0; i < m->max_workers; i++) {
-		st = &m->workers[i]->stats;
-		total->objects_marked += st->objects_marked;
-		total->bytes_marked += st->bytes_marked;
-		total->objects_scanned += st->objects_scanned;
-		total->bytes_scanned += st->bytes_scanned;
-		total->root_items += st->root_items;
-		total->root_words += st->root_words;
-		total->steals += st->steals;
-		total->handoffs += st->handoffs;
-		total->overflows += st->overflows;
-		total->idle_waits += st->idle_waits;
-		total->dirty_pages += st->dirty_pages;
-	}
+	for (i = 0; i < m->max_workers; i++)
+		gch_mark_stats_add(total, &m->workers[i]->stats);
 	total->rescans = m->rescans;
+}
+
+/**
+ * gch_mark_stats_add() - add one mark's (or worker's) numbers to others
+ * @to:   the sum.
+ * @from: what to add.
+ */
+void gch_mark_stats_add(struct gch_mark_stats *to,
+			const struct gch_mark_stats *from)
+{
+	to->objects_marked += from->objects_marked;
+	to->bytes_marked += from->bytes_marked;
+	to->objects_scanned += from->objects_scanned;
+	to->bytes_scanned += from->bytes_scanned;
+	to->root_items += from->root_items;
+	to->root_words += from->root_words;
+	to->steals += from->steals;
+	to->handoffs += from->handoffs;
+	to->overflows += from->overflows;
+	to->idle_waits += from->idle_waits;
+	to->rescans += from->rescans;
+	to->dirty_pages += from->dirty_pages;
 }
 
 static void mark_keep_span(struct gch_span *s)

@@ -145,6 +145,8 @@ int gch_mark_begin(struct gch_mark *m, u64 base, const struct gch_root *roots,
 		   unsigned int nroots, unsigned int nworkers);
 void gch_mark_work(struct gch_mark *m, unsigned int worker);
 void gch_mark_end(struct gch_mark *m, struct gch_mark_stats *total);
+void gch_mark_stats_add(struct gch_mark_stats *to,
+			const struct gch_mark_stats *from);
 void gch_mark_keep_all(struct gch_mark *m);
 const struct gch_mark_stats *gch_mark_worker_stats(const struct gch_mark *m,
 						   unsigned int worker);

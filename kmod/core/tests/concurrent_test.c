@@ -336,7 +336,8 @@ static u32 ct_check(struct ct_state *c, u32 *reached)
 	return lost;
 }
 
-static u32 ct_run(struct kunit *test, bool final_rescan, u32 *reached_total)
+static u32 ct_run(struct kunit *test, bool final_rescan, u32 rounds,
+		  u32 *reached_total)
 {
 	struct gf_fixture *f = gf_new(test, CT_OBJS * 64, 0x51ed270b27e5ULL);
 	struct gch_sweep_stats ss;
@@ -375,7 +376,7 @@ static u32 ct_run(struct kunit *test, bool final_rescan, u32 *reached_total)
 					f->objs[gf_below(f, CT_OBJS)];
 
 	*reached_total = 0;
-	for (round = 0; round < CT_ROUNDS; round++) {
+	for (round = 0; round < rounds; round++) {
 		c->markers = gf_workers[round % ARRAY_SIZE(gf_workers)];
 		WRITE_ONCE(c->stop, false);
 		atomic_set(&c->parked, 0);
@@ -393,6 +394,7 @@ static u32 ct_run(struct kunit *test, bool final_rescan, u32 *reached_total)
 			break;
 	}
 	mutex_destroy(&c->lock);
+	kunit_info(test, "%u objects reached, %u lost\n", *reached_total, lost);
 	return lost;
 }
 
@@ -409,9 +411,7 @@ static void mark_concurrent_mutator(struct kunit *test)
 	u32 reached, lost;
 
 	CT_SKIP_RACY(test);
-	lost = ct_run(test, true, &reached);
-
-	kunit_info(test, "%u objects reached, %u lost\n", reached, lost);
+	lost = ct_run(test, true, CT_ROUNDS, &reached);
 	KUNIT_EXPECT_EQ(test, lost, 0U);
 	/* the graph stayed connected: the check had objects to check */
 	KUNIT_EXPECT_GT(test, reached, (u32)CT_ROOTS * CT_ROUNDS);
@@ -419,14 +419,14 @@ static void mark_concurrent_mutator(struct kunit *test)
 
 static void mark_concurrent_needs_rescan(struct kunit *test)
 {
-	u32 reached, lost;
+	u32 reached;
 
 	CT_SKIP_RACY(test);
-	lost = ct_run(test, false, &reached);
-
-	kunit_info(test, "%u objects reached, %u lost\n", reached, lost);
-	/* without the final dirty pages, moved pointers are missed */
-	KUNIT_EXPECT_GT(test, lost, 0U);
+	/*
+	 * Without the final dirty pages, moved pointers are missed: in the
+	 * first round or so, but never counted on; up to 4 times the rounds.
+	 */
+	KUNIT_EXPECT_GT(test, ct_run(test, false, 4 * CT_ROUNDS, &reached), 0U);
 }
 
 /*
