@@ -109,6 +109,8 @@ struct gch_reader {
  * struct gch_rootset - the roots of one collection, as work items
  * @items:      the core's root items.
  * @nitems:     entries of @items used.
+ * @nthread_items: the first items, the threads' registers.
+ * @thread_words: their words, copied by gch_roots_detach(), or NULL.
  * @ranges:     user ranges before cutting (sorted and merged).
  * @nranges:    entries of @ranges.
  * @pieces:     the user ranges cut along the mappings.

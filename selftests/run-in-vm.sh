@@ -192,8 +192,21 @@ anywhere_mode() {
 # gcheap_gc_test would take too long here (6.1's harness cannot pick
 # tests).  The module must unload.
 anywhere() {
+	# the mode check is about the VM: the module's defaults (with
+	# concurrent_mark=1 a pointer must hide through both stops of a
+	# collection to be lost, which the check cannot count on)
+	params=${GCHEAP_MODULE_PARAMS:-}
+	GCHEAP_MODULE_PARAMS=
 	load_module || return
 	anywhere_mode
+	# then the parameters, for the tests
+	for p in $params; do
+		if echo "${p#*=}" > "/sys/module/gcheap/parameters/${p%%=*}"; then
+			record "param-${p%%=*}" 0 "ok 1 $p"
+		else
+			record "param-${p%%=*}" 1 "not ok 1 cannot set $p"
+		fi
+	done
 	if [ -x bin/gcheap_regs_test ]; then
 		run gcheap_regs_test env GCH_REGS_SECONDS="${GCH_REGS_SECONDS:-15}" \
 			bin/gcheap_regs_test
