@@ -406,8 +406,8 @@ static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
  * @*wp and @*rsp are the final stop's, @cm->items its roots plus the last
  * dirty pages, for gch_mark_sweep() to finish with.  If the mark cannot
  * start (no memory for the bitmaps or the registers' copy), @cm->on stays
- * false and the world is still stopped: the caller marks as always.  On error nothing is freed
- * and the world runs.
+ * false and the world is still stopped: the caller marks as always.  On
+ * error nothing is freed and the world runs.
  */
 static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 			 struct gch_world **wp, struct gch_rootset **rsp,
@@ -420,18 +420,19 @@ static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 	u64 t, ndirty;
 	int err;
 
-	/* the registers the threads left, before they run again */
-	if (gch_roots_detach(*rsp))
+	mutex_lock(&heap->lock);
+	err = gch_dirty_prepare(heap);
+	mutex_unlock(&heap->lock);
+	/*
+	 * The registers the threads left, copied before they run again;
+	 * last, as it also drops the finalizers' root from the set.
+	 */
+	if (err || gch_roots_detach(*rsp))
 		return 0;	/* marked with the world stopped */
 	mutex_lock(&heap->lock);
 	/* the previous collection's sweep always finishes; never mark early */
 	if (WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
-	err = gch_dirty_prepare(heap);
-	if (err) {
-		mutex_unlock(&heap->lock);
-		return 0;	/* marked with the world stopped */
-	}
 	gch_heap_mark_phase(&heap->core, true);
 	heap->cmark = true;
 	cm->on = true;

@@ -236,7 +236,7 @@ anywhere() {
 concurrent() {
 	GCHEAP_MODULE_PARAMS="concurrent_mark=1 ${GCHEAP_MODULE_PARAMS:-}"
 	load_module || return
-	for t in gc lib roots final concurrent regs teardown; do
+	for t in gc lib final concurrent regs teardown; do
 		if [ -x "bin/gcheap_${t}_test" ]; then
 			run "cm-gcheap_${t}_test" "bin/gcheap_${t}_test"
 		else
