@@ -103,9 +103,7 @@ void gch_heap_set_goal(struct gch_heap *heap)
  */
 bool gch_heap_gc_due(const struct gch_heap *heap)
 {
-	u64 inuse = heap->core.inuse_bytes, dead = 0;
-
-	u64 goal = heap->heap_goal;
+	u64 inuse = heap->core.inuse_bytes, dead = 0, goal = heap->heap_goal;
 
 	if (!goal)
 		return false;
@@ -116,7 +114,7 @@ bool gch_heap_gc_due(const struct gch_heap *heap)
 	 * the heap may grow by half its goal meanwhile (Go's GC trigger
 	 * leaves the same kind of room below its goal).
 	 */
-	if (heap->cmark)
+	if (heap->core.marking)
 		goal += goal / 2;
 	return inuse >= goal + dead;
 }
@@ -329,8 +327,6 @@ int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
  *
  * @on:        the mark ran beside the program; the final stop finishes it.
  * @acc:       the rounds' totals so far.
- * @items:     the final stop's roots plus one GCH_ROOT_DIRTY root.
- * @nitems:    entries of @items.
  * @initial_ns: the first pause (stop, roots, dirty bits cleared).
  * @conc_ns:   the marking while the program ran, pre-cleaning included.
  * @precleans: pre-cleaning rounds.
@@ -340,8 +336,6 @@ int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
 struct gch_cmark {
 	bool on;
 	struct gch_mark_stats acc;
-	struct gch_root *items;
-	unsigned int nitems;
 	u64 initial_ns;
 	u64 conc_ns;
 	u32 precleans;
@@ -391,7 +385,6 @@ static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
 	struct gch_sweep_stats ss;
 
 	gch_heap_mark_phase(&heap->core, false);
-	heap->cmark = false;
 	gch_dirty_consumed(heap);
 	gch_mark_keep_all(heap->mark);
 	gch_sweep_eager(heap, n, &ss);
@@ -403,8 +396,8 @@ static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
  * starts the mark from its roots; the program then runs while the pool
  * marks, and while pre-cleaning rounds scan again what it wrote meanwhile
  * (until few pages are left); then the world stops again, and on return
- * @*wp and @*rsp are the final stop's, @cm->items its roots plus the last
- * dirty pages, for gch_mark_sweep() to finish with.  If the mark cannot
+ * @*wp and @*rsp are the final stop's, its roots plus the last dirty
+ * pages, for gch_mark_sweep() to finish with.  If the mark cannot
  * start (no memory for the bitmaps or the registers' copy), @cm->on stays
  * false and the world is still stopped: the caller marks as always.  On
  * error nothing is freed and the world runs.
@@ -434,8 +427,8 @@ static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 	if (WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
 	gch_heap_mark_phase(&heap->core, true);
-	heap->cmark = true;
 	cm->on = true;
+	gi->heap_before = heap->core.inuse_bytes;
 	/* before anything is scanned: every later write is recorded */
 	gch_dirty_clear(heap);
 	gch_mark_bound(heap);
@@ -481,17 +474,12 @@ static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 		err = PTR_ERR(*rsp);
 		goto fail_world;
 	}
-	items = gch_rootset_items(*rsp, &nitems);
-	cm->items = kvmalloc_array(nitems + 1, sizeof(*items),
-				   GFP_KERNEL | __GFP_NOWARN);
-	if (!cm->items) {
-		err = -ENOMEM;
+	/* the last dirty pages, read under the lock by gch_mark_sweep() */
+	err = gch_roots_append(*rsp, &dirty);
+	if (err) {
 		gch_roots_free(*rsp);
 		goto fail_world;
 	}
-	memcpy(cm->items, items, nitems * sizeof(*items));
-	cm->items[nitems] = dirty;
-	cm->nitems = nitems + 1;
 	gi->roots_ns += ktime_get_ns() - t;
 	return 0;
 
@@ -530,12 +518,9 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 	/* the previous collection's sweep always finishes; never mark early */
 	if (!cm->on && WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
-	items = gch_rootset_items(rs, &nitems);
-	if (cm->on) {
+	if (cm->on)
 		cm->dirty = gch_dirty_read(heap, true);
-		items = cm->items;
-		nitems = cm->nitems;
-	}
+	items = gch_rootset_items(rs, &nitems);
 	gch_mark_bound(heap);
 	t0 = ktime_get_ns();
 	err = gch_mark_begin(heap->mark, heap->arena_start, items, nitems, n);
@@ -551,7 +536,6 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 		gch_mark_stats_add(&ms, &cm->acc);
 		gch_dirty_consumed(heap);
 		gch_heap_mark_phase(&heap->core, false);
-		heap->cmark = false;
 		/* the time the mark took, most of it beside the program */
 		t0 -= cm->conc_ns;
 	}
@@ -734,7 +718,6 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		goto abort;
 	}
 	gi->roots_ns = ktime_get_ns() - t1;
-	gi->heap_before = heap->core.inuse_bytes;	/* an estimate, unlocked */
 
 	if (READ_ONCE(gch_concurrent_mark)) {
 		err = gch_cmark_run(heap, file, &w, &rs, n, gi, &cm);
@@ -749,10 +732,9 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	if (!err) {
 		heap->num_gc = gi->gc_number;
 		/* the restart that follows takes a wake-up: count it now */
-		gi->pause_ns = ktime_get_ns() - t0;
-		if (cm.on)
-			gi->pause_ns = cm.initial_ns +
-				       ktime_get_ns() - cm.final_t0;
+		gi->pause_ns = cm.on ? cm.initial_ns + ktime_get_ns() -
+				       cm.final_t0 :
+				       ktime_get_ns() - t0;
 		heap->pause_total_ns += gi->pause_ns;
 		/* heap_after is provisional until the sweep is done */
 		gch_gc_set_live(heap, gi);
@@ -774,7 +756,6 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 					     cm.initial_ns, cm.conc_ns,
 					     cm.precleans, cm.dirty,
 					     err ? 0 : gi->pause_ns - cm.initial_ns);
-	kvfree(cm.items);
 	if (err)
 		goto abort;
 	if (flags & GCH_COLLECT_ASYNC_SWEEP) {

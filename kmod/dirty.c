@@ -44,12 +44,23 @@ static unsigned long gch_dirty_kpages(const struct gch_heap *heap)
 	return heap->arena_size >> PAGE_SHIFT;
 }
 
+/* Heap pages: the bits of @dirty_map. */
+static unsigned long gch_dirty_hpages(const struct gch_heap *heap)
+{
+	return heap->arena_size >> GCH_PAGE_SHIFT;
+}
+
 static unsigned long gch_dirty_bytes(const struct gch_heap *heap)
 {
 	/* both bitmaps, in longs */
 	return (BITS_TO_LONGS(gch_dirty_kpages(heap)) +
-		BITS_TO_LONGS(heap->arena_size >> GCH_PAGE_SHIFT)) *
-	       sizeof(long);
+		BITS_TO_LONGS(gch_dirty_hpages(heap))) * sizeof(long);
+}
+
+/* Record heap page @p in @map (u64 words: the mark's GCH_ROOT_DIRTY). */
+static void gch_dirty_set(u64 *map, u64 p)
+{
+	map[p / 64] |= 1ULL << (p % 64);
 }
 
 /**
@@ -94,26 +105,22 @@ void gch_dirty_destroy(struct gch_heap *heap)
  * Read and clear the dirty bits of the arena's page-table entries; with
  * @map, record the heap pages they fall in.
  */
-static u64 gch_dirty_ptes(struct gch_heap *heap, u64 *map)
+static void gch_dirty_ptes(struct gch_heap *heap, u64 *map)
 {
 	pgoff_t first = GCH_MMAP_ARENA >> PAGE_SHIFT, start = 0, end = 0, i;
 	unsigned long *kbits = heap->dirty_kbits;
-	u64 cleaned, p;
 
-	cleaned = clean_record_shared_mapping_range(heap->inode->i_mapping,
-						    first,
-						    gch_dirty_kpages(heap),
-						    first, kbits, &start, &end);
+	clean_record_shared_mapping_range(heap->inode->i_mapping, first,
+					  gch_dirty_kpages(heap), first, kbits,
+					  &start, &end);
 	if (start >= end)
-		return cleaned;
-	for (i = find_next_bit(kbits, end, start); i < end;
-	     i = find_next_bit(kbits, end, i + 1)) {
-		p = i / GCH_KPAGES_PER_PAGE;
-		if (map)
-			map[p / 64] |= 1ULL << (p % 64);
+		return;
+	if (map) {
+		i = start;
+		for_each_set_bit_from(i, kbits, end)
+			gch_dirty_set(map, i / GCH_KPAGES_PER_PAGE);
 	}
 	bitmap_clear(kbits, start, end - start);
-	return cleaned;
 }
 
 /* The pages of the spans on @list that were written behind the PTEs. */
@@ -122,15 +129,13 @@ static void gch_dirty_spans(struct gch_heap *heap, struct list_head *list,
 {
 	struct gch_span *s;
 	unsigned int i;
-	u64 p;
 
 	list_for_each_entry(s, list, link) {
-		for (i = 0; i < s->npages * GCH_KPAGES_PER_PAGE; i++) {
-			if (!gch_span_page_written(s, i, held) || !map)
-				continue;
-			p = s->start + i / GCH_KPAGES_PER_PAGE;
-			map[p / 64] |= 1ULL << (p % 64);
-		}
+		for (i = 0; i < s->npages * GCH_KPAGES_PER_PAGE; i++)
+			/* tested (and cleared) with or without @map */
+			if (gch_span_page_written(s, i, held) && map)
+				gch_dirty_set(map,
+					      s->start + i / GCH_KPAGES_PER_PAGE);
 		cond_resched();
 	}
 }
@@ -160,8 +165,7 @@ void gch_dirty_clear(struct gch_heap *heap)
 {
 	gch_dirty_ptes(heap, NULL);
 	gch_dirty_pages(heap, NULL, false);
-	bitmap_zero((unsigned long *)heap->dirty_map,
-		    heap->arena_size >> GCH_PAGE_SHIFT);
+	gch_dirty_consumed(heap);
 }
 
 /**
@@ -177,11 +181,10 @@ void gch_dirty_clear(struct gch_heap *heap)
  */
 u64 gch_dirty_read(struct gch_heap *heap, bool final)
 {
-	unsigned long nbits = heap->arena_size >> GCH_PAGE_SHIFT;
-
 	gch_dirty_ptes(heap, heap->dirty_map);
 	gch_dirty_pages(heap, heap->dirty_map, final);
-	return bitmap_weight((unsigned long *)heap->dirty_map, nbits);
+	return bitmap_weight((unsigned long *)heap->dirty_map,
+			     gch_dirty_hpages(heap));
 }
 
 /**
@@ -190,8 +193,7 @@ u64 gch_dirty_read(struct gch_heap *heap, bool final)
  */
 void gch_dirty_consumed(struct gch_heap *heap)
 {
-	bitmap_zero((unsigned long *)heap->dirty_map,
-		    heap->arena_size >> GCH_PAGE_SHIFT);
+	bitmap_zero((unsigned long *)heap->dirty_map, gch_dirty_hpages(heap));
 }
 
 /**
@@ -204,5 +206,5 @@ void gch_dirty_root(struct gch_heap *heap, struct gch_root *r)
 	memset(r, 0, sizeof(*r));
 	r->kind = GCH_ROOT_DIRTY;
 	r->words = heap->dirty_map;
-	r->n = heap->arena_size >> GCH_PAGE_SHIFT;
+	r->n = gch_dirty_hpages(heap);
 }

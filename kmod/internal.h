@@ -206,8 +206,6 @@ struct gch_fin_info {
  * @spec:           finalizers and weak links (specials.c).
  * @alloc_waiters:  allocations waiting for @lock: the background sweep
  *                  lets them in between steps of its batches.
- * @cmark:          a mark beside the program is running (collect.c):
- *                  allocation is paced more loosely meanwhile.
  * @dirty_kbits:    the arena's kernel pages, for
  *                  clean_record_shared_mapping_range() (dirty.c).
  * @dirty_map:      heap pages written and not yet scanned again (the
@@ -264,7 +262,6 @@ struct gch_heap {
 	struct gch_gc_worker last_workers[GCH_STATS_MAX_WORKERS];
 	unsigned int nr_last_workers;
 	struct gch_specials spec;
-	bool cmark;
 	unsigned long *dirty_kbits;
 	u64 *dirty_map;
 };
@@ -430,6 +427,7 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 const struct gch_root *gch_rootset_items(const struct gch_rootset *rs,
 					 unsigned int *n);
 int gch_roots_detach(struct gch_rootset *rs);
+int gch_roots_append(struct gch_rootset *rs, const struct gch_root *r);
 void gch_roots_free(struct gch_rootset *rs);
 
 /* collect.c */

@@ -109,6 +109,7 @@ struct gch_reader {
  * struct gch_rootset - the roots of one collection, as work items
  * @items:      the core's root items.
  * @nitems:     entries of @items used.
+ * @cap:        entries of @items: one more than gch_roots_build() uses.
  * @nthread_items: the first items, the threads' registers.
  * @thread_words: their words, copied by gch_roots_detach(), or NULL.
  * @ranges:     user ranges before cutting (sorted and merged).
@@ -129,6 +130,7 @@ struct gch_reader {
 struct gch_rootset {
 	struct gch_root *items;
 	unsigned int nitems;
+	unsigned int cap;
 	unsigned int nthread_items;
 	u64 *thread_words;
 	struct gch_urange *ranges;
@@ -657,11 +659,15 @@ struct gch_rootset *gch_roots_build(struct gch_heap *heap,
 	if (err)
 		goto fail;
 
-	/* + 1: the finalizers' data and the queued finalizers */
-	nitems = 2 * nthreads + rs->ncpus + 1;
+	/*
+	 * + 1: the finalizers' data and the queued finalizers; + 1: room
+	 * for gch_roots_append()
+	 */
+	nitems = 2 * nthreads + rs->ncpus + 2;
 	for (i = 0; i < rs->nreaders; i++)
 		nitems += rs->readers[i].nfound;
 	rs->items = gch_gc_alloc(nitems, sizeof(*rs->items));
+	rs->cap = nitems;
 	if (!rs->items) {
 		err = -ENOMEM;
 		goto fail;
@@ -730,6 +736,22 @@ int gch_roots_detach(struct gch_rootset *rs)
 	if (rs->nitems && rs->items[rs->nitems - 1].kind == GCH_ROOT_FUNC &&
 	    rs->items[rs->nitems - 1].fn == gch_specials_mark_roots)
 		rs->nitems--;
+	return 0;
+}
+
+/**
+ * gch_roots_append() - one more root item, in the room the set keeps
+ * @rs: the set.
+ * @r:  the item (the final stop's dirty pages of a concurrent mark).
+ *
+ * Return: 0, or -ENOSPC if the room was used already (a bug).
+ */
+int gch_roots_append(struct gch_rootset *rs, const struct gch_root *r)
+{
+	/* gch_roots_build() keeps exactly one entry free */
+	if (WARN_ON_ONCE(rs->nitems >= rs->cap))
+		return -ENOSPC;
+	rs->items[rs->nitems++] = *r;
 	return 0;
 }
 
