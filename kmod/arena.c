@@ -430,7 +430,9 @@ static void gch_arena_close(struct vm_area_struct *vma)
 	if (vma == heap->arena_vma) {
 		heap->arena_vma = NULL;
 		heap->arena_state = GCH_MAP_GONE;
-		if (gch_pageheap_empty(&heap->core.pages) && !heap->num_gc) {
+		/* a background mark reads the core until the release */
+		if (gch_pageheap_empty(&heap->core.pages) && !heap->num_gc &&
+		    !heap->core.marking) {
 			gch_heap_destroy(&heap->core);
 			heap->arena_start = 0;
 			heap->arena_state = GCH_MAP_NONE;

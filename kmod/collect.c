@@ -52,6 +52,7 @@
 #define GCH_SWEEP_STEP		4
 
 static void gch_sweep_workfn(struct work_struct *work);
+static void gch_cmark_workfn(struct work_struct *work);
 
 /* What the workers of one collection share. */
 struct gch_collection_ctx {
@@ -114,8 +115,12 @@ bool gch_heap_gc_due(const struct gch_heap *heap)
 	 * the heap may grow by half its goal meanwhile (Go's GC trigger
 	 * leaves the same kind of room below its goal).
 	 */
-	if (heap->core.marking)
+	if (heap->core.marking) {
+		/* its rounds done, a background mark waits for a final stop */
+		if (smp_load_acquire(&heap->bg.state) == GCH_CMARK_READY)
+			return true;
 		goal += goal / 2;
+	}
 	return inuse >= goal + dead;
 }
 
@@ -149,6 +154,7 @@ int gch_collector_init(struct gch_heap *heap)
 	if (heap->mark)
 		return 0;
 	INIT_WORK(&heap->sweep_work, gch_sweep_workfn);
+	INIT_WORK(&heap->cmark_work, gch_cmark_workfn);
 	if (gch_heap_meta_charge(heap, GCH_GC_HISTORY * sizeof(*heap->history)))
 		return -ENOMEM;
 	heap->history = kvcalloc(GCH_GC_HISTORY, sizeof(*heap->history),
@@ -169,8 +175,10 @@ int gch_collector_init(struct gch_heap *heap)
  */
 void gch_collector_destroy(struct gch_heap *heap)
 {
-	if (heap->mark)
+	if (heap->mark) {
+		gch_cmark_cancel(heap);
 		gch_sweep_wait(heap);
+	}
 	gch_collector_free(heap);
 	gch_dirty_destroy(heap);
 	kvfree(heap->roots);
@@ -321,28 +329,6 @@ int gch_heap_mark_more(struct gch_heap *heap, const struct gch_root *roots,
 	return 0;
 }
 
-/*
- * A mark beside the program (module parameter concurrent_mark): what the
- * rounds before the final stop did, and that stop's roots.
- *
- * @on:        the mark ran beside the program; the final stop finishes it.
- * @acc:       the rounds' totals so far.
- * @initial_ns: the first pause (stop, roots, dirty bits cleared).
- * @conc_ns:   the marking while the program ran, pre-cleaning included.
- * @precleans: pre-cleaning rounds.
- * @final_t0:  when the final stop began.
- * @dirty:     heap pages scanned again at the final stop.
- */
-struct gch_cmark {
-	bool on;
-	struct gch_mark_stats acc;
-	u64 initial_ns;
-	u64 conc_ns;
-	u32 precleans;
-	u64 final_t0;
-	u64 dirty;
-};
-
 /* Pre-cleaning rounds at most, and the dirty pages that end them early. */
 #define GCH_PRECLEAN_MAX	4
 #define GCH_PRECLEAN_DONE	64
@@ -351,7 +337,9 @@ struct gch_cmark {
  * One round of the mark beside the program: begun with the heap locked,
  * run by the pool without it (the program allocates and frees meanwhile,
  * see gch_heap_mark_phase()), ended under it again (an overflow rescan
- * walks the span lists).  Called with the heap unlocked.
+ * walks the span lists).  Called with the heap unlocked, by a thread of
+ * the program or by the heap's background work (no address space: the
+ * items hold copies, the heap is read through the kernel's mapping).
  */
 static int gch_cmark_round(struct gch_heap *heap, const struct gch_root *items,
 			   unsigned int nitems, unsigned int n,
@@ -378,7 +366,8 @@ static int gch_cmark_round(struct gch_heap *heap, const struct gch_root *items,
 
 /*
  * A mark beside the program ended early (a signal, a failed stop, no
- * memory): nothing is freed.  Heap locked, no mark running.
+ * memory, the heap released): nothing is freed.  Heap locked, no mark
+ * running.
  */
 static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
 {
@@ -390,38 +379,34 @@ static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
 	gch_sweep_eager(heap, n, &ss);
 }
 
-/*
- * The mark beside the program, from the first stop (@*wp, roots @*rsp)
- * to the final one.  The first stop clears the arena's dirty bits and
- * starts the mark from its roots; the program then runs while the pool
- * marks, and while pre-cleaning rounds scan again what it wrote meanwhile
- * (until few pages are left); then the world stops again, and on return
- * @*wp and @*rsp are the final stop's, its roots plus the last dirty
- * pages, for gch_mark_sweep() to finish with.  If the mark cannot
- * start (no memory for the bitmaps or the registers' copy), @cm->on stays
- * false and the world is still stopped: the caller marks as always.  On
- * error nothing is freed and the world runs.
- */
-static int gch_cmark_run(struct gch_heap *heap, struct file *file,
-			 struct gch_world **wp, struct gch_rootset **rsp,
-			 unsigned int n, struct gch_gc_info *gi,
-			 struct gch_cmark *cm)
+/* Should the rounds beside the program stop early? */
+static bool gch_cmark_stopping(const struct gch_cmark *cm)
 {
-	const struct gch_root *items;
-	struct gch_root dirty;
-	unsigned int nitems;
-	u64 t, ndirty;
+	/* a kernel worker has no signals: the heap's release says so */
+	return READ_ONCE(cm->cancel) || fatal_signal_pending(current);
+}
+
+/*
+ * The first stop's part of a mark beside the program, the world stopped
+ * (@*wp, roots @rs): clear the arena's dirty bits and enter the mark
+ * phase, copy the registers the threads left (they run again before the
+ * first round reads them), and restart the world.  If the mark cannot
+ * start (no memory for the bitmaps or the registers' copy), @cm->on
+ * stays false and the world is still stopped: the caller marks as
+ * always.
+ */
+static void gch_cmark_start(struct gch_heap *heap, struct gch_world **wp,
+			    struct gch_rootset *rs, struct gch_gc_info *gi,
+			    struct gch_cmark *cm)
+{
 	int err;
 
 	mutex_lock(&heap->lock);
 	err = gch_dirty_prepare(heap);
 	mutex_unlock(&heap->lock);
-	/*
-	 * The registers the threads left, copied before they run again;
-	 * last, as it also drops the finalizers' root from the set.
-	 */
-	if (err || gch_roots_detach(*rsp))
-		return 0;	/* marked with the world stopped */
+	/* last, as it also drops the finalizers' root from the set */
+	if (err || gch_roots_detach(rs))
+		return;		/* marked with the world stopped */
 	mutex_lock(&heap->lock);
 	/* the previous collection's sweep always finishes; never mark early */
 	if (WARN_ON_ONCE(heap->core.unswept))
@@ -437,17 +422,23 @@ static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 	cm->initial_ns = ktime_get_ns() - gi->start_ns;
 	gch_world_release(*wp);
 	*wp = NULL;
-	t = ktime_get_ns();
-	items = gch_rootset_items(*rsp, &nitems);
-	err = gch_cmark_round(heap, items, nitems, n, cm, false);
-	gch_roots_free(*rsp);
-	*rsp = NULL;
-	gch_dirty_root(heap, &dirty);
-	while (!err && cm->precleans < GCH_PRECLEAN_MAX) {
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
-			break;
-		}
+}
+
+/*
+ * Pre-cleaning: while more than GCH_PRECLEAN_DONE heap pages were written
+ * since they were last scanned, scan their marked objects again, at most
+ * GCH_PRECLEAN_MAX rounds in a row.  Heap unlocked.
+ */
+static int gch_cmark_preclean(struct gch_heap *heap, unsigned int n,
+			      struct gch_cmark *cm)
+{
+	unsigned int round;
+	u64 ndirty;
+	int err = 0;
+
+	for (round = 0; !err && round < GCH_PRECLEAN_MAX; round++) {
+		if (gch_cmark_stopping(cm))
+			return -EINTR;
 		mutex_lock(&heap->lock);
 		ndirty = gch_dirty_read(heap, false);
 		mutex_unlock(&heap->lock);
@@ -455,11 +446,47 @@ static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 		if (ndirty <= GCH_PRECLEAN_DONE)
 			break;
 		cm->precleans++;
-		err = gch_cmark_round(heap, &dirty, 1, n, cm, true);
+		err = gch_cmark_round(heap, &cm->dirty_root, 1, n, cm, true);
 	}
-	cm->conc_ns = ktime_get_ns() - t;
-	if (err)
-		goto fail;
+	return err;
+}
+
+/*
+ * The mark beside the program, from the first stop's roots @rs (freed
+ * here) to the pre-cleaning that leaves few dirty pages.  In a thread of
+ * the program, or in the heap's background work.  Heap unlocked.
+ */
+static int gch_cmark_rounds(struct gch_heap *heap, struct gch_rootset *rs,
+			    unsigned int n, struct gch_cmark *cm)
+{
+	const struct gch_root *items;
+	unsigned int nitems;
+	u64 t = ktime_get_ns();
+	int err;
+
+	items = gch_rootset_items(rs, &nitems);
+	err = gch_cmark_round(heap, items, nitems, n, cm, false);
+	gch_roots_free(rs);
+	gch_dirty_root(heap, &cm->dirty_root);
+	if (!err)
+		err = gch_cmark_preclean(heap, n, cm);
+	cm->conc_ns += ktime_get_ns() - t;
+	return err;
+}
+
+/*
+ * The final stop of a mark beside the program: stop the world again;
+ * on return @*wp and @*rsp are its world and roots, the latter with the
+ * last dirty pages appended, for gch_mark_sweep() to finish with.  On
+ * error the mark is abandoned (nothing is freed) and the world runs.
+ */
+static int gch_cmark_final(struct gch_heap *heap, struct file *file,
+			   struct gch_world **wp, struct gch_rootset **rsp,
+			   unsigned int n, struct gch_gc_info *gi,
+			   struct gch_cmark *cm)
+{
+	u64 t;
+	int err;
 
 	cm->final_t0 = ktime_get_ns();
 	err = gch_world_stop(file,
@@ -475,7 +502,7 @@ static int gch_cmark_run(struct gch_heap *heap, struct file *file,
 		goto fail_world;
 	}
 	/* the last dirty pages, read under the lock by gch_mark_sweep() */
-	err = gch_roots_append(*rsp, &dirty);
+	err = gch_roots_append(*rsp, &cm->dirty_root);
 	if (err) {
 		gch_roots_free(*rsp);
 		goto fail_world;
@@ -488,10 +515,34 @@ fail_world:
 	gch_world_release(*wp);
 	*wp = NULL;
 fail:
+	/* a background mark waits for the call to come again */
+	if (err == -ERESTARTNOINTR && cm == &heap->bg)
+		return err;
 	mutex_lock(&heap->lock);
 	gch_cmark_abandon(heap, n);
+	cm->on = false;
 	mutex_unlock(&heap->lock);
 	return err;
+}
+
+/*
+ * The heap's background mark (a collection the allocation pacing asked
+ * for, see gch_heap_collect()): the rounds beside the program, in a
+ * kworker, while every thread of the program runs.  Then the mark waits
+ * for a thread of the program to take the final stop: the next refill or
+ * allocation reports gc_due, and the library's GCH_COLLECT_IF_DUE comes
+ * (gch_cmark_bg_finish()).
+ */
+static void gch_cmark_workfn(struct work_struct *work)
+{
+	struct gch_heap *heap = container_of(work, struct gch_heap,
+					     cmark_work);
+	struct gch_cmark *cm = &heap->bg;
+
+	cm->err = gch_cmark_rounds(heap, cm->rs, cm->gi.workers, cm);
+	cm->rs = NULL;
+	/* with release: what the rounds left is seen with the state */
+	smp_store_release(&cm->state, GCH_CMARK_READY);
 }
 
 /*
@@ -646,95 +697,32 @@ static int gch_collect_wanted(struct gch_heap *heap, u32 flags)
 	return ret;
 }
 
-/**
- * gch_heap_collect() - run a collection (GCH_IOC_COLLECT)
- * @heap:  the heap; the caller is a thread of its owner.
- * @file:  the heap's file.
- * @flags: GCH_COLLECT_* flags.
- * @c:     out: whether one ran, and its numbers.
- *
- * The other threads run again once the mark is done; this one sweeps
- * the rest and returns when the sweep is finished, with its numbers; or,
- * with GCH_COLLECT_ASYNC_SWEEP, returns at once and leaves the sweep to
- * the heap's @sweep_work.  The next collection waits for either.
- *
- * Return: 0; -ERESTARTNOINTR (a signal or task work came first: the call
- * restarts once it is handled), -EINTR, -ETIMEDOUT, -EAGAIN, -ENXIO,
- * -ENOMEM.  On error nothing was freed.
+/*
+ * The end of a collection, the world stopped (@w, roots @rs: both let go
+ * here): mark, or finish the mark beside the program (@cm on), record
+ * the numbers, restart the world and sweep (or leave the sweep to the
+ * heap's work with GCH_COLLECT_ASYNC_SWEEP).  On error nothing is freed
+ * and the abort is traced.
  */
-int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
-		     struct gch_collect *c)
+static int gch_collect_finish(struct gch_heap *heap, u32 flags,
+			      struct gch_world *w, struct gch_rootset *rs,
+			      struct gch_cmark *cm, unsigned int n,
+			      struct gch_collect *c)
 {
 	struct gch_gc_info *gi = &c->info;
-	unsigned int n = gch_heap_nworkers(heap);
-	struct gch_cmark cm = { 0 };
 	struct gch_fin_info fi;
-	struct gch_rootset *rs;
-	struct gch_world *w;
-	u64 t0, t1;
 	int err;
 
-	memset(gi, 0, sizeof(*gi));
-	c->collected = 0;
-	/* interruptibly: the holder may be waiting for us to park */
-	if (mutex_lock_interruptible(&heap->collect_lock))
-		return fatal_signal_pending(current) ? -EINTR : -ERESTARTNOINTR;
-	/* the last collection's background sweep, if any, ends first */
-	if (heap->mark)
-		gch_sweep_wait(heap);
-	err = gch_collect_wanted(heap, flags);
-	if (err <= 0)
-		goto out;
-
-	/* collect_lock orders collections: this one gets the next number */
-	gi->gc_number = heap->num_gc + 1;
-	gi->workers = n;
-	gi->reason = flags & GCH_COLLECT_IF_DUE ? GCH_GC_REASON_GOAL :
-						 GCH_GC_REASON_USER;
-	if (trace_gcheap_gc_start_enabled()) {
-		mutex_lock(&heap->lock);
-		trace_gcheap_gc_start(heap->tgid, heap->id, gi->gc_number,
-				      gi->reason, heap->core.inuse_bytes,
-				      heap->heap_goal);
-		mutex_unlock(&heap->lock);
-	}
-
-	t0 = ktime_get_ns();
-	err = gch_world_stop(file,
-			     msecs_to_jiffies(READ_ONCE(gch_stw_timeout_ms)),
-			     &w);
-	if (err)
-		goto abort;
-	t1 = ktime_get_ns();
-	gi->start_ns = t0;
-	gi->stw_ns = t1 - t0;
-	gi->threads = gch_world_nr_stopped(w);
-	trace_gcheap_world_stopped(heap->tgid, heap->id, gi);
-
-	rs = gch_roots_build(heap, w, n);
-	if (IS_ERR(rs)) {
-		err = PTR_ERR(rs);
-		gch_world_release(w);
-		goto abort;
-	}
-	gi->roots_ns = ktime_get_ns() - t1;
-
-	if (READ_ONCE(gch_concurrent_mark)) {
-		err = gch_cmark_run(heap, file, &w, &rs, n, gi, &cm);
-		if (err)
-			goto abort;
-	}
-
 	mutex_lock(&heap->lock);
-	if (!cm.on)
+	if (!cm->on)
 		gi->heap_before = heap->core.inuse_bytes;
-	err = gch_mark_sweep(heap, w, rs, &cm, n, gi, &fi);
+	err = gch_mark_sweep(heap, w, rs, cm, n, gi, &fi);
 	if (!err) {
 		heap->num_gc = gi->gc_number;
 		/* the restart that follows takes a wake-up: count it now */
-		gi->pause_ns = cm.on ? cm.initial_ns + ktime_get_ns() -
-				       cm.final_t0 :
-				       ktime_get_ns() - t0;
+		gi->pause_ns = cm->on ? cm->initial_ns + ktime_get_ns() -
+					cm->final_t0 :
+					ktime_get_ns() - gi->start_ns;
 		heap->pause_total_ns += gi->pause_ns;
 		/* heap_after is provisional until the sweep is done */
 		gch_gc_set_live(heap, gi);
@@ -751,13 +739,16 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	}
 	gch_world_release(w);
 	gch_roots_free(rs);
-	if (cm.on)
+	if (cm->on)
 		trace_gcheap_concurrent_mark(heap->tgid, heap->id, gi->gc_number,
-					     cm.initial_ns, cm.conc_ns,
-					     cm.precleans, cm.dirty,
-					     err ? 0 : gi->pause_ns - cm.initial_ns);
-	if (err)
-		goto abort;
+					     cm->initial_ns, cm->conc_ns,
+					     cm->precleans, cm->dirty,
+					     err ? 0 : gi->pause_ns - cm->initial_ns);
+	if (err) {
+		trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
+				      ktime_get_ns() - gi->start_ns);
+		return err;
+	}
 	if (flags & GCH_COLLECT_ASYNC_SWEEP) {
 		/*
 		 * The program's collection ends here, in its own thread (the
@@ -784,10 +775,190 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		gch_sweep_background(heap, gi);
 		trace_gcheap_gc_end(heap->tgid, heap->id, gi);
 	}
+	return 0;
+}
+
+/*
+ * Finish the heap's background mark (collect_lock held): wait for its
+ * rounds, pre-clean again what the program wrote since, take the final
+ * stop in this thread and end the collection as any other, with the
+ * first stop's numbers in @c.  A signal before the final stop leaves
+ * the mark waiting (-ERESTARTNOINTR: the call comes again); any other
+ * error abandons it, nothing freed.
+ */
+static int gch_cmark_bg_finish(struct gch_heap *heap, struct file *file,
+			       u32 flags, struct gch_collect *c)
+{
+	struct gch_cmark *cm = &heap->bg;
+	struct gch_gc_info *gi = &c->info;
+	unsigned int n = cm->gi.workers;
+	struct gch_rootset *rs;
+	struct gch_world *w;
+	u64 t;
+	int err;
+
+	flush_work(&heap->cmark_work);
+	*gi = cm->gi;
+	err = cm->err;
+	if (!err) {
+		t = ktime_get_ns();
+		err = gch_cmark_preclean(heap, n, cm);
+		cm->conc_ns += ktime_get_ns() - t;
+	}
+	if (err) {
+		mutex_lock(&heap->lock);
+		gch_cmark_abandon(heap, n);
+		mutex_unlock(&heap->lock);
+		trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
+				      ktime_get_ns() - gi->start_ns);
+	} else {
+		err = gch_cmark_final(heap, file, &w, &rs, n, gi, cm);
+		if (err == -ERESTARTNOINTR && cm->on)
+			return err;	/* still waiting for its final stop */
+		if (err)
+			trace_gcheap_gc_abort(heap->tgid, heap->id,
+					      gi->gc_number, err,
+					      ktime_get_ns() - gi->start_ns);
+		else
+			err = gch_collect_finish(heap, flags, w, rs, cm, n, c);
+	}
+	memset(cm, 0, sizeof(*cm));	/* GCH_CMARK_IDLE */
+	return err;
+}
+
+/**
+ * gch_cmark_cancel() - end a background mark without its final stop
+ * @heap: the heap, being released (no thread of the program is left to
+ *        take the stop); not locked.
+ */
+void gch_cmark_cancel(struct gch_heap *heap)
+{
+	if (READ_ONCE(heap->bg.state) == GCH_CMARK_IDLE)
+		return;
+	WRITE_ONCE(heap->bg.cancel, true);
+	flush_work(&heap->cmark_work);
+	/* no mark reads the heap any more: what it held back is freed */
+	mutex_lock(&heap->lock);
+	gch_heap_mark_phase(&heap->core, false);
+	mutex_unlock(&heap->lock);
+	memset(&heap->bg, 0, sizeof(heap->bg));
+}
+
+/**
+ * gch_heap_collect() - run a collection (GCH_IOC_COLLECT)
+ * @heap:  the heap; the caller is a thread of its owner.
+ * @file:  the heap's file.
+ * @flags: GCH_COLLECT_* flags.
+ * @c:     out: whether one ran, and its numbers.
+ *
+ * The other threads run again once the mark is done; this one sweeps
+ * the rest and returns when the sweep is finished, with its numbers; or,
+ * with GCH_COLLECT_ASYNC_SWEEP, returns at once and leaves the sweep to
+ * the heap's @sweep_work.  The next collection waits for either.
+ *
+ * Return: 0; -ERESTARTNOINTR (a signal or task work came first: the call
+ * restarts once it is handled), -EINTR, -ETIMEDOUT, -EAGAIN, -ENXIO,
+ * -ENOMEM.  On error nothing was freed.
+ */
+int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
+		     struct gch_collect *c)
+{
+	struct gch_gc_info *gi = &c->info;
+	unsigned int n = gch_heap_nworkers(heap);
+	struct gch_cmark cm = { 0 };
+	struct gch_rootset *rs;
+	struct gch_world *w;
+	u64 t1;
+	int err;
+
+	memset(gi, 0, sizeof(*gi));
+	c->collected = 0;
+	/* interruptibly: the holder may be waiting for us to park */
+	if (mutex_lock_interruptible(&heap->collect_lock))
+		return fatal_signal_pending(current) ? -EINTR : -ERESTARTNOINTR;
+	/* the last collection's background sweep, if any, ends first */
+	if (heap->mark)
+		gch_sweep_wait(heap);
+	err = gch_collect_wanted(heap, flags);
+	if (err <= 0)
+		goto out;
+	if (READ_ONCE(heap->bg.state) != GCH_CMARK_IDLE) {
+		err = gch_cmark_bg_finish(heap, file, flags, c);
+		if (err || (flags & GCH_COLLECT_IF_DUE))
+			goto out;
+		/* asked for: one of its own follows, from what is live now */
+		memset(gi, 0, sizeof(*gi));
+		c->collected = 0;
+		gch_sweep_wait(heap);
+	}
+
+	/* collect_lock orders collections: this one gets the next number */
+	gi->gc_number = heap->num_gc + 1;
+	gi->workers = n;
+	gi->reason = flags & GCH_COLLECT_IF_DUE ? GCH_GC_REASON_GOAL :
+						 GCH_GC_REASON_USER;
+	if (trace_gcheap_gc_start_enabled()) {
+		mutex_lock(&heap->lock);
+		trace_gcheap_gc_start(heap->tgid, heap->id, gi->gc_number,
+				      gi->reason, heap->core.inuse_bytes,
+				      heap->heap_goal);
+		mutex_unlock(&heap->lock);
+	}
+
+	gi->start_ns = ktime_get_ns();
+	err = gch_world_stop(file,
+			     msecs_to_jiffies(READ_ONCE(gch_stw_timeout_ms)),
+			     &w);
+	if (err)
+		goto abort;
+	t1 = ktime_get_ns();
+	gi->stw_ns = t1 - gi->start_ns;
+	gi->threads = gch_world_nr_stopped(w);
+	trace_gcheap_world_stopped(heap->tgid, heap->id, gi);
+
+	rs = gch_roots_build(heap, w, n);
+	if (IS_ERR(rs)) {
+		err = PTR_ERR(rs);
+		gch_world_release(w);
+		goto abort;
+	}
+	gi->roots_ns = ktime_get_ns() - t1;
+
+	if (READ_ONCE(gch_concurrent_mark)) {
+		/*
+		 * What the allocation pacing asks for, with the sweep in the
+		 * background, marks in the background too: every thread of
+		 * the program runs on, this one included.
+		 */
+		bool bg = (flags & GCH_COLLECT_IF_DUE) &&
+			  (flags & GCH_COLLECT_ASYNC_SWEEP);
+
+		gch_cmark_start(heap, &w, rs, gi, bg ? &heap->bg : &cm);
+		if (bg && heap->bg.on) {
+			heap->bg.gi = *gi;
+			heap->bg.rs = rs;
+			heap->bg.state = GCH_CMARK_MARKING;
+			queue_work(system_unbound_wq, &heap->cmark_work);
+			goto out;
+		}
+		if (cm.on) {
+			err = gch_cmark_rounds(heap, rs, n, &cm);
+			if (err) {
+				mutex_lock(&heap->lock);
+				gch_cmark_abandon(heap, n);
+				mutex_unlock(&heap->lock);
+				goto abort;
+			}
+			err = gch_cmark_final(heap, file, &w, &rs, n, gi, &cm);
+			if (err)
+				goto abort;
+		}
+	}
+	err = gch_collect_finish(heap, flags, w, rs, &cm, n, c);
 	goto out;
 abort:
 	trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
-			      ktime_get_ns() - t0);
+			      ktime_get_ns() - gi->start_ns);
 out:
 	mutex_unlock(&heap->collect_lock);
 	return err;

@@ -127,6 +127,50 @@ struct gch_fin_info {
 	unsigned long nr_clear;
 };
 
+/* gch_cmark.state: where a background mark is */
+enum gch_cmark_state {
+	GCH_CMARK_IDLE,		/* none */
+	GCH_CMARK_MARKING,	/* its rounds run in @cmark_work */
+	GCH_CMARK_READY,	/* waiting for a thread to take the final stop */
+};
+
+/**
+ * struct gch_cmark - a mark beside the program (module parameter
+ * concurrent_mark), from its first stop to its final one
+ * @on:          the mark runs beside the program; the final stop ends it.
+ * @cancel:      the heap is being released: the rounds stop early.
+ * @state:       enum gch_cmark_state, the heap's background mark only
+ *               (set with release by its work, read under collect_lock
+ *               or with acquire).
+ * @err:         the background rounds' error.
+ * @acc:         the rounds' totals so far.
+ * @dirty_root:  the GCH_ROOT_DIRTY item pre-cleaning and the final stop
+ *               scan.
+ * @initial_ns:  the first pause (stop, roots, dirty bits cleared).
+ * @conc_ns:     the marking while the program ran, pre-cleaning included.
+ * @precleans:   pre-cleaning rounds.
+ * @final_t0:    when the final stop began.
+ * @dirty:       heap pages scanned again at the final stop.
+ * @rs:          the background mark's first roots, until its work has
+ *               marked from them.
+ * @gi:          the background collection's numbers from its first stop.
+ */
+struct gch_cmark {
+	bool on;
+	bool cancel;
+	int state;
+	int err;
+	struct gch_mark_stats acc;
+	struct gch_root dirty_root;
+	u64 initial_ns;
+	u64 conc_ns;
+	u32 precleans;
+	u64 final_t0;
+	u64 dirty;
+	struct gch_rootset *rs;
+	struct gch_gc_info gi;
+};
+
 /**
  * struct gch_heap - one garbage-collected heap, the private data of an
  * open file of /dev/gcheap
@@ -210,6 +254,10 @@ struct gch_fin_info {
  *                  clean_record_shared_mapping_range() (dirty.c).
  * @dirty_map:      heap pages written and not yet scanned again (the
  *                  same allocation, after @dirty_kbits).
+ * @bg:             the background mark (concurrent_mark, a collection
+ *                  the pacing asked for); guarded by @collect_lock but
+ *                  for its work's part.
+ * @cmark_work:     its rounds beside the program; initialised with @mark.
  */
 struct gch_heap {
 	u64 id;
@@ -264,6 +312,8 @@ struct gch_heap {
 	struct gch_specials spec;
 	unsigned long *dirty_kbits;
 	u64 *dirty_map;
+	struct gch_cmark bg;
+	struct work_struct cmark_work;
 };
 
 /**
@@ -492,6 +542,7 @@ int gch_dirty_prepare(struct gch_heap *heap);
 void gch_dirty_destroy(struct gch_heap *heap);
 void gch_dirty_clear(struct gch_heap *heap);
 u64 gch_dirty_read(struct gch_heap *heap, bool final);
+void gch_cmark_cancel(struct gch_heap *heap);
 void gch_dirty_consumed(struct gch_heap *heap);
 void gch_dirty_root(struct gch_heap *heap, struct gch_root *r);
 

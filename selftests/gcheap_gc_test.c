@@ -3398,4 +3398,141 @@ TEST_F_TIMEOUT(gc, hold_keeps_collections_out, 60)
 	EXPECT_EQ(before + 1, num_gc());
 }
 
+/* --- a collection beside the one thread of the program ------------------- */
+
+#define BG_NODES	4096
+#define BG_RING		4096	/* iteration times kept */
+#define BG_SWAPS	32	/* pointer moves per iteration */
+
+/* struct bgnode - holds the only pointer to one payload, which moves */
+struct bgnode {
+	uint64_t idx;
+	struct bgpay *pay;
+};
+
+/* struct bgpay - a payload: its own number and key, and bulk */
+struct bgpay {
+	uint64_t key;
+	uint64_t idx;
+	uint64_t bulk[30];
+};
+
+static struct bgnode **g_bg;	/* the nodes, the only root */
+
+static noinline int bg_make(uint64_t seed)
+{
+	struct bgnode **v = gch_malloc(BG_NODES * sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return -1;
+	for (i = 0; i < BG_NODES; i++) {
+		v[i] = gch_malloc(sizeof(*v[i]));
+		if (!v[i])
+			return -1;
+		v[i]->idx = i;
+		v[i]->pay = gch_malloc_atomic(sizeof(struct bgpay));
+		if (!v[i]->pay)
+			return -1;
+		v[i]->pay->key = key_of(seed, i);
+		v[i]->pay->idx = i;
+	}
+	g_bg = v;
+	return 0;
+}
+
+/* Payloads that are not intact, allocated and each held once; 0 if none. */
+static noinline size_t bg_check(uint64_t seed, size_t *first)
+{
+	static unsigned char seen[BG_NODES];
+	size_t i, bad = 0;
+
+	memset(seen, 0, sizeof(seen));
+	*first = BG_NODES;
+	for (i = 0; i < BG_NODES; i++) {
+		struct bgpay *p = g_bg[i]->pay;
+		bool ok = g_bg[i]->idx == i && gch_base(p) == p &&
+			  p->idx < BG_NODES && p->key == key_of(seed, p->idx) &&
+			  !seen[p->idx]++;
+
+		if (!ok && !bad++)
+			*first = i;
+	}
+	return bad;
+}
+
+/*
+ * With concurrent_mark on, a collection the allocation pacing asks for
+ * marks in a kernel worker: the program's one thread runs between the
+ * first stop and the final one (which it takes itself, at a later
+ * allocation), and meanwhile moves the only pointers to objects from node
+ * to node, erasing them where they were (the hazard the final stop's
+ * dirty pages answer).  Every payload must stay.  With it off, the
+ * thread never runs inside a collection.
+ */
+TEST_F_TIMEOUT(gc, background_mark_single_thread, 300)
+{
+	static uint64_t ring[BG_RING];
+	uint64_t seed = 0xb9, last, deadline, rnd = 1;
+	unsigned int inside_total = 0, goal = 0, beside = 0, iters = 0;
+	bool conc = concurrent_mark_on();
+	void *garbage[16] = { 0 };
+	struct gch_collection c;
+	size_t bad, first;
+
+	ASSERT_EQ(0, bg_make(seed));
+	ASSERT_EQ(0, gch_collect());
+	ASSERT_EQ(0, gch_last_collection(&c));
+	last = c.gc_number;
+	ASSERT_EQ(-1, gch_set_gc_percent(50));
+	deadline = now_ns() + 60 * NSEC;
+	while (goal < 20 && now_ns() < deadline) {
+		unsigned int k, inside = 0;
+
+		ring[iters++ % BG_RING] = now_ns();
+		for (k = 0; k < BG_SWAPS; k++) {
+			size_t i, j;
+			struct bgpay *p;
+
+			rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+			i = (rnd >> 33) % BG_NODES;
+			j = (rnd >> 13) % BG_NODES;
+			p = g_bg[i]->pay;
+			g_bg[i]->pay = g_bg[j]->pay;
+			g_bg[j]->pay = p;
+		}
+		garbage[iters % 16] = gch_malloc(2048);
+		ASSERT_NE(NULL, garbage[iters % 16]);
+		ASSERT_EQ(0, gch_last_collection(&c));
+		if (c.gc_number == last)
+			continue;
+		last = c.gc_number;
+		if (c.reason != GCH_GC_REASON_GOAL)
+			continue;
+		goal++;
+		/* this thread's iterations that began after the start */
+		for (k = 0; k < BG_RING && k < iters; k++)
+			inside += ring[k] > c.start_ns;
+		inside_total += inside;
+		beside += inside > 0;
+		bad = bg_check(seed, &first);
+		ASSERT_EQ(0, bad)
+			TH_LOG("after collection %llu (%u iterations beside it): %zu payloads lost or damaged, the first at node %zu",
+			       (unsigned long long)c.gc_number, inside, bad, first);
+	}
+	TH_LOG("%u iterations, %u collections by the pacing, %u of them ran beside this thread (%u iterations in them)",
+	       iters, goal, beside, inside_total);
+	ASSERT_LE(3, goal) TH_LOG("the pacing collected too seldom to judge");
+	if (conc) {
+		EXPECT_EQ(goal, beside)
+			TH_LOG("concurrent_mark=1: a collection the pacing asked for held the allocating thread until it ended");
+	} else {
+		EXPECT_EQ(0, beside)
+			TH_LOG("concurrent_mark=0: the one thread ran inside a collection");
+	}
+	ASSERT_EQ(0, gch_collect());
+	bad = bg_check(seed, &first);
+	EXPECT_EQ(0, bad) TH_LOG("%zu payloads lost, the first at node %zu", bad, first);
+}
+
 TEST_HARNESS_MAIN

@@ -542,8 +542,16 @@ struct gch_gc_info {
  *             the heap has passed its goal (what a refill's gc_due
  *             asks for; a collection by another thread meanwhile makes
  *             it unnecessary); GCH_COLLECT_ASYNC_SWEEP: return when the
- *             world restarts and sweep in the background.
- * @collected: out: 1 if a collection ran, 0 if none was due.
+ *             world restarts and sweep in the background.  With the
+ *             module's concurrent_mark on, a call with both flags
+ *             marks in the background too: it returns after the first
+ *             stop with @collected 0, and once the mark is done a
+ *             refill or allocation reports gc_due again; the next
+ *             GCH_COLLECT_IF_DUE takes the final stop and returns the
+ *             collection.  A call without GCH_COLLECT_IF_DUE finishes
+ *             such a mark first, then collects.
+ * @collected: out: 1 if a collection ended in this call, 0 if none was
+ *             due (or one was started in the background).
  * @pad:       zero.
  * @info:      out: the collection, when @collected.
  */
