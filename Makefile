@@ -544,7 +544,8 @@ bench: deps
 # SOAK_ANYWHERE=1 runs it in interrupt-anywhere mode (tools/vm/run
 # --anywhere: a thread can be stopped between any two instructions), where
 # SOAK_ARGS defaults to -x: mutators also swap slots through SSE/AVX
-# registers.  SOAK_ARGS: more gcsoak options.
+# registers.  SOAK_ARGS: more gcsoak options.  SOAK_CONCURRENT=1 loads the
+# module with concurrent_mark=1 (marks beside the mutators, issue 18).
 SOAK_SECONDS ?= 600
 SOAK_KERNEL ?= debug
 SOAK_THREADS ?= 8
@@ -556,7 +557,7 @@ soak: deps
 		$(if $(filter 1,$(SOAK_ANYWHERE)),--anywhere) \
 		$(VM_QUIET) --log $(BUILD)/soak-console.log \
 		--timeout $$(( $(SOAK_SECONDS) + 600 )) -- \
-		'insmod gcheap.ko && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10 $(SOAK_ARGS)'
+		'insmod gcheap.ko $(if $(filter 1,$(SOAK_CONCURRENT)),concurrent_mark=1) && bin/gcsoak -t $(SOAK_THREADS) -d $(SOAK_SECONDS) -p 10 $(SOAK_ARGS)'
 
 # --- fuzzing ----------------------------------------------------------------
 

@@ -90,6 +90,19 @@ void gch_heap_set_goal(struct gch_heap *heap)
 	heap->heap_goal = max_t(u64, goal, READ_ONCE(gch_min_heap_goal));
 }
 
+/* Does the heap mark beside the program (gch_heap_config.concurrent)? */
+static bool gch_heap_concurrent(const struct gch_heap *heap)
+{
+	switch (READ_ONCE(heap->concurrent)) {
+	case GCH_CONCURRENT_ON:
+		return true;
+	case GCH_CONCURRENT_OFF:
+		return false;
+	default:
+		return READ_ONCE(gch_concurrent_mark);
+	}
+}
+
 /**
  * gch_heap_gc_due() - has the heap grown past its goal?
  * @heap: the heap, locked.
@@ -124,6 +137,11 @@ bool gch_heap_gc_due(const struct gch_heap *heap)
 	return inuse >= goal + dead;
 }
 
+/* The rings of the last collections and of their phases. */
+#define GCH_HISTORY_BYTES \
+	(GCH_GC_HISTORY * (sizeof(struct gch_gc_info) + \
+			   sizeof(struct gch_gc_phases)))
+
 /* Free the mark and sweep states and the history (not the roots). */
 static void gch_collector_free(struct gch_heap *heap)
 {
@@ -135,6 +153,7 @@ static void gch_collector_free(struct gch_heap *heap)
 	heap->mark = NULL;
 	heap->sweep = NULL;
 	heap->history = NULL;
+	heap->phase_history = NULL;
 }
 
 /**
@@ -155,17 +174,21 @@ int gch_collector_init(struct gch_heap *heap)
 		return 0;
 	INIT_WORK(&heap->sweep_work, gch_sweep_workfn);
 	INIT_WORK(&heap->cmark_work, gch_cmark_workfn);
-	if (gch_heap_meta_charge(heap, GCH_GC_HISTORY * sizeof(*heap->history)))
+	if (gch_heap_meta_charge(heap, GCH_HISTORY_BYTES))
 		return -ENOMEM;
-	heap->history = kvcalloc(GCH_GC_HISTORY, sizeof(*heap->history),
+	/* the phases' ring follows the collections' */
+	heap->history = kvzalloc(GCH_HISTORY_BYTES,
 				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (heap->history)
+		heap->phase_history = (struct gch_gc_phases *)
+				      (heap->history + GCH_GC_HISTORY);
 	heap->sweep = gch_sweep_create(&heap->core, nr);
 	heap->mark = gch_mark_create(&heap->core, nr);
 	if (heap->history && heap->sweep && heap->mark)
 		return 0;
 	/* the registered roots stay: a later collection needs them */
 	gch_collector_free(heap);
-	heap->kmeta_bytes -= GCH_GC_HISTORY * sizeof(*heap->history);
+	heap->kmeta_bytes -= GCH_HISTORY_BYTES;
 	return -ENOMEM;
 }
 
@@ -709,6 +732,7 @@ static int gch_collect_finish(struct gch_heap *heap, u32 flags,
 			      struct gch_cmark *cm, unsigned int n,
 			      struct gch_collect *c)
 {
+	struct gch_gc_phases *ph = &c->phases;
 	struct gch_gc_info *gi = &c->info;
 	struct gch_fin_info fi;
 	int err;
@@ -724,6 +748,19 @@ static int gch_collect_finish(struct gch_heap *heap, u32 flags,
 					cm->final_t0 :
 					ktime_get_ns() - gi->start_ns;
 		heap->pause_total_ns += gi->pause_ns;
+		memset(ph, 0, sizeof(*ph));
+		if (cm->on) {
+			ph->flags = GCH_PHASES_CONCURRENT;
+			if (cm == &heap->bg)
+				ph->flags |= GCH_PHASES_BACKGROUND;
+			ph->precleans = cm->precleans;
+			ph->initial_ns = cm->initial_ns;
+			ph->concurrent_ns = cm->conc_ns;
+			ph->final_start_ns = cm->final_t0;
+			ph->final_ns = gi->pause_ns - cm->initial_ns;
+			ph->dirty_pages = cm->dirty;
+		}
+		heap->phase_history[gi->gc_number % GCH_GC_HISTORY] = *ph;
 		/* heap_after is provisional until the sweep is done */
 		gch_gc_set_live(heap, gi);
 		gch_gc_record(heap, gi);
@@ -743,7 +780,7 @@ static int gch_collect_finish(struct gch_heap *heap, u32 flags,
 		trace_gcheap_concurrent_mark(heap->tgid, heap->id, gi->gc_number,
 					     cm->initial_ns, cm->conc_ns,
 					     cm->precleans, cm->dirty,
-					     err ? 0 : gi->pause_ns - cm->initial_ns);
+					     err ? 0 : ph->final_ns);
 	if (err) {
 		trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
 				      ktime_get_ns() - gi->start_ns);
@@ -872,6 +909,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	int err;
 
 	memset(gi, 0, sizeof(*gi));
+	memset(&c->phases, 0, sizeof(c->phases));
 	c->collected = 0;
 	/* interruptibly: the holder may be waiting for us to park */
 	if (mutex_lock_interruptible(&heap->collect_lock))
@@ -888,6 +926,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 			goto out;
 		/* asked for: one of its own follows, from what is live now */
 		memset(gi, 0, sizeof(*gi));
+		memset(&c->phases, 0, sizeof(c->phases));
 		c->collected = 0;
 		gch_sweep_wait(heap);
 	}
@@ -924,7 +963,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	}
 	gi->roots_ns = ktime_get_ns() - t1;
 
-	if (READ_ONCE(gch_concurrent_mark)) {
+	if (gch_heap_concurrent(heap)) {
 		/*
 		 * What the allocation pacing asks for, with the sweep in the
 		 * background, marks in the background too: every thread of
@@ -973,19 +1012,24 @@ out:
  */
 int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st)
 {
+	struct gch_gc_phases *phist = NULL;
 	struct gch_gc_info *hist = NULL;
 	u32 want = 0, i;
 	u64 first;
 	int err = 0;
 
-	if (st->history_max && !st->history)
+	if ((st->history_max && !st->history) ||
+	    (st->phase_history && !st->history))
 		return -EINVAL;
 	if (st->history) {
 		want = min_t(u32, st->history_max, GCH_GC_HISTORY);
-		hist = kvmalloc_array(max(want, 1U), sizeof(*hist),
+		/* one buffer, the phases after the collections */
+		hist = kvmalloc_array(max(want, 1U),
+				      sizeof(*hist) + sizeof(*phist),
 				      GFP_KERNEL | __GFP_NOWARN);
 		if (!hist)
 			return -ENOMEM;
+		phist = (struct gch_gc_phases *)(hist + max(want, 1U));
 	}
 	mutex_lock(&heap->lock);
 	st->num_gc = heap->num_gc;
@@ -996,16 +1040,26 @@ int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st)
 	st->nr_workers = heap->num_gc ? heap->nr_last_workers : 0;
 	memcpy(st->worker, heap->last_workers, sizeof(st->worker));
 	memset(&st->last, 0, sizeof(st->last));
-	if (heap->num_gc)
+	memset(&st->last_phases, 0, sizeof(st->last_phases));
+	if (heap->num_gc) {
 		st->last = heap->history[heap->num_gc % GCH_GC_HISTORY];
+		st->last_phases =
+			heap->phase_history[heap->num_gc % GCH_GC_HISTORY];
+	}
 	want = min_t(u64, want, heap->num_gc);
 	first = heap->num_gc - want + 1;
-	for (i = 0; i < want; i++)
+	for (i = 0; i < want; i++) {
 		hist[i] = heap->history[(first + i) % GCH_GC_HISTORY];
+		phist[i] = heap->phase_history[(first + i) % GCH_GC_HISTORY];
+	}
 	mutex_unlock(&heap->lock);
 	st->history_count = want;
 	if (want && copy_to_user(u64_to_user_ptr(st->history), hist,
 				 want * sizeof(*hist)))
+		err = -EFAULT;
+	if (want && st->phase_history && !err &&
+	    copy_to_user(u64_to_user_ptr(st->phase_history), phist,
+			 want * sizeof(*phist)))
 		err = -EFAULT;
 	kvfree(hist);
 	return err;

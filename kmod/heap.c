@@ -143,6 +143,7 @@ struct gch_heap *gch_heap_open(void)
 	heap->arena_size = round_down(READ_ONCE(gch_default_arena_size),
 				      GCH_PAGE_SIZE);
 	heap->gc_percent = 100;
+	heap->concurrent = GCH_CONCURRENT_MODULE;
 	gch_heap_set_goal(heap);
 	mmgrab(current->mm);
 	heap->mm = current->mm;
@@ -239,7 +240,7 @@ int gch_heap_meta_charge(struct gch_heap *heap, u64 bytes)
  *
  * Return: 0, -EINVAL (arena size not a multiple of GCH_PAGE_SIZE, or too
  * small; gc_percent above GCH_GC_PERCENT_MAX and not GCH_GC_OFF; TLS
- * extents above GCH_TLS_MAX), -ENOMEM (above max_arena_size), -EBUSY
+ * extents above GCH_TLS_MAX; concurrent not a GCH_CONCURRENT_*), -ENOMEM (above max_arena_size), -EBUSY
  * (arena size change after the arena was mapped).
  */
 int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
@@ -261,6 +262,7 @@ int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
 	}
 	if (!err && (cfg->workers > 1024 || cfg->tls_below > GCH_TLS_MAX ||
 		     cfg->tls_above > GCH_TLS_MAX ||
+		     cfg->concurrent > GCH_CONCURRENT_MODULE ||
 		     (cfg->gc_percent > GCH_GC_PERCENT_MAX &&
 		      cfg->gc_percent != GCH_GC_OFF)))
 		err = -EINVAL;
@@ -275,12 +277,16 @@ int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
 			heap->tls_below = cfg->tls_below;
 		if (cfg->tls_above)
 			heap->tls_above = cfg->tls_above;
+		/* the next collection starts as it says */
+		if (cfg->concurrent)
+			WRITE_ONCE(heap->concurrent, cfg->concurrent);
 	}
 	cfg->arena_size = heap->arena_size;
 	cfg->gc_percent = heap->gc_percent;
 	cfg->workers = heap->workers;
 	cfg->tls_below = heap->tls_below;
 	cfg->tls_above = heap->tls_above;
+	cfg->concurrent = heap->concurrent;
 	cfg->control_size = gch_control_size();
 	cfg->cpu_stride = gch_cache_layout.stride;
 	cfg->nr_cpus = nr_cpu_ids;

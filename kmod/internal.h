@@ -223,6 +223,8 @@ struct gch_cmark {
  * @pause_total_ns: their pauses added up.
  * @history:        the last GCH_GC_HISTORY collections, a ring indexed by
  *                  gc_number % GCH_GC_HISTORY; allocated with @mark.
+ * @phase_history:  their stops, likewise (the same allocation).
+ * @concurrent:     GCH_CONCURRENT_* (gch_heap_config.concurrent).
  * @idle:           free pages kept for reuse, by arena page index
  *                  (scavenge.c).
  * @idle_pages:     entries of @idle.
@@ -293,6 +295,8 @@ struct gch_heap {
 	u64 num_gc;
 	u64 pause_total_ns;
 	struct gch_gc_info *history;
+	struct gch_gc_phases *phase_history;
+	u32 concurrent;
 	struct xarray idle;
 	atomic_long_t idle_pages;
 	u64 scavenged_bytes;

@@ -78,7 +78,8 @@ static long gch_ioc_version(struct gch_heap *heap, void __user *uarg)
 	v.abi_major = GCH_ABI_MAJOR;
 	v.abi_minor = GCH_ABI_MINOR;
 	v.features = GCH_FEAT_VERSION | GCH_FEAT_HEAP | GCH_FEAT_COLLECT |
-		     GCH_FEAT_SPECIALS | GCH_FEAT_SPECIALS2;
+		     GCH_FEAT_SPECIALS | GCH_FEAT_SPECIALS2 |
+		     GCH_FEAT_CONCURRENT;
 	v.page_shift = GCH_PAGE_SHIFT;
 	v.max_small_size = GCH_MAX_SMALL_SIZE;
 	v.nr_size_classes = gch_size_classes.nr_classes;
@@ -287,12 +288,12 @@ long gch_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct gch_version) != GCH_VERSION_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_heap_config) != GCH_CONFIG_SIZE_VER0 + 8);
+	BUILD_BUG_ON(sizeof(struct gch_heap_config) != GCH_CONFIG_SIZE_VER2);
 	BUILD_BUG_ON(sizeof(struct gch_refill) != GCH_REFILL_SIZE_VER0 + 8);
 	BUILD_BUG_ON(sizeof(struct gch_alloc) != GCH_ALLOC_SIZE_VER0 + 8);
-	BUILD_BUG_ON(sizeof(struct gch_collect) != GCH_COLLECT_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_collect) != GCH_COLLECT_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct gch_roots) != GCH_ROOTS_SIZE_VER0);
-	BUILD_BUG_ON(sizeof(struct gch_gc_stats) != GCH_GC_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct gch_gc_stats) != GCH_GC_STATS_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct gch_free) != GCH_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_query) != GCH_QUERY_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct gch_stats) != GCH_STATS_SIZE_VER2);

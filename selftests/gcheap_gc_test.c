@@ -3212,9 +3212,9 @@ TEST(raw_bad_input)
 	__u64 user = (uintptr_t)raw_root;
 	int n;
 
-	EXPECT_EQ(GCH_COLLECT_SIZE_VER0, sizeof(struct gch_collect));
+	EXPECT_EQ(GCH_COLLECT_SIZE_VER1, sizeof(struct gch_collect));
 	EXPECT_EQ(GCH_ROOTS_SIZE_VER0, sizeof(struct gch_roots));
-	EXPECT_EQ(GCH_GC_STATS_SIZE_VER0, sizeof(struct gch_gc_stats));
+	EXPECT_EQ(GCH_GC_STATS_SIZE_VER1, sizeof(struct gch_gc_stats));
 	ASSERT_EQ(0, raw_open(&h, 4 * MiB, true)) TH_LOG("%s", strerror(errno));
 
 	/* COLLECT */
@@ -3396,6 +3396,172 @@ TEST_F_TIMEOUT(gc, hold_keeps_collections_out, 60)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, ret);
 	EXPECT_EQ(before + 1, num_gc());
+}
+
+/* GCH_IOC_CONFIGURE's @concurrent: set @mode (0 keeps); the heap's setting, or -errno. */
+static int raw_concurrent(int fd, __u32 mode)
+{
+	struct gch_heap_config cfg = { .hdr.size = sizeof(cfg), .concurrent = mode };
+
+	return ioctl(fd, GCH_IOC_CONFIGURE, &cfg) ? -errno : (int)cfg.concurrent;
+}
+
+/* A collection's stops must add up to its pause and lie inside it. */
+static void check_phases(struct __test_metadata *_metadata, const struct gch_collect *c,
+			 __u32 flags)
+{
+	const struct gch_gc_phases *ph = &c->phases;
+
+	EXPECT_EQ(flags, ph->flags) TH_LOG("collection %llu", (unsigned long long)c->info.gc_number);
+	if (!flags) {
+		EXPECT_EQ(0, ph->initial_ns + ph->concurrent_ns + ph->final_ns +
+			     ph->final_start_ns + ph->dirty_pages + ph->precleans)
+			TH_LOG("a stop-the-world collection reports phases");
+		return;
+	}
+	EXPECT_EQ(c->info.pause_ns, ph->initial_ns + ph->final_ns);
+	EXPECT_LT(0, ph->initial_ns);
+	EXPECT_LT(0, ph->final_ns);
+	EXPECT_LE(c->info.start_ns + ph->initial_ns, ph->final_start_ns)
+		TH_LOG("the final stop began before the first ended");
+	EXPECT_GE(4, ph->precleans);
+}
+
+/*
+ * ABI 0.7: a heap's own concurrent setting (GCH_IOC_CONFIGURE) and the
+ * two stops of each collection (struct gch_gc_phases in GCH_IOC_COLLECT
+ * and GCH_IOC_GC_STATS).  A collection the pacing asks for
+ * (GCH_COLLECT_IF_DUE | GCH_COLLECT_ASYNC_SWEEP) on a concurrent heap
+ * returns at once and a later one finishes it.  Checked whatever the
+ * module parameter says: the heap's setting wins.
+ */
+TEST_F_TIMEOUT(gc, raw_phases, 120)
+{
+	struct gch_alloc pin = { .hdr.size = sizeof(pin), .size = 40000 };
+	__u32 ifdue = GCH_COLLECT_IF_DUE | GCH_COLLECT_ASYNC_SWEEP;
+	struct gch_gc_phases phist[8];
+	struct gch_gc_info hist[8];
+	struct gch_gc_stats st;
+	struct gch_collect c;
+	struct raw_heap h;
+	uint64_t deadline;
+	unsigned int tries = 0;
+	uintptr_t o[3];
+	int i, n;
+
+	ASSERT_EQ(0, raw_open(&h, 64 * MiB, true)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_ALLOC_LARGE, &pin)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(GCH_CONCURRENT_MODULE, raw_concurrent(h.fd, 0)) TH_LOG("the default");
+	EXPECT_EQ(-EINVAL, raw_concurrent(h.fd, GCH_CONCURRENT_MODULE + 1));
+	EXPECT_EQ(-EINVAL, raw_concurrent(h.fd, 0x80000000U));
+	EXPECT_EQ(GCH_CONCURRENT_MODULE, raw_concurrent(h.fd, 0)) TH_LOG("a refused value changed it");
+
+	/* A in the root range, B only in A, C nowhere */
+	ASSERT_EQ(0, raw_objects(h.fd, o, 3));
+	raw_root_store(0, o[0]);
+	raw_link(o[0], o[1]);
+	ASSERT_EQ(0, raw_roots(h.fd, GCH_ROOTS_ADD, 7, (uintptr_t)raw_root, sizeof(raw_root)));
+	scrub();
+
+	EXPECT_EQ(GCH_CONCURRENT_OFF, raw_concurrent(h.fd, GCH_CONCURRENT_OFF));
+	ASSERT_EQ(0, raw_collect(h.fd, 0, sizeof(c), &c));
+	EXPECT_EQ(1, c.collected);
+	EXPECT_EQ(sizeof(c), c.hdr.size);
+	check_phases(_metadata, &c, 0);
+	EXPECT_EQ(-ENOENT, raw_query(h.fd, o[2]));
+
+	EXPECT_EQ(GCH_CONCURRENT_ON, raw_concurrent(h.fd, GCH_CONCURRENT_ON));
+	ASSERT_EQ(0, raw_objects(h.fd, &o[2], 1));
+	ASSERT_EQ(0, raw_collect(h.fd, 0, sizeof(c), &c));
+	EXPECT_EQ(1, c.collected);
+	check_phases(_metadata, &c, GCH_PHASES_CONCURRENT);
+	EXPECT_EQ(0, raw_query(h.fd, o[0])) TH_LOG("the root's object was freed");
+	EXPECT_EQ(0, raw_query(h.fd, o[1])) TH_LOG("the object only it points to was freed");
+	EXPECT_EQ(-ENOENT, raw_query(h.fd, o[2]));
+
+	/* past the goal (at least min_heap_goal): garbage, large objects */
+	for (n = 0; n < 1024; n++) {
+		struct gch_alloc a = { .hdr.size = sizeof(a), .size = 65536 };
+
+		ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_ALLOC_LARGE, &a)) TH_LOG("%s", strerror(errno));
+		if (a.gc_due)
+			break;
+	}
+	ASSERT_GT(1024, n) TH_LOG("64 MiB allocated and no collection due");
+	ASSERT_EQ(0, raw_collect(h.fd, ifdue, sizeof(c), &c));
+	EXPECT_EQ(0, c.collected) TH_LOG("a paced collection on a concurrent heap did not go to the background");
+	/* done when its rounds are: then the next asking takes the final stop */
+	deadline = now_ns() + 60 * NSEC;
+	do {
+		tries++;
+		ASSERT_EQ(0, raw_collect(h.fd, ifdue, sizeof(c), &c));
+		if (!c.collected)
+			usleep(2000);
+	} while (!c.collected && now_ns() < deadline);
+	ASSERT_EQ(1, c.collected) TH_LOG("the background mark never finished (%u calls)", tries);
+	EXPECT_EQ(GCH_GC_REASON_GOAL, c.info.reason);
+	check_phases(_metadata, &c, GCH_PHASES_CONCURRENT | GCH_PHASES_BACKGROUND);
+	EXPECT_EQ(0, raw_query(h.fd, o[0]));
+	EXPECT_EQ(0, raw_query(h.fd, o[1]));
+	TH_LOG("background mark: first pause %.3f ms, marked beside %.3f ms, %u pre-cleaning rounds, %llu dirty pages, final pause %.3f ms; finished at the %u-th call",
+	       c.phases.initial_ns / 1e6, c.phases.concurrent_ns / 1e6, c.phases.precleans,
+	       (unsigned long long)c.phases.dirty_pages, c.phases.final_ns / 1e6, tries);
+
+	/* a background mark is finished by an explicit collection, which then runs */
+	for (n = 0; n < 1024; n++) {
+		struct gch_alloc a = { .hdr.size = sizeof(a), .size = 65536 };
+
+		ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_ALLOC_LARGE, &a));
+		if (a.gc_due)
+			break;
+	}
+	ASSERT_EQ(0, raw_collect(h.fd, ifdue, sizeof(c), &c));
+	EXPECT_EQ(0, c.collected);
+	ASSERT_EQ(0, raw_collect(h.fd, 0, sizeof(c), &c));
+	EXPECT_EQ(1, c.collected);
+	EXPECT_EQ(GCH_GC_REASON_USER, c.info.reason);
+	EXPECT_EQ(5, c.info.gc_number) TH_LOG("the background collection did not end first");
+	check_phases(_metadata, &c, GCH_PHASES_CONCURRENT);
+
+	/* the module's choice */
+	EXPECT_EQ(GCH_CONCURRENT_MODULE, raw_concurrent(h.fd, GCH_CONCURRENT_MODULE));
+	ASSERT_EQ(0, raw_collect(h.fd, 0, sizeof(c), &c));
+	check_phases(_metadata, &c, concurrent_mark_on() ? GCH_PHASES_CONCURRENT : 0);
+
+	/* the history of the stops, entry by entry with the collections' */
+	memset(phist, 0xff, sizeof(phist));
+	memset(&st, 0, sizeof(st));
+	st.hdr.size = sizeof(st);
+	st.history = (uintptr_t)hist;
+	st.phase_history = (uintptr_t)phist;
+	st.history_max = 8;
+	ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_GC_STATS, &st)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(6, st.history_count);
+	EXPECT_EQ(0, phist[0].flags);
+	EXPECT_EQ(GCH_PHASES_CONCURRENT, phist[1].flags);
+	EXPECT_EQ(GCH_PHASES_CONCURRENT | GCH_PHASES_BACKGROUND, phist[2].flags);
+	EXPECT_EQ(GCH_PHASES_CONCURRENT | GCH_PHASES_BACKGROUND, phist[3].flags);
+	EXPECT_EQ(GCH_PHASES_CONCURRENT, phist[4].flags);
+	for (i = 1; i < 5; i++)
+		EXPECT_EQ(hist[i].pause_ns, phist[i].initial_ns + phist[i].final_ns);
+	EXPECT_EQ(0, memcmp(&st.last_phases, &phist[5], sizeof(st.last_phases)));
+	EXPECT_EQ(0xffffffffU, phist[6].flags) TH_LOG("written past history_count");
+	/* the phases without the collections: refused */
+	st.history = 0;
+	st.history_max = 0;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(h.fd, GCH_IOC_GC_STATS, &st));
+	EXPECT_EQ(EINVAL, errno);
+	/* callers of ABI 0.6 and before get what they knew */
+	ASSERT_EQ(0, raw_collect(h.fd, 0, GCH_COLLECT_SIZE_VER0, &c));
+	EXPECT_EQ(GCH_COLLECT_SIZE_VER0, c.hdr.size);
+	memset(&st, 0, sizeof(st));
+	st.hdr.size = GCH_GC_STATS_SIZE_VER0;
+	ASSERT_EQ(0, ioctl(h.fd, GCH_IOC_GC_STATS, &st));
+	EXPECT_EQ(GCH_GC_STATS_SIZE_VER0, st.hdr.size);
+	EXPECT_EQ(0, st.last_phases.flags) TH_LOG("written past the caller's struct");
+	memset(raw_root, 0, sizeof(raw_root));
+	raw_heap_close(&h);
 }
 
 /* --- a collection beside the one thread of the program ------------------- */

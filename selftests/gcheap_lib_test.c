@@ -18,6 +18,10 @@
  *   enomem_collects    a small arena full of garbage keeps allocating;
  *   bad_gogc_*         a bad GCHEAP_GOGC or gc_percent does not disable
  *                      the heap;
+ *   concurrent_choice  GCHEAP_CONCURRENT and gch_config.concurrent choose
+ *                      how collections mark (GCHEAP_TRACE says which),
+ *                      the config winning; gch_init@GCHEAP_0.3 and 0.1
+ *                      still take their shorter structs;
  *   realloc_shrink     shrinking in place forgets the old tail's pointers;
  *   fork_no_atfork     a child of _Fork() or a raw fork system call gets
  *                      NULL with EPERM, not a crash.
@@ -918,6 +922,94 @@ TEST_F(lib, bad_gc_percent_init)
 	ASSERT_NE(NULL, p) TH_LOG("after gc_percent 2000000: %s", strerror(errno));
 	ASSERT_EQ(0, gch_stats(&st));
 	EXPECT_EQ(100, st.gc_percent);
+}
+
+/*
+ * In a child: set GCHEAP_CONCURRENT to @env (NULL: unset), gch_init() with
+ * @concurrent if not 0, collect with GCHEAP_TRACE on; its stderr into @out.
+ * Return: the child's exit status (0: collected).
+ */
+static int traced_collect(const char *env, unsigned int concurrent, char *out, size_t len)
+{
+	int fd[2], status;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(fd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		struct gch_config cfg = { .concurrent = concurrent };
+		void *volatile p;
+
+		dup2(fd[1], 2);
+		close(fd[0]);
+		clean_env();
+		setenv("GCHEAP_TRACE", "1", 1);
+		if (env)
+			setenv("GCHEAP_CONCURRENT", env, 1);
+		if (concurrent && gch_init(&cfg))
+			_exit(2);
+		p = gch_malloc(4096);
+		if (!p || gch_collect())
+			_exit(3);
+		_exit(0);
+	}
+	close(fd[1]);
+	while (got + 1 < len && (r = read(fd[0], out + got, len - 1 - got)) > 0)
+		got += r;
+	out[got] = 0;
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(concurrent_choice)
+{
+	int (*init3)(const void *cfg);
+	struct {
+		size_t max_heap;
+		unsigned int gc_percent, workers, finalizers;
+	} cfg3 = { .gc_percent = 50 };
+	struct gch_config bad = { .concurrent = 3 };
+	bool mod = concurrent_mark_on();
+	struct gch_heap_stats st;
+	char out[4096];
+
+	ASSERT_EQ(0, traced_collect("1", 0, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "gc 1 concurrent: first stop"))
+		TH_LOG("GCHEAP_CONCURRENT=1, the trace: %s", out);
+	ASSERT_EQ(0, traced_collect("0", 0, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "concurrent"))
+		TH_LOG("GCHEAP_CONCURRENT=0, the trace: %s", out);
+	EXPECT_NE(NULL, strstr(out, "gc 1 @")) TH_LOG("no trace: %s", out);
+	ASSERT_EQ(0, traced_collect("0", GCH_CONCURRENT_ON, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "gc 1 concurrent: first stop"))
+		TH_LOG("gch_config.concurrent beside GCHEAP_CONCURRENT=0: %s", out);
+	ASSERT_EQ(0, traced_collect("1", GCH_CONCURRENT_OFF, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "concurrent"))
+		TH_LOG("GCH_CONCURRENT_OFF beside GCHEAP_CONCURRENT=1: %s", out);
+	ASSERT_EQ(0, traced_collect("yes", 0, out, sizeof(out))) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "GCHEAP_CONCURRENT")) TH_LOG("a bad value went unreported: %s", out);
+	EXPECT_EQ(mod, strstr(out, "gc 1 concurrent") != NULL)
+		TH_LOG("a bad value did not leave the module's choice (concurrent_mark=%d): %s", mod, out);
+
+	/* in this process: a bad value refused, the old versions' structs */
+	clean_env();
+	errno = 0;
+	EXPECT_EQ(-1, gch_init(&bad));
+	EXPECT_EQ(EINVAL, errno);
+	init3 = dlvsym(RTLD_DEFAULT, "gch_init", "GCHEAP_0.3");
+	ASSERT_NE(NULL, init3) TH_LOG("gch_init@GCHEAP_0.3: %s", dlerror());
+	ASSERT_NE(NULL, dlvsym(RTLD_DEFAULT, "gch_init", "GCHEAP_0.1"));
+	ASSERT_NE(NULL, dlvsym(RTLD_DEFAULT, "gch_init", "GCHEAP_0.5"));
+	ASSERT_EQ(0, init3(&cfg3)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, gch_stats(&st));
+	EXPECT_EQ(50, st.gc_percent);
 }
 
 /* --- 7. realloc, fork -------------------------------------------------------- */

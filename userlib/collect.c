@@ -234,7 +234,8 @@ int gch_roots_setup(void)
 }
 
 static void gch_collection_from(struct gch_collection *c,
-				const struct gch_gc_info *gi)
+				const struct gch_gc_info *gi,
+				const struct gch_gc_phases *ph)
 {
 	memset(c, 0, sizeof(*c));
 	c->gc_number = gi->gc_number;
@@ -259,6 +260,14 @@ static void gch_collection_from(struct gch_collection *c,
 	c->steals = gi->steals;
 	c->spans_released = gi->spans_released;
 	c->pages_released = gi->pages_released;
+	/* a module before ABI 0.7 leaves them 0: stop-the-world */
+	c->phases = ph->flags;
+	c->precleans = ph->precleans;
+	c->initial_ns = ph->initial_ns;
+	c->concurrent_ns = ph->concurrent_ns;
+	c->final_start_ns = ph->final_start_ns;
+	c->final_ns = ph->final_ns;
+	c->dirty_pages = ph->dirty_pages;
 }
 
 static int gch_trace_on(void)
@@ -278,8 +287,12 @@ static double gch_ms(u64 ns)
 	return ns / 1e6;
 }
 
-/* One line per collection, in the spirit of Go's GODEBUG=gctrace=1. */
-static void gch_trace(const struct gch_gc_info *gi)
+/*
+ * One line per collection, in the spirit of Go's GODEBUG=gctrace=1; a
+ * collection that marked beside the program adds its two stops.
+ */
+static void gch_trace(const struct gch_gc_info *gi,
+		      const struct gch_gc_phases *ph)
 {
 	fprintf(stderr,
 		"gc %llu @%.3fs %s: %u threads, stw %.3f + roots %.3f + mark %.3f + sweep %.3f = pause %.3f ms; %.2f -> %.2f MiB, %.2f MiB goal; %llu freed, %llu marked; %u workers, %llu steals\n",
@@ -292,6 +305,14 @@ static void gch_trace(const struct gch_gc_info *gi)
 		(unsigned long long)gi->objects_freed,
 		(unsigned long long)gi->objects_marked, gi->workers,
 		(unsigned long long)gi->steals);
+	if (!(ph->flags & GCH_PHASES_CONCURRENT))
+		return;
+	fprintf(stderr,
+		"gc %llu concurrent%s: first stop %.3f ms, marked %.3f ms beside the program, %u pre-cleaning rounds, %llu dirty pages, final stop %.3f ms\n",
+		(unsigned long long)gi->gc_number,
+		ph->flags & GCH_PHASES_BACKGROUND ? " (background)" : "",
+		gch_ms(ph->initial_ns), gch_ms(ph->concurrent_ns), ph->precleans,
+		(unsigned long long)ph->dirty_pages, gch_ms(ph->final_ns));
 }
 
 /*
@@ -382,7 +403,7 @@ static int gch_collect_flags(u32 flags)
 		ret = -1;
 	pthread_rwlock_unlock(&gch_gate);
 	if (!ret && c.collected && gch_trace_on()) {
-		gch_trace(&c.info);
+		gch_trace(&c.info, &c.phases);
 		gch_trace_final(c.info.gc_number);
 	}
 	return ret;
@@ -472,13 +493,23 @@ void gch_oom_done(int ok)
 
 /* GCH_IOC_GC_STATS, with up to @max history entries into @hist. */
 static int gch_gc_stats(struct gch_gc_stats *st, struct gch_gc_info *hist,
-			unsigned int max)
+			struct gch_gc_phases *phist, unsigned int max)
 {
+	int ret;
+
 	memset(st, 0, sizeof(*st));
 	st->hdr.size = sizeof(*st);
 	st->history = (u64)(uintptr_t)hist;
+	st->phase_history = (u64)(uintptr_t)phist;
 	st->history_max = hist ? max : 0;
-	return ioctl(gch_lib.fd, GCH_IOC_GC_STATS, st);
+	ret = ioctl(gch_lib.fd, GCH_IOC_GC_STATS, st);
+	/* a module before ABI 0.7: no phases (E2BIG: it does not know them) */
+	if (ret && errno == E2BIG && phist) {
+		st->hdr.size = GCH_GC_STATS_SIZE_VER0;
+		st->phase_history = 0;
+		ret = ioctl(gch_lib.fd, GCH_IOC_GC_STATS, st);
+	}
+	return ret;
 }
 
 /**
@@ -491,7 +522,7 @@ int gch_gc_fill_stats(struct gch_heap_stats *stats)
 {
 	struct gch_gc_stats st;
 
-	if (gch_gc_stats(&st, NULL, 0))
+	if (gch_gc_stats(&st, NULL, NULL, 0))
 		return -1;
 	stats->num_gc = st.num_gc;
 	stats->pause_total_ns = st.pause_total_ns;
@@ -500,22 +531,47 @@ int gch_gc_fill_stats(struct gch_heap_stats *stats)
 	return 0;
 }
 
-GCH_API int gch_last_collection(struct gch_collection *c)
+/*
+ * gch_last_collection@@GCHEAP_0.5 and gch_collections@@GCHEAP_0.5 fill
+ * struct gch_collection with its phases; programs built before call the
+ * GCHEAP_0.1 versions, which fill the struct as it was (up to @phases).
+ */
+__asm__(".symver gch_last_collection_v5, gch_last_collection@@GCHEAP_0.5");
+__asm__(".symver gch_last_collection_v1, gch_last_collection@GCHEAP_0.1");
+__asm__(".symver gch_collections_v5, gch_collections@@GCHEAP_0.5");
+__asm__(".symver gch_collections_v1, gch_collections@GCHEAP_0.1");
+
+#define GCH_COLLECTION_V1_SIZE	offsetof(struct gch_collection, phases)
+
+GCH_API int gch_last_collection_v5(struct gch_collection *c)
 {
 	struct gch_gc_stats st;
 
-	if (!gch_lib_usable() || gch_gc_stats(&st, NULL, 0))
+	if (!gch_lib_usable() || gch_gc_stats(&st, NULL, NULL, 0))
 		return -1;
 	if (!st.num_gc) {
 		errno = ENOENT;
 		return -1;
 	}
-	gch_collection_from(c, &st.last);
+	gch_collection_from(c, &st.last, &st.last_phases);
 	return 0;
 }
 
-GCH_API int gch_collections(struct gch_collection *buf, unsigned int max)
+GCH_API int gch_last_collection_v1(struct gch_collection *c)
 {
+	struct gch_collection all;
+	int ret = gch_last_collection_v5(&all);
+
+	if (!ret)
+		memcpy(c, &all, GCH_COLLECTION_V1_SIZE);
+	return ret;
+}
+
+/* The last @max collections into @buf, @size bytes apart. */
+static int gch_collections_sized(void *buf, unsigned int max, size_t size)
+{
+	struct gch_gc_phases *phist;
+	struct gch_collection c;
 	struct gch_gc_info *hist;
 	struct gch_gc_stats st;
 	unsigned int i;
@@ -526,19 +582,32 @@ GCH_API int gch_collections(struct gch_collection *buf, unsigned int max)
 		max = GCH_GC_HISTORY;
 	if (!max)
 		return 0;
-	hist = calloc(max, sizeof(*hist));
+	hist = calloc(max, sizeof(*hist) + sizeof(*phist));
 	if (!hist) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (gch_gc_stats(&st, hist, max)) {
+	phist = (struct gch_gc_phases *)(hist + max);
+	if (gch_gc_stats(&st, hist, phist, max)) {
 		free(hist);
 		return -1;
 	}
-	for (i = 0; i < st.history_count && i < max; i++)
-		gch_collection_from(&buf[i], &hist[i]);
+	for (i = 0; i < st.history_count && i < max; i++) {
+		gch_collection_from(&c, &hist[i], &phist[i]);
+		memcpy((char *)buf + i * size, &c, size);
+	}
 	free(hist);
 	return i;
+}
+
+GCH_API int gch_collections_v5(struct gch_collection *buf, unsigned int max)
+{
+	return gch_collections_sized(buf, max, sizeof(*buf));
+}
+
+GCH_API int gch_collections_v1(struct gch_collection *buf, unsigned int max)
+{
+	return gch_collections_sized(buf, max, GCH_COLLECTION_V1_SIZE);
 }
 
 GCH_API int gch_set_gc_percent(int percent)

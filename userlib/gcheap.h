@@ -92,6 +92,14 @@ int gch_abi_info(struct gch_abi_info *info);
  *              0: GCHEAP_FINALIZERS ("thread" or "manual"), else thread.
  *              (Since GCHEAP_0.3 of gch_init(); programs built with an
  *              older header get the environment's choice.)
+ * @concurrent: how collections mark: GCH_CONCURRENT_ON (beside the
+ *              program: it is stopped only to take the roots and at the
+ *              end; a collection the allocation pacing asks for marks
+ *              in the kernel's background while every thread runs) or
+ *              GCH_CONCURRENT_OFF (the program stopped for the whole
+ *              mark).  0: GCHEAP_CONCURRENT ("1" or "0"), else the
+ *              module's choice (its parameter concurrent_mark).  (Since
+ *              GCHEAP_0.5 of gch_init(); needs gcheap.ko ABI 0.7.)
  *
  * Fields left 0 take their value from the environment, as if gch_init()
  * had not been called; non-zero fields win over the environment.
@@ -101,11 +109,18 @@ struct gch_config {
 	unsigned int gc_percent;
 	unsigned int workers;
 	unsigned int finalizers;
+	unsigned int concurrent;
 };
 
 /* gch_config.finalizers */
 #define GCH_FINALIZERS_THREAD	1
 #define GCH_FINALIZERS_MANUAL	2
+
+/* gch_config.concurrent (the values of the module's ABI) */
+#ifndef GCH_CONCURRENT_ON
+#define GCH_CONCURRENT_ON	1
+#define GCH_CONCURRENT_OFF	2
+#endif
 
 /**
  * gch_init() - set the heap up with explicit parameters
@@ -116,7 +131,8 @@ struct gch_config {
  * and only once.  Thread-safe.
  *
  * Return: 0, or -1 with errno EBUSY (the heap is already set up), EINVAL
- * (a value of @cfg is out of range), ENODEV (module not loaded), ENOMEM
+ * (a value of @cfg is out of range), EOPNOTSUPP (@cfg->concurrent with a
+ * module before ABI 0.7), ENODEV (module not loaded), ENOMEM
  * (@cfg->max_heap above the module's max_arena_size), EPROTO (module and
  * library disagree on the ABI), EPERM (in a forked child of a process
  * that used the heap).  After a failure other than EBUSY or EINVAL,
@@ -345,6 +361,20 @@ int gch_stats(struct gch_heap_stats *stats);
  * @steals:          work buffers moved between workers.
  * @spans_released:  spans given back to the page heap.
  * @pages_released:  heap pages given back to the system.
+ * @phases:          GCH_PHASES_CONCURRENT if the collection marked beside
+ *                   the program, | GCH_PHASES_BACKGROUND if a kernel
+ *                   worker marked (the collecting thread ran too); 0 if it
+ *                   stopped the program for the mark.  The fields from
+ *                   here on came with GCHEAP_0.5 of gch_last_collection()
+ *                   and gch_collections() (GCH_COLLECTION_HAS_PHASES is
+ *                   defined), and are 0 for a stop-the-world collection.
+ * @precleans:       rounds that marked again from heap pages the program
+ *                   wrote meanwhile.
+ * @initial_ns:      the first pause, from @start_ns.
+ * @concurrent_ns:   marking while the program ran (not a pause).
+ * @final_start_ns:  CLOCK_MONOTONIC time the final stop began.
+ * @final_ns:        the final pause (@initial_ns + @final_ns = @pause_ns).
+ * @dirty_pages:     heap pages scanned again at the final stop.
  */
 struct gch_collection {
 	uint64_t gc_number;
@@ -369,7 +399,22 @@ struct gch_collection {
 	uint64_t steals;
 	uint64_t spans_released;
 	uint64_t pages_released;
+	unsigned int phases;
+	unsigned int precleans;
+	uint64_t initial_ns;
+	uint64_t concurrent_ns;
+	uint64_t final_start_ns;
+	uint64_t final_ns;
+	uint64_t dirty_pages;
 };
+
+#define GCH_COLLECTION_HAS_PHASES	1
+
+/* struct gch_collection.phases (the values of the module's ABI) */
+#ifndef GCH_PHASES_CONCURRENT
+#define GCH_PHASES_CONCURRENT	(1U << 0)
+#define GCH_PHASES_BACKGROUND	(1U << 1)
+#endif
 
 /* struct gch_collection.reason */
 #ifndef GCH_GC_REASON_USER

@@ -137,6 +137,21 @@ static u32 gch_env_gogc(void)
 	return v;
 }
 
+/* GCH_CONCURRENT_* from GCHEAP_CONCURRENT, 0 for the module's choice. */
+static u32 gch_env_concurrent(void)
+{
+	const char *s = getenv("GCHEAP_CONCURRENT");
+
+	if (!s || !*s)
+		return 0;
+	if (!strcmp(s, "1"))
+		return GCH_CONCURRENT_ON;
+	if (!strcmp(s, "0"))
+		return GCH_CONCURRENT_OFF;
+	gch_warn_env("GCHEAP_CONCURRENT", s, "expected 1 (mark beside the program) or 0 (stop it for the mark)");
+	return 0;
+}
+
 /* GCHEAP_NO_RSEQ: anything but empty or "0" turns the per-CPU path off. */
 static int gch_env_no_rseq(void)
 {
@@ -202,13 +217,14 @@ static int gch_check_version(int fd)
 }
 
 static int gch_configure(int fd, u64 arena_size, u32 gc_percent, u32 workers,
-			 struct gch_heap_config *cfg)
+			 u32 concurrent, struct gch_heap_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->hdr.size = sizeof(*cfg);
 	cfg->arena_size = arena_size;
 	cfg->gc_percent = gc_percent;
 	cfg->workers = workers;
+	cfg->concurrent = concurrent;
 	return ioctl(fd, GCH_IOC_CONFIGURE, cfg);
 }
 
@@ -217,6 +233,7 @@ static int gch_setup(const struct gch_config *ucfg)
 {
 	u64 arena_size = ucfg->max_heap;
 	u32 gc_percent = ucfg->gc_percent;
+	u32 concurrent = ucfg->concurrent ?: gch_env_concurrent();
 
 	gch_lib.fin_mode = ucfg->finalizers ?: gch_env_finalizers();
 	struct gch_heap_config cfg;
@@ -246,21 +263,35 @@ static int gch_setup(const struct gch_config *ucfg)
 		return -1;
 	if (gch_check_version(fd))
 		goto fail;
-	err = gch_configure(fd, arena_size, gc_percent, ucfg->workers, &cfg);
+	err = gch_configure(fd, arena_size, gc_percent, ucfg->workers,
+			    concurrent, &cfg);
+	if (err && errno == E2BIG && concurrent) {
+		/* a module before ABI 0.7 has no choice to offer */
+		if (ucfg->concurrent) {
+			errno = EOPNOTSUPP;
+			goto fail;
+		}
+		gch_warn_env("GCHEAP_CONCURRENT", getenv("GCHEAP_CONCURRENT"),
+			     "the loaded gcheap module (before ABI 0.7) cannot choose");
+		concurrent = 0;
+		err = gch_configure(fd, arena_size, gc_percent, ucfg->workers,
+				    concurrent, &cfg);
+	}
 	if (err && errno == EINVAL && gc_percent && !ucfg->gc_percent) {
 		/* a module stricter than we are about GCHEAP_GOGC */
 		gch_warn_env("GCHEAP_GOGC", getenv("GCHEAP_GOGC"),
 			     "not accepted by the module");
 		gc_percent = 0;
 		err = gch_configure(fd, arena_size, gc_percent, ucfg->workers,
-				    &cfg);
+				    concurrent, &cfg);
 	}
 	if (err && from_env && (errno == EINVAL || errno == ENOMEM)) {
 		gch_warn_env("GCHEAP_MAX_HEAP", getenv("GCHEAP_MAX_HEAP"),
 			     errno == ENOMEM ?
 			     "above the module's max_arena_size" :
 			     "not accepted by the module");
-		err = gch_configure(fd, 0, gc_percent, ucfg->workers, &cfg);
+		err = gch_configure(fd, 0, gc_percent, ucfg->workers,
+				    concurrent, &cfg);
 	}
 	if (err)
 		goto fail;
@@ -391,12 +422,21 @@ int gch_lib_start(void)
 }
 
 /*
- * gch_init@@GCHEAP_0.3 takes struct gch_config with @finalizers; programs
- * built before it was there call gch_init@GCHEAP_0.1 with the first three
- * fields only.
+ * gch_init@@GCHEAP_0.5 takes struct gch_config with @concurrent; programs
+ * built before it call gch_init@GCHEAP_0.3 (no @concurrent) or
+ * gch_init@GCHEAP_0.1 (the first three fields only).
  */
-__asm__(".symver gch_init_v3, gch_init@@GCHEAP_0.3");
+__asm__(".symver gch_init_v5, gch_init@@GCHEAP_0.5");
+__asm__(".symver gch_init_v3, gch_init@GCHEAP_0.3");
 __asm__(".symver gch_init_v1, gch_init@GCHEAP_0.1");
+
+/* struct gch_config as GCHEAP_0.3 had it. */
+struct gch_config_v3 {
+	size_t max_heap;
+	unsigned int gc_percent;
+	unsigned int workers;
+	unsigned int finalizers;
+};
 
 /* struct gch_config as GCHEAP_0.1 had it. */
 struct gch_config_v1 {
@@ -405,7 +445,7 @@ struct gch_config_v1 {
 	unsigned int workers;
 };
 
-GCH_API int gch_init_v3(const struct gch_config *cfg)
+GCH_API int gch_init_v5(const struct gch_config *cfg)
 {
 	struct gch_config c = { 0 };
 
@@ -416,7 +456,8 @@ GCH_API int gch_init_v3(const struct gch_config *cfg)
 	    (c.gc_percent > GCH_MAX_GC_PERCENT &&
 	     c.gc_percent != GCH_GC_PERCENT_OFF) ||
 	    c.workers > GCH_MAX_WORKERS ||
-	    c.finalizers > GCH_FINALIZERS_MANUAL) {
+	    c.finalizers > GCH_FINALIZERS_MANUAL ||
+	    c.concurrent > GCH_CONCURRENT_OFF) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -437,6 +478,19 @@ GCH_API int gch_init_v3(const struct gch_config *cfg)
 	return gch_lib_start();
 }
 
+GCH_API int gch_init_v3(const struct gch_config_v3 *cfg)
+{
+	struct gch_config c = { 0 };
+
+	if (cfg) {
+		c.max_heap = cfg->max_heap;
+		c.gc_percent = cfg->gc_percent;
+		c.workers = cfg->workers;
+		c.finalizers = cfg->finalizers;
+	}
+	return gch_init_v5(cfg ? &c : NULL);
+}
+
 GCH_API int gch_init_v1(const struct gch_config_v1 *cfg)
 {
 	struct gch_config c = { 0 };
@@ -446,5 +500,5 @@ GCH_API int gch_init_v1(const struct gch_config_v1 *cfg)
 		c.gc_percent = cfg->gc_percent;
 		c.workers = cfg->workers;
 	}
-	return gch_init_v3(cfg ? &c : NULL);
+	return gch_init_v5(cfg ? &c : NULL);
 }

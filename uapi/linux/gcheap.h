@@ -39,7 +39,7 @@
  * struct changes incompatibly; the minor number when one is added.
  */
 #define GCH_ABI_MAJOR		0
-#define GCH_ABI_MINOR		6
+#define GCH_ABI_MINOR		7
 
 /* Feature bits reported by GCH_IOC_VERSION in gch_version.features. */
 #define GCH_FEAT_VERSION	(1ULL << 0)	/* GCH_IOC_VERSION itself */
@@ -48,6 +48,8 @@
 #define GCH_FEAT_SPECIALS	(1ULL << 3)	/* FINALIZER, WEAK, FIN_TAKE */
 /* GCH_FINALIZER_* order flags, old_fn and old_data; GCH_WEAK_MOVE, _KIND */
 #define GCH_FEAT_SPECIALS2	(1ULL << 4)
+/* ABI 0.7: gch_heap_config.concurrent, struct gch_gc_phases */
+#define GCH_FEAT_CONCURRENT	(1ULL << 5)
 
 /*
  * Heap layout shared by the library and the module.
@@ -192,6 +194,12 @@ struct gch_cache {
  * @tls_above:    in: bytes from the thread pointer up (the thread control
  *                block, e.g. glibc's pthread_setspecific slots); 0 keeps.
  *                out: the current value.
+ * @concurrent:   in: GCH_CONCURRENT_ON (mark beside the program: stop it
+ *                only for the roots and at the end), GCH_CONCURRENT_OFF
+ *                (stop it for the whole mark), GCH_CONCURRENT_MODULE (as
+ *                the module parameter concurrent_mark says: the default);
+ *                0 keeps.  out: the heap's setting.  (ABI 0.7)
+ * @pad:          zero.
  */
 struct gch_heap_config {
 	struct gch_ioc_hdr hdr;
@@ -204,9 +212,18 @@ struct gch_heap_config {
 	__u64 arena_start;
 	__u32 tls_below;
 	__u32 tls_above;
+	__u32 concurrent;
+	__u32 pad;
 };
 
 #define GCH_CONFIG_SIZE_VER0	48
+#define GCH_CONFIG_SIZE_VER1	56	/* ABI 0.3: @tls_below, @tls_above */
+#define GCH_CONFIG_SIZE_VER2	64	/* ABI 0.7: @concurrent */
+
+/* gch_heap_config.concurrent */
+#define GCH_CONCURRENT_ON	1
+#define GCH_CONCURRENT_OFF	2
+#define GCH_CONCURRENT_MODULE	3
 #define GCH_TLS_MAX		(1U << 20)
 
 /* gch_refill.hdr.flags */
@@ -537,6 +554,35 @@ struct gch_gc_info {
 };
 
 /**
+ * struct gch_gc_phases - the two stops of a collection that marked beside
+ * the program (ABI 0.7); all zero for one that stopped it for the mark
+ * @flags:          GCH_PHASES_* bits.
+ * @precleans:      pre-cleaning rounds: marks again from the heap pages
+ *                  the program wrote, while it ran.
+ * @initial_ns:     the first pause: from the start of the stop
+ *                  (gch_gc_info.start_ns) to the restart.
+ * @concurrent_ns:  the marking while the program ran, pre-cleaning
+ *                  included (not a pause).
+ * @final_start_ns: CLOCK_MONOTONIC time the final stop began.
+ * @final_ns:       the final pause: from @final_start_ns to the restart.
+ *                  gch_gc_info.pause_ns is @initial_ns + @final_ns.
+ * @dirty_pages:    heap pages scanned again at the final stop.
+ */
+struct gch_gc_phases {
+	__u32 flags;
+	__u32 precleans;
+	__u64 initial_ns;
+	__u64 concurrent_ns;
+	__u64 final_start_ns;
+	__u64 final_ns;
+	__u64 dirty_pages;
+};
+
+/* gch_gc_phases.flags */
+#define GCH_PHASES_CONCURRENT	(1U << 0)	/* marked beside the program */
+#define GCH_PHASES_BACKGROUND	(1U << 1)	/* by a kernel worker */
+
+/**
  * struct gch_collect - argument of GCH_IOC_COLLECT
  * @hdr:       common header; flags GCH_COLLECT_IF_DUE: collect only if
  *             the heap has passed its goal (what a refill's gc_due
@@ -554,15 +600,18 @@ struct gch_gc_info {
  *             due (or one was started in the background).
  * @pad:       zero.
  * @info:      out: the collection, when @collected.
+ * @phases:    out: its two stops, when @collected (ABI 0.7).
  */
 struct gch_collect {
 	struct gch_ioc_hdr hdr;
 	__u32 collected;
 	__u32 pad;
 	struct gch_gc_info info;
+	struct gch_gc_phases phases;
 };
 
 #define GCH_COLLECT_SIZE_VER0	(16 + 168)
+#define GCH_COLLECT_SIZE_VER1	(GCH_COLLECT_SIZE_VER0 + 48)	/* ABI 0.7 */
 
 /* gch_roots.op */
 #define GCH_ROOTS_ADD		1	/* register [addr, addr + len) */
@@ -635,6 +684,11 @@ struct gch_gc_worker {
  * @history_count:  out: entries written.
  * @last:           out: the last collection (zero before the first).
  * @worker:         out: per worker, the last collection.
+ * @phase_history:  in: user address of an array of @history_max struct
+ *                  gch_gc_phases, filled like @history, entry by entry
+ *                  (ABI 0.7); 0 for none.  Only with @history (else
+ *                  -EINVAL).
+ * @last_phases:    out: the last collection's stops (ABI 0.7).
  */
 struct gch_gc_stats {
 	struct gch_ioc_hdr hdr;
@@ -649,9 +703,12 @@ struct gch_gc_stats {
 	__u32 history_count;
 	struct gch_gc_info last;
 	struct gch_gc_worker worker[GCH_STATS_MAX_WORKERS];
+	__u64 phase_history;
+	struct gch_gc_phases last_phases;
 };
 
 #define GCH_GC_STATS_SIZE_VER0	(64 + 168 + 32 * GCH_STATS_MAX_WORKERS)
+#define GCH_GC_STATS_SIZE_VER1	(GCH_GC_STATS_SIZE_VER0 + 56)	/* ABI 0.7 */
 
 /* The module keeps this many collections for GCH_IOC_GC_STATS history. */
 #define GCH_GC_HISTORY		256
