@@ -236,7 +236,9 @@ anywhere() {
 concurrent() {
 	GCHEAP_MODULE_PARAMS="concurrent_mark=1 ${GCHEAP_MODULE_PARAMS:-}"
 	load_module || return
-	for t in gc lib final concurrent regs teardown; do
+	debug_profile || :
+	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-10}"
+	for t in gc lib final concurrent regs teardown cmark; do
 		if [ -x "bin/gcheap_${t}_test" ]; then
 			run "cm-gcheap_${t}_test" "bin/gcheap_${t}_test"
 		else
@@ -276,6 +278,7 @@ debug_profile() {
 	export GCH_CONC_PERCENT="${GCH_CONC_PERCENT:-30}"
 	export GCH_FINAL_OBJECTS="${GCH_FINAL_OBJECTS:-30000}"
 	export GCHEAP_ROOTS_TEST_MANY="${GCHEAP_ROOTS_TEST_MANY:-600}"
+	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-3}"
 	no_refs="debug kernel: the stock kernels run them"
 }
 
@@ -291,6 +294,10 @@ selftests() {
 	[ "${1:-}" = kunit ] && kunit_results
 	debug=0
 	debug_profile && debug=1
+	# the operations-during-a-mark tests race only with concurrent_mark=1
+	# (run-in-vm.sh concurrent runs them longer); here they check the same
+	# invariants against stop-the-world collections, briefly
+	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-4}"
 	for t in bin/*_test; do
 		# the module test unloads and reloads gcheap.ko: run it last
 		[ "$t" = bin/gcheap_module_test ] && continue
