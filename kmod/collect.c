@@ -776,11 +776,11 @@ static int gch_collect_finish(struct gch_heap *heap, u32 flags,
 	}
 	gch_world_release(w);
 	gch_roots_free(rs);
-	if (cm->on)
+	if (cm->on && !err)
 		trace_gcheap_concurrent_mark(heap->tgid, heap->id, gi->gc_number,
 					     cm->initial_ns, cm->conc_ns,
 					     cm->precleans, cm->dirty,
-					     err ? 0 : ph->final_ns);
+					     ph->final_ns);
 	if (err) {
 		trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
 				      ktime_get_ns() - gi->start_ns);
@@ -878,6 +878,10 @@ void gch_cmark_cancel(struct gch_heap *heap)
 	mutex_lock(&heap->lock);
 	gch_heap_mark_phase(&heap->core, false);
 	mutex_unlock(&heap->lock);
+	/* its gcheap_gc_start had one: every collection ends in the trace */
+	trace_gcheap_gc_abort(heap->tgid, heap->id, heap->bg.gi.gc_number,
+			      -ECANCELED,
+			      ktime_get_ns() - heap->bg.gi.start_ns);
 	memset(&heap->bg, 0, sizeof(heap->bg));
 }
 

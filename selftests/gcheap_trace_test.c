@@ -272,11 +272,11 @@ static int tool_run(struct __test_metadata *_metadata, struct tool *t,
 }
 
 /*
- * In gcpause -j output, the histogram object of @tgid and @phase:
- * its count and sum_ns.  False if there is none.
+ * In gcpause -j output, where the histogram object of @tgid and @phase
+ * starts; NULL if there is none.
  */
-static bool json_hist(const char *out, pid_t tgid, const char *phase,
-		      uint64_t *count, uint64_t *sum)
+static const char *json_hist_obj(const char *out, pid_t tgid,
+				 const char *phase)
 {
 	char key[64];
 	const char *p = out;
@@ -288,19 +288,55 @@ static bool json_hist(const char *out, pid_t tgid, const char *phase,
 		const char *end = strchr(p, '}');
 
 		snprintf(want, sizeof(want), "\"phase\":\"%s\"", phase);
-		if (ph && end && ph < end && !strncmp(ph, want, strlen(want))) {
-			const char *c = strstr(p, "\"count\":");
-			const char *s = strstr(p, "\"sum_ns\":");
-
-			if (!c || !s)
-				return false;
-			*count = strtoull(c + 8, NULL, 10);
-			*sum = strtoull(s + 9, NULL, 10);
-			return true;
-		}
+		if (ph && end && ph < end && !strncmp(ph, want, strlen(want)))
+			return p;
 		p += strlen(key);
 	}
-	return false;
+	return NULL;
+}
+
+/*
+ * The number "@name": holds in the JSON text from @p up to the first of
+ * @stops (a line's end, a histogram's buckets).  False if it is absent.
+ */
+static bool json_u64(const char *p, const char *stops, const char *name,
+		     uint64_t *v)
+{
+	size_t len;
+	char key[64];
+	const char *f;
+
+	if (!p)
+		return false;
+	len = strcspn(p, stops);
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	f = strstr(p, key);
+	if (!f || f >= p + len)
+		return false;
+	*v = strtoull(f + strlen(key), NULL, 10);
+	return true;
+}
+
+/* Does the line at @p hold @str? */
+static bool line_has(const char *p, const char *str)
+{
+	const char *f = strstr(p, str);
+
+	return f && f < p + strcspn(p, "\n");
+}
+
+/*
+ * In gcpause -j output, the histogram object of @tgid and @phase:
+ * its count and sum_ns.  False if there is none.
+ */
+static bool json_hist(const char *out, pid_t tgid, const char *phase,
+		      uint64_t *count, uint64_t *sum)
+{
+	const char *p = json_hist_obj(out, tgid, phase);
+
+	/* the buckets' objects hold counts too: stop at their '[' */
+	return p && json_u64(p, "[", "count", count) &&
+	       json_u64(p, "[", "sum_ns", sum);
 }
 
 /* |a - b| <= 1 % of b */
@@ -379,6 +415,11 @@ TEST_F_TIMEOUT(gcpause, histogram_counts_one_process, TEST_TIMEOUT_S)
 			       NULL };
 	static const char *const phases[] = { "stop", "roots", "mark",
 					      "sweep" };
+	/* the rows of a mark beside the program (concurrent_mark=1) */
+	static const char *const cm_rows[] = { "initial", "concurrent",
+					       "final" };
+	uint64_t cm_count[3], cm_sum[3], aux;
+	bool cm = concurrent_mark_on();
 	uint64_t fc, fsum;
 	struct wl_result ra, rb;
 	uint64_t count, sum, psum = 0;
@@ -414,7 +455,10 @@ TEST_F_TIMEOUT(gcpause, histogram_counts_one_process, TEST_TIMEOUT_S)
 		EXPECT_EQ(ra.num_gc, c) TH_LOG("%s", phases[i]);
 		psum += s;
 	}
-	/* the phases are parts of the pause */
+	/*
+	 * the phases are parts of the pause (a concurrent collection's mark
+	 * row has only the mark's part inside its pauses)
+	 */
 	EXPECT_GE(sum, psum);
 	/* the finalizer and weak phases: part of the mark, every collection */
 	ASSERT_TRUE(json_hist(outbuf, self->a.tgid, "finalize", &fc, &fsum))
@@ -426,15 +470,63 @@ TEST_F_TIMEOUT(gcpause, histogram_counts_one_process, TEST_TIMEOUT_S)
 		       (unsigned long long)ra.finalize_ns);
 	/* -p: the other process collected, and is not there */
 	EXPECT_FALSE(json_hist(outbuf, self->b.tgid, "pause", &count, &sum));
+
+	/*
+	 * concurrent_mark=1: every collection marked beside the program
+	 * (gcheap_concurrent_mark), so each of its rows counts them all,
+	 * and the two pauses add up to the pause; off, there are no such
+	 * rows.
+	 */
+	for (i = 0; i < ARRAY_SIZE(cm_rows); i++) {
+		bool found = json_hist(outbuf, self->a.tgid, cm_rows[i],
+				       &cm_count[i], &cm_sum[i]);
+
+		if (!cm) {
+			EXPECT_FALSE(found)
+				TH_LOG("a %s histogram with concurrent_mark off",
+				       cm_rows[i]);
+			continue;
+		}
+		ASSERT_TRUE(found)
+			TH_LOG("no %s histogram in: %.2000s", cm_rows[i],
+			       outbuf);
+		EXPECT_EQ(ra.num_gc, cm_count[i]) TH_LOG("%s", cm_rows[i]);
+	}
+	if (!cm)
+		return;
+	EXPECT_EQ(sum, cm_sum[0] + cm_sum[2])
+		TH_LOG("pause %llu ns, initial %llu + final %llu",
+		       (unsigned long long)sum, (unsigned long long)cm_sum[0],
+		       (unsigned long long)cm_sum[2]);
+	EXPECT_LT(0, cm_sum[1]);
+	/* the counts beside the times: there, and max <= sum */
+	ASSERT_TRUE(json_u64(json_hist_obj(outbuf, self->a.tgid, "concurrent"),
+			     "[", "precleans_sum", &aux));
+	ASSERT_TRUE(json_u64(json_hist_obj(outbuf, self->a.tgid, "concurrent"),
+			     "[", "precleans_max", &count));
+	EXPECT_GE(aux, count);
+	ASSERT_TRUE(json_u64(json_hist_obj(outbuf, self->a.tgid, "final"),
+			     "[", "dirty_pages_sum", &aux));
+	ASSERT_TRUE(json_u64(json_hist_obj(outbuf, self->a.tgid, "final"),
+			     "[", "dirty_pages_max", &count));
+	EXPECT_GE(aux, count);
 }
 
-/* -e -j: one line per collection, numbered 1..n, adding up to the total. */
+/*
+ * -e -j: one line per collection, numbered 1..n, adding up to the total.
+ * With concurrent_mark=1 each is "concurrent":true with its two pauses
+ * adding up to its pause_ns; off, none has the fields.
+ */
 TEST_F_TIMEOUT(gcpause_events, one_per_collection, TEST_TIMEOUT_S)
 {
+	static const char *const cm_fields[] = { "initial_ns",
+		"concurrent_ns", "final_ns", "precleans", "dirty_pages" };
 	char pid[16];
 	const char *argv[] = { "-e", "-j", "-p", pid, NULL };
+	bool cm = concurrent_mark_on();
 	struct wl_result ra;
-	uint64_t n = 0, sum = 0;
+	uint64_t n = 0, sum = 0, ncm = 0, v[5];
+	unsigned int i, found;
 	const char *p;
 
 	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
@@ -455,12 +547,118 @@ TEST_F_TIMEOUT(gcpause_events, one_per_collection, TEST_TIMEOUT_S)
 		n++;
 		EXPECT_EQ(n, strtoull(gc + 5, NULL, 10));
 		sum += strtoull(pause + 11, NULL, 10);
+		/* the fields of a mark beside the program, this line's */
+		for (i = 0, found = 0; i < ARRAY_SIZE(cm_fields); i++)
+			found += json_u64(p, "\n", cm_fields[i], &v[i]);
+		if (!cm) {
+			EXPECT_EQ(0, found) TH_LOG("concurrent_mark off: %.400s",
+						   p);
+			EXPECT_FALSE(line_has(p, "\"concurrent\":"));
+			continue;
+		}
+		EXPECT_TRUE(line_has(p, "\"concurrent\":true"))
+			TH_LOG("%.400s", p);
+		ASSERT_EQ(ARRAY_SIZE(cm_fields), found) TH_LOG("%.400s", p);
+		ncm++;
+		EXPECT_EQ(strtoull(pause + 11, NULL, 10), v[0] + v[2])
+			TH_LOG("initial + final: %.400s", p);
 	}
 	EXPECT_EQ(ra.num_gc, n);
+	EXPECT_EQ(cm ? n : 0, ncm);
 	EXPECT_TRUE(within_1pct(sum, ra.pause_total_ns))
 		TH_LOG("gcpause %llu ns, stats %llu ns",
 		       (unsigned long long)sum,
 		       (unsigned long long)ra.pause_total_ns);
+}
+
+/*
+ * The text output.  -P: with concurrent_mark=1 the rows of a mark beside
+ * the program are there, titled pause or not, and count every
+ * collection; off, the output has none of them (as before they came).
+ */
+TEST_F_TIMEOUT(gcpause_events, text_phases, TEST_TIMEOUT_S)
+{
+	static const char *const cm_titles[] = {
+		"] mark (inside the pauses)\n",
+		"] initial (the first pause)\n",
+		"] concurrent (marking beside the program: not a pause)\n",
+		"] final (the final pause)\n",
+		"\npre-cleaning rounds per collection: mean ",
+		"\ndirty pages rescanned per collection: mean ",
+	};
+	char pid[16];
+	const char *argv[] = { "-P", "-p", pid, NULL };
+	bool cm = concurrent_mark_on();
+	struct wl_result ra;
+	const char *p;
+	unsigned int i;
+
+	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
+	tool_spawn(_metadata, &self->t, argv);
+	tool_wait_ready(_metadata, &self->t);
+	wl_go(_metadata, &self->a);
+	wl_finish(_metadata, &self->a, &ra);
+	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
+		TH_LOG("stderr: %s", self->t.errbuf);
+
+	for (i = 0; i < ARRAY_SIZE(cm_titles); i++) {
+		p = cm_titles[i];
+		EXPECT_EQ(cm, strstr(outbuf, p) != NULL)
+			TH_LOG("concurrent_mark %d, \"%s\" in: %.3000s", cm, p,
+			       outbuf);
+	}
+	/* the plain mark row when no collection marked beside the program */
+	EXPECT_EQ(!cm, strstr(outbuf, "] mark\n") != NULL);
+	if (!cm)
+		return;
+	for (i = 1; i < 4; i++) {
+		p = strstr(outbuf, cm_titles[i]);
+		ASSERT_NE(NULL, p);
+		p = strstr(p, "\ncollections ");
+		ASSERT_NE(NULL, p);
+		EXPECT_EQ(ra.num_gc, strtoull(p + 13, NULL, 10))
+			TH_LOG("%s", cm_titles[i]);
+	}
+}
+
+/*
+ * -e: one line per collection; with concurrent_mark=1 each ends with its
+ * mark beside the program's parts (initial= ... dirty_pages=), off none.
+ */
+TEST_F_TIMEOUT(gcpause_events, text_lines, TEST_TIMEOUT_S)
+{
+	static const char *const cm_keys[] = { " initial=", " concurrent=",
+		" final=", " precleans=", " dirty_pages=" };
+	char pid[16], want[32];
+	const char *argv[] = { "-e", "-p", pid, NULL };
+	bool cm = concurrent_mark_on();
+	struct wl_result ra;
+	uint64_t n = 0;
+	char *line, *save;
+	unsigned int i, found;
+
+	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
+	tool_spawn(_metadata, &self->t, argv);
+	tool_wait_ready(_metadata, &self->t);
+	wl_go(_metadata, &self->a);
+	wl_finish(_metadata, &self->a, &ra);
+	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
+		TH_LOG("stderr: %s", self->t.errbuf);
+
+	ASSERT_EQ(0, strncmp(outbuf, "TGID ", 5)) TH_LOG("%.400s", outbuf);
+	snprintf(want, sizeof(want), "%-7d ", self->a.tgid);
+	for (line = strtok_r(outbuf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "TGID ", 5))
+			continue;
+		ASSERT_EQ(0, strncmp(line, want, strlen(want))) TH_LOG("%s", line);
+		n++;
+		for (i = 0, found = 0; i < ARRAY_SIZE(cm_keys); i++)
+			found += strstr(line, cm_keys[i]) != NULL;
+		EXPECT_EQ(cm ? ARRAY_SIZE(cm_keys) : 0, found)
+			TH_LOG("concurrent_mark %d: %s", cm, line);
+	}
+	EXPECT_EQ(ra.num_gc, n);
 }
 
 /* The fields Documentation/tracing.rst lists, event by event. */

@@ -4,7 +4,13 @@
  * collection's pause (and with -P its phases) to a log2 histogram per
  * process, or (-e) send the collection to user space.  The finalizer
  * phase comes from gcheap_finalize, which fires earlier in the same
- * collection (in its collecting thread): kept per tgid until gc_end.
+ * collection (in its collecting thread): kept per tgid until gc_end.  A
+ * collection that marked beside the program (concurrent_mark=1) gives
+ * gcheap_concurrent_mark just before its gc_end, from the same task: its
+ * two pauses, the mark beside the program, the pre-cleaning rounds and
+ * the dirty pages, kept by (tgid, heap, gc number) until that gc_end.
+ * Modules older than the concurrent mark have no such tracepoint: the
+ * tool then loads neither concurrent_mark program (gcpause.c).
  *
  * Two programs, one loaded: tp_btf when the module has BTF (typed,
  * verifier-checked access to the event's struct gch_gc_info), raw_tp
@@ -45,6 +51,14 @@ struct {
 	__type(value, __u64);
 } final_ns SEC(".maps");
 
+/* (tgid, heap, gc) -> its gcheap_concurrent_mark, until its gc_end */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct gcp_cm_key);
+	__type(value, struct gcp_cm);
+} cmarks SEC(".maps");
+
 static const struct gcp_hist zero;
 
 static __always_inline __u64 log2_32(__u32 v)
@@ -73,7 +87,9 @@ static __always_inline void owner_comm(__u32 tgid, char *comm)
 		bpf_get_current_comm(comm, GCP_COMM_LEN);
 }
 
-static __always_inline void hist_add(__u32 tgid, __u32 phase, __u64 ns)
+/* @aux: added to the histogram's aux_sum and aux_max (struct gcp_hist) */
+static __always_inline void hist_add(__u32 tgid, __u32 phase, __u64 ns,
+				     __u64 aux)
 {
 	struct gcp_hist_key key = { .tgid = tgid, .phase = phase };
 	struct gcp_hist *h;
@@ -96,13 +112,22 @@ static __always_inline void hist_add(__u32 tgid, __u32 phase, __u64 ns)
 	__sync_fetch_and_add(&h->sum_ns, ns);
 	if (ns > h->max_ns)
 		h->max_ns = ns;	/* collections of one heap never overlap */
+	if (aux) {
+		__sync_fetch_and_add(&h->aux_sum, aux);
+		if (aux > h->aux_max)
+			h->aux_max = aux;
+	}
 }
 
 /* @gi: the event's info, BTF-typed (tp_btf) or a copy on the stack. */
-static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
+static __always_inline int on_gc_end(__u32 tgid, __u64 heap_id,
+				     const struct gch_gc_info *gi)
 {
+	struct gcp_cm_key ck = { .tgid = tgid, .heap_id = heap_id };
+	struct gcp_cm cm = {}, *c;
 	struct gcp_event *e;
-	__u64 fin = 0, *p;
+	__u64 fin = 0, mark, *p;
+	bool conc = false;
 
 	if (targ_tgid && tgid != targ_tgid)
 		return 0;
@@ -110,6 +135,19 @@ static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
 	if (p) {
 		fin = *p;
 		bpf_map_delete_elem(&final_ns, &tgid);
+	}
+	mark = gi->mark_ns;
+	if (targ_phases || targ_events) {
+		ck.gc = gi->gc_number;
+		c = bpf_map_lookup_elem(&cmarks, &ck);
+		if (c) {
+			cm = *c;
+			conc = true;
+			bpf_map_delete_elem(&cmarks, &ck);
+			/* the mark's part inside the pauses */
+			mark = mark > cm.concurrent_ns ?
+			       mark - cm.concurrent_ns : 0;
+		}
 	}
 	if (targ_events) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -124,27 +162,65 @@ static __always_inline int on_gc_end(__u32 tgid, const struct gch_gc_info *gi)
 		e->phase_ns[GCP_PAUSE] = gi->pause_ns;
 		e->phase_ns[GCP_STOP] = gi->stw_ns;
 		e->phase_ns[GCP_ROOTS] = gi->roots_ns;
-		e->phase_ns[GCP_MARK] = gi->mark_ns;
+		e->phase_ns[GCP_MARK] = mark;
 		e->phase_ns[GCP_SWEEP] = gi->sweep_ns;
 		e->phase_ns[GCP_FINAL] = fin;
 		e->heap_before = gi->heap_before;
 		e->heap_after = gi->heap_after;
 		e->heap_goal = gi->heap_goal;
+		e->concurrent = conc;
+		e->pad = 0;
+		e->cm = cm;
 		__builtin_memset(e->comm, 0, sizeof(e->comm));
 		owner_comm(tgid, e->comm);
 		bpf_ringbuf_submit(e, 0);
 		return 0;
 	}
-	hist_add(tgid, GCP_PAUSE, gi->pause_ns);
+	hist_add(tgid, GCP_PAUSE, gi->pause_ns, 0);
 	if (targ_phases) {
-		hist_add(tgid, GCP_STOP, gi->stw_ns);
-		hist_add(tgid, GCP_ROOTS, gi->roots_ns);
-		hist_add(tgid, GCP_MARK, gi->mark_ns);
-		hist_add(tgid, GCP_SWEEP, gi->sweep_ns);
+		hist_add(tgid, GCP_STOP, gi->stw_ns, 0);
+		hist_add(tgid, GCP_ROOTS, gi->roots_ns, 0);
+		hist_add(tgid, GCP_MARK, mark, 0);
+		hist_add(tgid, GCP_SWEEP, gi->sweep_ns, 0);
 		/* only heaps with finalizers or weak links have the phase */
 		if (fin)
-			hist_add(tgid, GCP_FINAL, fin);
+			hist_add(tgid, GCP_FINAL, fin, 0);
+		if (conc) {
+			hist_add(tgid, GCP_CM_INITIAL, cm.initial_ns, 0);
+			hist_add(tgid, GCP_CM_CONCURRENT, cm.concurrent_ns,
+				 cm.precleans);
+			hist_add(tgid, GCP_CM_FINAL, cm.final_ns,
+				 cm.dirty_pages);
+		}
 	}
+	return 0;
+}
+
+static __always_inline int on_concurrent_mark(__u32 tgid, __u64 heap_id,
+					      __u64 gc, __u64 initial_ns,
+					      __u64 concurrent_ns,
+					      __u32 precleans,
+					      __u64 dirty_pages,
+					      __u64 final_ns)
+{
+	struct gcp_cm_key ck = { .tgid = tgid, .heap_id = heap_id, .gc = gc };
+	struct gcp_cm cm = {
+		.initial_ns = initial_ns,
+		.concurrent_ns = concurrent_ns,
+		.final_ns = final_ns,
+		.dirty_pages = dirty_pages,
+		.precleans = precleans,
+	};
+
+	if (targ_tgid && tgid != targ_tgid)
+		return 0;
+	/*
+	 * A failed final stop gives final_ns 0, then gcheap_gc_abort, and
+	 * its number goes to the next collection: nothing to keep.
+	 */
+	if (!(targ_phases || targ_events) || !final_ns)
+		return 0;
+	bpf_map_update_elem(&cmarks, &ck, &cm, BPF_ANY);
 	return 0;
 }
 
@@ -174,6 +250,24 @@ int BPF_PROG(finalize_raw, int tgid, __u64 heap_id, __u64 gc, __u64 queued,
 	return on_finalize(tgid, finalize_ns);
 }
 
+SEC("tp_btf/gcheap_concurrent_mark")
+int BPF_PROG(cmark_btf, int tgid, __u64 heap_id, __u64 gc, __u64 initial_ns,
+	     __u64 concurrent_ns, __u32 precleans, __u64 dirty_pages,
+	     __u64 final_ns)
+{
+	return on_concurrent_mark(tgid, heap_id, gc, initial_ns, concurrent_ns,
+				  precleans, dirty_pages, final_ns);
+}
+
+SEC("raw_tp/gcheap_concurrent_mark")
+int BPF_PROG(cmark_raw, int tgid, __u64 heap_id, __u64 gc, __u64 initial_ns,
+	     __u64 concurrent_ns, __u32 precleans, __u64 dirty_pages,
+	     __u64 final_ns)
+{
+	return on_concurrent_mark(tgid, heap_id, gc, initial_ns, concurrent_ns,
+				  precleans, dirty_pages, final_ns);
+}
+
 SEC("tp_btf/gcheap_gc_end")
 int BPF_PROG(gc_end_btf, int tgid, __u64 heap_id,
 	     const struct gch_gc_info *gi)
@@ -181,7 +275,7 @@ int BPF_PROG(gc_end_btf, int tgid, __u64 heap_id,
 	/* never NULL, but since 6.10 the verifier wants it checked */
 	if (!gi)
 		return 0;
-	return on_gc_end(tgid, gi);
+	return on_gc_end(tgid, heap_id, gi);
 }
 
 SEC("raw_tp/gcheap_gc_end")
@@ -192,7 +286,7 @@ int BPF_PROG(gc_end_raw, int tgid, __u64 heap_id,
 
 	if (bpf_probe_read_kernel(&copy, sizeof(copy), gi))
 		return 0;
-	return on_gc_end(tgid, &copy);
+	return on_gc_end(tgid, heap_id, &copy);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -2,7 +2,8 @@
 /*
  * gcpause: how long gcheap's collections stopped each process, as log2
  * histograms (in the style of libbpf-tools' biolatency), or one line per
- * collection.  Reads the gcheap:gcheap_gc_end tracepoint with BPF.
+ * collection.  Reads the gcheap:gcheap_gc_end tracepoint with BPF, and
+ * gcheap_concurrent_mark (if the module has it) for -P and -e.
  *
  * Documentation/tracing.rst describes the output; `gcpause -h` the options.
  */
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/gcheap.h>
 
@@ -42,11 +44,23 @@ static struct {
 } opt;
 
 static volatile sig_atomic_t exiting;
+static bool libbpf_quiet;	/* an attempt whose failure is expected */
 
-static const char *const phase_names[GCP_NR_PHASES] = {
+static const char *const phase_names[GCP_NR_HISTS] = {
 	[GCP_PAUSE] = "pause", [GCP_STOP] = "stop", [GCP_ROOTS] = "roots",
 	[GCP_MARK] = "mark", [GCP_SWEEP] = "sweep", [GCP_FINAL] = "finalize",
+	[GCP_CM_INITIAL] = "initial", [GCP_CM_CONCURRENT] = "concurrent",
+	[GCP_CM_FINAL] = "final",
 };
+
+/* After the name in a text histogram's title: pause or not. */
+static const char *const phase_notes[GCP_NR_HISTS] = {
+	[GCP_CM_INITIAL] = " (the first pause)",
+	[GCP_CM_CONCURRENT] = " (marking beside the program: not a pause)",
+	[GCP_CM_FINAL] = " (the final pause)",
+};
+
+#define CM_TRACEPOINT	"gcheap_concurrent_mark"
 
 static void usage(FILE *f)
 {
@@ -59,7 +73,10 @@ static void usage(FILE *f)
 "  -m, --milliseconds  histograms in ms (default us)\n"
 "  -P, --phases      also histograms of the pause's phases: stop, roots,\n"
 "                    mark, sweep, and finalize (the finalizer and weak\n"
-"                    phases, part of mark; heaps that have them only)\n"
+"                    phases, part of mark; heaps that have them only);\n"
+"                    with concurrent_mark=1 also initial and final (the\n"
+"                    two pauses) and concurrent (the mark beside the\n"
+"                    program, not a pause)\n"
 "  -T, --timestamp   print a timestamp with each output\n"
 "  -e, --events      one line per collection instead of histograms\n"
 "  -j, --json        machine-readable output: one JSON object per line\n"
@@ -81,7 +98,7 @@ static void usage(FILE *f)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list args)
 {
-	if (level == LIBBPF_DEBUG && !opt.verbose)
+	if ((level == LIBBPF_DEBUG || libbpf_quiet) && !opt.verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -215,6 +232,24 @@ static bool module_has_btf(void)
 	       !access("/sys/kernel/btf/vmlinux", R_OK);
 }
 
+/* Does the module's BTF have the tracepoint @tp (for tp_btf)? */
+static bool module_btf_has(const char *tp)
+{
+	struct btf *vmlinux, *mod;
+	char name[128];
+	bool found;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return false;
+	mod = btf__load_module_btf("gcheap", vmlinux);
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	found = mod && btf__find_by_name_kind(mod, name, BTF_KIND_TYPEDEF) > 0;
+	btf__free(mod);
+	btf__free(vmlinux);
+	return found;
+}
+
 static void print_time(FILE *f)
 {
 	char buf[32];
@@ -271,8 +306,13 @@ static void print_stars(unsigned int val, unsigned int max, int width)
 		putchar(i < n ? '*' : ' ');
 }
 
+/*
+ * @cm: the process has collections that marked beside the program: its
+ * mark histogram holds the mark's part inside the pauses for those.
+ */
 static void print_hist_text(const struct gcp_hist_key *k,
-			    const struct gcp_hist *h, const char *comm)
+			    const struct gcp_hist *h, const char *comm,
+			    bool cm)
 {
 	const char *unit = opt.ms ? "msecs" : "usecs";
 	unsigned int max = 0;
@@ -284,7 +324,9 @@ static void print_hist_text(const struct gcp_hist_key *k,
 		if (h->slots[i])
 			last = i;
 	}
-	printf("\ntgid = %u [%s] %s\n", k->tgid, comm, phase_names[k->phase]);
+	printf("\ntgid = %u [%s] %s%s\n", k->tgid, comm, phase_names[k->phase],
+	       cm && k->phase == GCP_MARK ? " (inside the pauses)" :
+	       phase_notes[k->phase] ?: "");
 	printf("%*s%-*s : count    distribution\n", 16, "", 12, unit);
 	for (i = 0; i <= last; i++) {
 		unsigned long long low = i ? 1ULL << i : 0;
@@ -297,6 +339,12 @@ static void print_hist_text(const struct gcp_hist_key *k,
 	printf("collections %llu, total %.3f ms, mean %.3f ms, max %.3f ms\n",
 	       (unsigned long long)h->count, h->sum_ns / 1e6,
 	       h->count ? h->sum_ns / 1e6 / h->count : 0.0, h->max_ns / 1e6);
+	if (k->phase == GCP_CM_CONCURRENT || k->phase == GCP_CM_FINAL)
+		printf("%s per collection: mean %.1f, max %llu\n",
+		       k->phase == GCP_CM_FINAL ? "dirty pages rescanned" :
+						  "pre-cleaning rounds",
+		       h->count ? (double)h->aux_sum / h->count : 0.0,
+		       (unsigned long long)h->aux_max);
 }
 
 static void print_hist_json(const struct gcp_hist_key *k,
@@ -311,9 +359,16 @@ static void print_hist_json(const struct gcp_hist_key *k,
 			last = i;
 	printf("%s{\"tgid\":%u,\"comm\":", first ? "" : ",", k->tgid);
 	json_string(comm);
-	printf(",\"phase\":\"%s\",\"count\":%llu,\"sum_ns\":%llu,\"max_ns\":%llu,\"buckets\":[",
+	printf(",\"phase\":\"%s\",\"count\":%llu,\"sum_ns\":%llu,\"max_ns\":%llu,",
 	       phase_names[k->phase], (unsigned long long)h->count,
 	       (unsigned long long)h->sum_ns, (unsigned long long)h->max_ns);
+	if (k->phase == GCP_CM_CONCURRENT || k->phase == GCP_CM_FINAL)
+		printf("\"%s_sum\":%llu,\"%s_max\":%llu,",
+		       k->phase == GCP_CM_FINAL ? "dirty_pages" : "precleans",
+		       (unsigned long long)h->aux_sum,
+		       k->phase == GCP_CM_FINAL ? "dirty_pages" : "precleans",
+		       (unsigned long long)h->aux_max);
+	printf("\"buckets\":[");
 	for (i = 0; i <= last; i++) {
 		if (!h->slots[i])
 			continue;
@@ -341,7 +396,8 @@ static int print_hists(int fd)
 	struct gcp_hist_key *prev = NULL, next;
 	struct gcp_hist h;
 	char comm[64];
-	int i, n = 0;
+	int i, j, n = 0;
+	bool cm = false;
 
 	while (n < GCP_MAX_ENTRIES && !bpf_map_get_next_key(fd, prev, &next)) {
 		keys[n] = next;
@@ -365,10 +421,16 @@ static int print_hists(int fd)
 			return -1;
 		}
 		comm_of(keys[i].tgid, h.comm, comm, sizeof(comm));
+		/* a process's first key: has it concurrent collections? */
+		if (!i || keys[i].tgid != keys[i - 1].tgid) {
+			cm = false;
+			for (j = i; j < n && keys[j].tgid == keys[i].tgid; j++)
+				cm |= keys[j].phase == GCP_CM_INITIAL;
+		}
 		if (opt.json)
 			print_hist_json(&keys[i], &h, comm, i == 0);
 		else
-			print_hist_text(&keys[i], &h, comm);
+			print_hist_text(&keys[i], &h, comm, cm);
 	}
 	if (opt.json)
 		printf("]}\n");
@@ -414,10 +476,18 @@ static int on_event(void *ctx, void *data, size_t len)
 		for (i = 0; i < GCP_NR_PHASES; i++)
 			printf(",\"%s_ns\":%llu", phase_names[i],
 			       (unsigned long long)e->phase_ns[i]);
-		printf(",\"heap_before\":%llu,\"heap_after\":%llu,\"heap_goal\":%llu}\n",
+		printf(",\"heap_before\":%llu,\"heap_after\":%llu,\"heap_goal\":%llu",
 		       (unsigned long long)e->heap_before,
 		       (unsigned long long)e->heap_after,
 		       (unsigned long long)e->heap_goal);
+		if (e->concurrent)
+			printf(",\"concurrent\":true,\"initial_ns\":%llu,\"concurrent_ns\":%llu,\"final_ns\":%llu,\"precleans\":%u,\"dirty_pages\":%llu",
+			       (unsigned long long)e->cm.initial_ns,
+			       (unsigned long long)e->cm.concurrent_ns,
+			       (unsigned long long)e->cm.final_ns,
+			       e->cm.precleans,
+			       (unsigned long long)e->cm.dirty_pages);
+		printf("}\n");
 	} else {
 		if (opt.timestamp) {
 			char buf[32];
@@ -427,7 +497,7 @@ static int on_event(void *ctx, void *data, size_t len)
 				 localtime(&t));
 			printf("%-8s ", buf);
 		}
-		printf("%-7u %-16s %6llu %-4s %7u %10.3f %8.3f %8.3f %9.3f %8.3f %8.3f %8llu -> %-8llu %8llu\n",
+		printf("%-7u %-16s %6llu %-4s %7u %10.3f %8.3f %8.3f %9.3f %8.3f %8.3f %8llu -> %-8llu %8llu",
 		       e->tgid, comm, (unsigned long long)e->gc,
 		       reason_name(e->reason), e->threads,
 		       e->phase_ns[GCP_PAUSE] / 1e6,
@@ -439,6 +509,14 @@ static int on_event(void *ctx, void *data, size_t len)
 		       (unsigned long long)e->heap_before >> 10,
 		       (unsigned long long)e->heap_after >> 10,
 		       (unsigned long long)e->heap_goal >> 10);
+		/* a mark beside the program: its parts, in ms */
+		if (e->concurrent)
+			printf(" initial=%.3f concurrent=%.3f final=%.3f precleans=%u dirty_pages=%llu",
+			       e->cm.initial_ns / 1e6,
+			       e->cm.concurrent_ns / 1e6,
+			       e->cm.final_ns / 1e6, e->cm.precleans,
+			       (unsigned long long)e->cm.dirty_pages);
+		putchar('\n');
 	}
 	fflush(stdout);
 	return 0;
@@ -454,8 +532,9 @@ int main(int argc, char **argv)
 {
 	struct ring_buffer *rb = NULL;
 	struct gcpause_bpf *skel;
+	struct bpf_link *link;
 	const char *mode;
-	bool btf;
+	bool btf, cm;
 	long intervals = 0;
 	int err;
 
@@ -491,6 +570,19 @@ int main(int argc, char **argv)
 				  opt.attach == GCP_ATTACH_BTF);
 	bpf_program__set_autoload(skel->progs.finalize_raw,
 				  opt.attach == GCP_ATTACH_RAW);
+	/*
+	 * gcheap_concurrent_mark, for -P and -e: modules older than the
+	 * concurrent mark lack it.  tp_btf cannot even load without it, so
+	 * the module's BTF is asked first; raw_tp loads anyway and is
+	 * attached apart, where a missing tracepoint is -ENOENT.
+	 */
+	cm = (opt.phases || opt.events) &&
+	     (opt.attach == GCP_ATTACH_RAW || module_btf_has(CM_TRACEPOINT));
+	bpf_program__set_autoload(skel->progs.cmark_btf,
+				  cm && opt.attach == GCP_ATTACH_BTF);
+	bpf_program__set_autoload(skel->progs.cmark_raw,
+				  cm && opt.attach == GCP_ATTACH_RAW);
+	bpf_program__set_autoattach(skel->progs.cmark_raw, false);
 
 	err = gcpause_bpf__load(skel);
 	if (err) {
@@ -506,6 +598,24 @@ int main(int argc, char **argv)
 			mode, strerror(-err));
 		goto out;
 	}
+	if (cm && opt.attach == GCP_ATTACH_RAW) {
+		libbpf_quiet = true;
+		link = bpf_program__attach(skel->progs.cmark_raw);
+		libbpf_quiet = false;
+		if (link) {
+			skel->links.cmark_raw = link;
+		} else if (errno == ENOENT) {
+			cm = false;
+		} else {
+			err = -errno;
+			fprintf(stderr, "gcpause: cannot attach to gcheap:%s (%s): %s\n",
+				CM_TRACEPOINT, mode, strerror(-err));
+			goto out;
+		}
+	}
+	if ((opt.phases || opt.events) && !cm && opt.verbose)
+		fprintf(stderr, "gcpause: the module has no %s tracepoint (it predates the concurrent mark): every collection is taken as stop-the-world\n",
+			CM_TRACEPOINT);
 	if (opt.events) {
 		rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event,
 				      NULL, NULL);
