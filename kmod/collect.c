@@ -980,7 +980,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		if (bg && heap->bg.on) {
 			heap->bg.gi = *gi;
 			heap->bg.rs = rs;
-			heap->bg.state = GCH_CMARK_MARKING;
+			WRITE_ONCE(heap->bg.state, GCH_CMARK_MARKING);
 			queue_work(system_unbound_wq, &heap->cmark_work);
 			goto out;
 		}

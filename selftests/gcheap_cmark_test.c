@@ -1111,18 +1111,6 @@ TEST_F_TIMEOUT(cm, map_fixed_page_during_mark, 300)
 
 /* --- children killed or exiting during a mark ---------------------------- */
 
-static int read_refcnt(void)
-{
-	FILE *f = fopen("/sys/module/gcheap/refcnt", "r");
-	int n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
 
 /* The victim: collects, allocates and moves until killed, or exits. */
 static noinline void death_victim(struct vshared *sh, bool exits, uint64_t seed)
@@ -1158,7 +1146,7 @@ static void death_race(struct __test_metadata *_metadata, pid_t *child,
 	struct vshared *sh = shared_map(sizeof(*sh));
 	uint64_t t0 = now_ns(), end = t0 + budget_ns(), d;
 	unsigned int i, in_flight = 0, ok = 0;
-	int base = read_refcnt(), status, n;
+	int base = module_refcnt(), status, n;
 	struct gch_collect c = { .hdr.size = sizeof(c) };
 	struct raw_heap h;
 	__u64 buf[8];
@@ -1201,7 +1189,7 @@ static void death_race(struct __test_metadata *_metadata, pid_t *child,
 	if (base >= 0) {
 		uint64_t until = now_ns() + 10 * NSEC;
 
-		while ((n = read_refcnt()) > base && now_ns() < until)
+		while ((n = module_refcnt()) > base && now_ns() < until)
 			usleep(10000);
 		ASSERT_GE(base, n) TH_LOG("module refcnt %d, %d before the victims: a heap stayed",
 					  n, base);

@@ -1367,18 +1367,6 @@ TEST_F_TIMEOUT(race, fork_during_collect, 300)
 
 /* --- at the end, every heap is gone ------------------------------------------ */
 
-static int read_refcnt(void)
-{
-	FILE *f = fopen(REFCNT_PATH, "r");
-	int n = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &n) != 1)
-		n = -1;
-	fclose(f);
-	return n;
-}
 
 /* --- a stopped thread holding the last reference to a heap --------------- */
 
@@ -1480,7 +1468,7 @@ static int refcnt_wait(int want)
 	uint64_t end = now_ns() + 10000 * MSEC;
 	int n;
 
-	while ((n = read_refcnt()) != want && now_ns() < end)
+	while ((n = module_refcnt()) != want && now_ns() < end)
 		sleep_ns(MSEC);
 	return n;
 }
@@ -1508,7 +1496,7 @@ FIXTURE_TEARDOWN(stopped)
 
 TEST_F_TIMEOUT(stopped, last_reference, 300)
 {
-	int base = read_refcnt(), status, n;
+	int base = module_refcnt(), status, n;
 	unsigned int how;
 	pid_t tid;
 
@@ -1544,7 +1532,7 @@ TEST_F_TIMEOUT(stopped, last_reference, 300)
 		ASSERT_EQ(0, self->sh->bad) TH_LOG("%s: %s", lastref_name[how],
 						    self->sh->why);
 		/* closed and unmapped: the sleeper's park holds the heap */
-		n = read_refcnt();
+		n = module_refcnt();
 		/* the file, and the arena file system's pin while a heap lives */
 		ASSERT_LT(base, n)
 			TH_LOG("%s: refcnt %d, base %d: the queued park does not hold the heap",
@@ -1627,14 +1615,14 @@ FIXTURE_TEARDOWN(end)
 TEST_F(end, heaps_gone)
 {
 	uint64_t end = now_ns() + 10000 * MSEC;
-	int n = read_refcnt();
+	int n = module_refcnt();
 
 	if (n < 0)
 		SKIP(return, "%s not readable: module not loaded or no CONFIG_MODULE_UNLOAD",
 		     REFCNT_PATH);
 	while (n > 0 && now_ns() < end) {
 		sleep_ns(10 * MSEC);
-		n = read_refcnt();
+		n = module_refcnt();
 	}
 	ASSERT_EQ(0, n) TH_LOG("module refcnt %d after the races: a heap (or a queued park) leaked", n);
 }

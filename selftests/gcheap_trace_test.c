@@ -354,6 +354,18 @@ static char outbuf[1 << 20];
  * histogram counts exactly the first one's collections, its sum is their
  * total pause, and the second process is not in it.
  */
+/* gcpause with @argv over workload @w's collections; its output in outbuf. */
+static void tool_over_workload(struct __test_metadata *_metadata, struct tool *t,
+			       const char **argv, struct workload *w, struct wl_result *r)
+{
+	tool_spawn(_metadata, t, argv);
+	tool_wait_ready(_metadata, t);
+	wl_go(_metadata, w);
+	wl_finish(_metadata, w, r);
+	ASSERT_EQ(0, tool_finish(_metadata, t, outbuf, sizeof(outbuf)))
+		TH_LOG("stderr: %s", t->errbuf);
+}
+
 FIXTURE(gcpause) {
 	struct workload a, b;
 	struct tool t;
@@ -530,12 +542,7 @@ TEST_F_TIMEOUT(gcpause_events, one_per_collection, TEST_TIMEOUT_S)
 	const char *p;
 
 	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
-	tool_spawn(_metadata, &self->t, argv);
-	tool_wait_ready(_metadata, &self->t);
-	wl_go(_metadata, &self->a);
-	wl_finish(_metadata, &self->a, &ra);
-	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
-		TH_LOG("stderr: %s", self->t.errbuf);
+	tool_over_workload(_metadata, &self->t, argv, &self->a, &ra);
 
 	for (p = outbuf; (p = strstr(p, "{\"tgid\":")); p++) {
 		const char *gc = strstr(p, "\"gc\":");
@@ -594,12 +601,7 @@ TEST_F_TIMEOUT(gcpause_events, text_phases, TEST_TIMEOUT_S)
 	unsigned int i;
 
 	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
-	tool_spawn(_metadata, &self->t, argv);
-	tool_wait_ready(_metadata, &self->t);
-	wl_go(_metadata, &self->a);
-	wl_finish(_metadata, &self->a, &ra);
-	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
-		TH_LOG("stderr: %s", self->t.errbuf);
+	tool_over_workload(_metadata, &self->t, argv, &self->a, &ra);
 
 	for (i = 0; i < ARRAY_SIZE(cm_titles); i++) {
 		p = cm_titles[i];
@@ -638,12 +640,7 @@ TEST_F_TIMEOUT(gcpause_events, text_lines, TEST_TIMEOUT_S)
 	unsigned int i, found;
 
 	snprintf(pid, sizeof(pid), "%d", self->a.tgid);
-	tool_spawn(_metadata, &self->t, argv);
-	tool_wait_ready(_metadata, &self->t);
-	wl_go(_metadata, &self->a);
-	wl_finish(_metadata, &self->a, &ra);
-	ASSERT_EQ(0, tool_finish(_metadata, &self->t, outbuf, sizeof(outbuf)))
-		TH_LOG("stderr: %s", self->t.errbuf);
+	tool_over_workload(_metadata, &self->t, argv, &self->a, &ra);
 
 	ASSERT_EQ(0, strncmp(outbuf, "TGID ", 5)) TH_LOG("%.400s", outbuf);
 	snprintf(want, sizeof(want), "%-7d ", self->a.tgid);

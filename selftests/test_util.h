@@ -105,6 +105,20 @@ static inline long check_pat(const unsigned char *p, size_t n, uint64_t key)
  * Does the module mark beside the program (module parameter
  * concurrent_mark)?  Then a collection stops the world twice.
  */
+/* gcheap.ko's reference count (every open heap holds one), or -1. */
+static inline int module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/gcheap/refcnt", "r");
+	int n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
 static inline bool concurrent_mark_on(void)
 {
 	FILE *f = fopen("/sys/module/gcheap/parameters/concurrent_mark", "r");
