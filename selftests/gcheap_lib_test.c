@@ -272,7 +272,7 @@ static void *race_loader(void *arg)
 		/* collections by the other threads happen meanwhile */
 		churn(2000, (uint64_t)(uintptr_t)l + n++);
 		r = check ? check() : -2;
-		l->loads++;
+		__atomic_add_fetch(&l->loads, 1, __ATOMIC_RELAXED);
 		if (r == -1)
 			l->noobj++;
 		else if (r)
@@ -293,6 +293,17 @@ static void *race_collector(void *arg)
 	return NULL;
 }
 
+/* Loads the loaders have made so far. */
+static unsigned long race_loads(const struct loader *ld)
+{
+	unsigned long n = 0;
+	int i;
+
+	for (i = 0; i < RACE_LOADERS; i++)
+		n += __atomic_load_n(&ld[i].loads, __ATOMIC_RELAXED);
+	return n;
+}
+
 TEST_F_TIMEOUT(lib, dlopen_race, 120)
 {
 	struct loader ld[RACE_LOADERS];
@@ -304,7 +315,7 @@ TEST_F_TIMEOUT(lib, dlopen_race, 120)
 	void *(*get)(int);
 	char src[PATH_MAX];
 	uintptr_t h_exe, h_dl;
-	uint64_t end;
+	uint64_t end, hard_end;
 	void *dlobj;
 	int i;
 
@@ -337,8 +348,15 @@ TEST_F_TIMEOUT(lib, dlopen_race, 120)
 	for (i = 0; i < RACE_COLLECTORS; i++)
 		ASSERT_EQ(0, pthread_create(&ct[i], NULL, race_collector,
 					    &collections[i]));
+	/*
+	 * RACE_SECONDS, and on a slow machine on until 3 loads are done
+	 * (each waits for collections), at most 90 s: a progress check,
+	 * not a timing.
+	 */
 	end = now_ns() + RACE_SECONDS * NSEC;
-	while (now_ns() < end) {
+	hard_end = now_ns() + 90 * NSEC;
+	while (now_ns() < hard_end &&
+	       (now_ns() < end || race_loads(ld) < 3)) {
 		usleep(200 * 1000);
 		scrub();
 		bad_exe += chain_bad(h_exe, CHAIN_KEY);
