@@ -278,7 +278,7 @@ debug_profile() {
 	export GCH_CONC_PERCENT="${GCH_CONC_PERCENT:-30}"
 	export GCH_FINAL_OBJECTS="${GCH_FINAL_OBJECTS:-30000}"
 	export GCHEAP_ROOTS_TEST_MANY="${GCHEAP_ROOTS_TEST_MANY:-600}"
-	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-3}"
+	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-2}"
 	no_refs="debug kernel: the stock kernels run them"
 }
 
@@ -297,7 +297,7 @@ selftests() {
 	# the operations-during-a-mark tests race only with concurrent_mark=1
 	# (run-in-vm.sh concurrent runs them longer); here they check the same
 	# invariants against stop-the-world collections, briefly
-	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-4}"
+	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-2}"
 	for t in bin/*_test; do
 		# the module test unloads and reloads gcheap.ko: run it last
 		[ "$t" = bin/gcheap_module_test ] && continue
