@@ -273,7 +273,7 @@ $(TOOLS): $(BUILD)/tools/%: tools/%/ $(LIBS) $(CONTENDER)
 # and gcbench-malloc here, $(BUILD)/tools/gcbench is the gcheap one).
 # multi runs N processes of one at once.  markbench is the hosted core's
 # mark and sweep, natively.
-BENCH_WORKLOADS := alloc garbage bigheap
+BENCH_WORKLOADS := alloc garbage bigheap pause
 BENCH_CONTENDERS := gcheap bdwgc malloc
 BENCHES := $(foreach w,$(BENCH_WORKLOADS),$(foreach c,$(BENCH_CONTENDERS),$(BUILD)/bench/$(w)-$(c))) \
 	$(BUILD)/bench/gcbench-bdwgc $(BUILD)/bench/gcbench-malloc $(BUILD)/bench/multi \

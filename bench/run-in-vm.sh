@@ -9,7 +9,9 @@
 # contender and the label added; bench/report reads them from the console
 # log.  Progress lines start with "bench:".
 #
-# Contenders: gcheap, bdwgc, malloc; with AB=1 also gcheap-base, the
+# Contenders: gcheap, bdwgc, malloc; for the pause workload also
+# gcheap-conc (GCHEAP_CONCURRENT=1) and bdwgc-incr (GC_ENABLE_INCREMENTAL=1);
+# with AB=1 also gcheap-base, the
 # module, library and gcheap programs of another commit staged in
 # /gcheap/base/ (make bench BASE=rev): each gcheap run of a configuration
 # is then made once under each module, the module reloaded in between,
@@ -30,10 +32,15 @@
 #   GARBAGE_ITERS  graph replacements per thread (1500)
 #   BIG_MIB        live heaps of the large-heap runs ("64 256 1024")
 #   BIG_COLL       collections timed per large-heap run (1)
+#   PAUSE_MIB      live heaps of the pause runs ("64 256 1024")
+#   PAUSE_ALLOC    pause: mebibytes allocated in the steady phase, as a
+#                  multiple of the live heap (2), at least PAUSE_MIN_ALLOC
+#                  (256)
+#   PAUSE_REPS     pause: in the first this many rounds only (1)
 #   W3M_PAGE       w3m: the page dumped (realprogs/inputs/page.html,
 #                  tools/realprogs/gen-page's 5 MiB page)
 #   WORKLOADS      which to run ("gcbench gcbench8 alloc garbage bigheap
-#                  finalize w3m")
+#                  finalize w3m pause")
 #   AB             1: gcheap-base too (needs /gcheap/base/)
 #   QUICK          1: each workload once, tiny, for a smoke test
 #
@@ -53,14 +60,19 @@ ALLOC_THREADS=${ALLOC_THREADS:-1 2}
 GARBAGE_ITERS=${GARBAGE_ITERS:-1500}
 BIG_MIB=${BIG_MIB:-64 256 1024}
 BIG_COLL=${BIG_COLL:-1}
+PAUSE_MIB=${PAUSE_MIB:-64 256 1024}
+PAUSE_ALLOC=${PAUSE_ALLOC:-2}
+PAUSE_MIN_ALLOC=${PAUSE_MIN_ALLOC:-256}
+PAUSE_REPS=${PAUSE_REPS:-1}
 FIN_N=${FIN_N:-100000}
 W3M_PAGE=${W3M_PAGE:-realprogs/inputs/page.html}
-WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap finalize w3m}
+WORKLOADS=${WORKLOADS:-gcbench gcbench8 alloc garbage bigheap finalize w3m pause}
 AB=${AB:-0}
 if [ "${QUICK:-0}" = 1 ]; then
 	REPS=1 GCB_DEPTH=10 GCB_THREADS="1 2" GCB8_DEPTH=8
 	ALLOC_MIB=2 ALLOC_WARM_MIB=1 ALLOC_GCS=1 GARBAGE_ITERS=50 BIG_MIB=8
 	FIN_N=10000 W3M_PAGE=realprogs/inputs/docs/all.html
+	PAUSE_MIB=8 PAUSE_MIN_ALLOC=32 PAUSE_REPS=1
 fi
 
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -100,6 +112,12 @@ want garbage && total=$((total + nc))
 # gcheap once per size (1 and 2 workers), bdwgc once per marker count
 want bigheap && total=$((total + (ng + 2) * $(count $BIG_MIB)))
 want finalize && total=$((total + ng + 1))
+# pause: each gcheap stopping the world and marking beside the program,
+# bdwgc full and incremental; only in the first PAUSE_REPS rounds
+pause_runs=0
+want pause && pause_runs=$((2 * ng + 2))
+pause_runs=$((pause_runs * $(count $PAUSE_MIB)))
+[ "$PAUSE_REPS" -lt "$REPS" ] || PAUSE_REPS=$REPS
 # w3m: Debian's binary on libgc1 and on the drop-in (not gcheap-base:
 # a base stage has no drop-in of its own)
 if want w3m; then
@@ -110,7 +128,7 @@ if want w3m; then
 		total=$((total + 2))
 	fi
 fi
-total=$((total * REPS))
+total=$((total * REPS + pause_runs * PAUSE_REPS))
 n=0
 t_start=$(cut -d' ' -f1 /proc/uptime)
 failed=0
@@ -206,8 +224,8 @@ run() {
 	rep=$1 workers=$2 contender=$3 label="$4 $3"
 	shift 4
 	case $contender in
-	gcheap) module gcheap.ko ;;
-	gcheap-base) module base/gcheap.ko ;;
+	gcheap | gcheap-conc) module gcheap.ko ;;
+	gcheap-base | gcheap-base-conc) module base/gcheap.ko ;;
 	esac
 	n=$((n + 1))
 	out=$("$@" -j 2>/tmp/bench.err)
@@ -280,6 +298,27 @@ while [ "$r" -le "$REPS" ]; do
 	want finalize && for c in $GCHEAPS bdwgc; do
 		run "$r" "$ncpu" $c "finalize n$FIN_N" \
 			$(envp $c) $(prog $c finalize) -n "$FIN_N"
+	done
+	# pause: the live heap built with collection on, then PAUSE_ALLOC
+	# times as much allocated (short-lived objects, the old graph
+	# mutated) with the program's own latency measured; gcheap with
+	# GCHEAP_CONCURRENT=0 (stop the world for the mark) and =1
+	# (gcheap-conc: mark beside the program), bdwgc with its full
+	# collections and incremental (bdwgc-incr: GC_ENABLE_INCREMENTAL=1,
+	# which bdwgc's GC_init() reads; the JSON's "incremental" says
+	# whether it took)
+	[ "$r" -le "$PAUSE_REPS" ] && want pause && for m in $PAUSE_MIB; do
+		a=$((m * PAUSE_ALLOC))
+		[ "$a" -ge "$PAUSE_MIN_ALLOC" ] || a=$PAUSE_MIN_ALLOC
+		for c in $GCHEAPS; do
+			run "$r" "$ncpu" $c "pause ${m}MiB" \
+				$(envp $c) env GCHEAP_CONCURRENT=0 $(prog $c pause) -m "$m" -a "$a"
+			run "$r" "$ncpu" $c-conc "pause ${m}MiB" \
+				$(envp $c) env GCHEAP_CONCURRENT=1 $(prog $c pause) -m "$m" -a "$a"
+		done
+		run "$r" "$ncpu" bdwgc "pause ${m}MiB" bin/pause-bdwgc -m "$m" -a "$a"
+		run "$r" "$ncpu" bdwgc-incr "pause ${m}MiB" \
+			env GC_ENABLE_INCREMENTAL=1 bin/pause-bdwgc -m "$m" -a "$a"
 	done
 	# w3m: libgc1 first in odd rounds, the drop-in first in even ones
 	if want w3m; then

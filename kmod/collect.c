@@ -410,25 +410,40 @@ static bool gch_cmark_stopping(const struct gch_cmark *cm)
 }
 
 /*
+ * Before the first stop of a mark beside the program, with the program
+ * running: forget every write so far, so that every write from here on
+ * is recorded.  Those made before the stop are scanned again too, which
+ * is harmless; the walk over the whole arena stays out of the pause.
+ * Return: false if the dirty bitmaps cannot be had (no memory): the
+ * collection then stops the world for the mark.
+ */
+static bool gch_cmark_prepare(struct gch_heap *heap)
+{
+	bool ok;
+
+	mutex_lock(&heap->lock);
+	ok = !gch_dirty_prepare(heap);
+	if (ok)
+		gch_dirty_clear(heap);
+	mutex_unlock(&heap->lock);
+	return ok;
+}
+
+/*
  * The first stop's part of a mark beside the program, the world stopped
- * (@*wp, roots @rs): clear the arena's dirty bits and enter the mark
- * phase, copy the registers the threads left (they run again before the
- * first round reads them), and restart the world.  If the mark cannot
- * start (no memory for the bitmaps or the registers' copy), @cm->on
- * stays false and the world is still stopped: the caller marks as
- * always.
+ * (@*wp, roots @rs), the dirty bits cleared before it
+ * (gch_cmark_prepare()): enter the mark phase, copy the registers the
+ * threads left (they run again before the first round reads them), and
+ * restart the world.  If the mark cannot start (no memory for the
+ * registers' copy), @cm->on stays false and the world is still stopped:
+ * the caller marks as always.
  */
 static void gch_cmark_start(struct gch_heap *heap, struct gch_world **wp,
 			    struct gch_rootset *rs, struct gch_gc_info *gi,
 			    struct gch_cmark *cm)
 {
-	int err;
-
-	mutex_lock(&heap->lock);
-	err = gch_dirty_prepare(heap);
-	mutex_unlock(&heap->lock);
 	/* last, as it also drops the finalizers' root from the set */
-	if (err || gch_roots_detach(rs))
+	if (gch_roots_detach(rs))
 		return;		/* marked with the world stopped */
 	mutex_lock(&heap->lock);
 	/* the previous collection's sweep always finishes; never mark early */
@@ -437,8 +452,6 @@ static void gch_cmark_start(struct gch_heap *heap, struct gch_world **wp,
 	gch_heap_mark_phase(&heap->core, true);
 	cm->on = true;
 	gi->heap_before = heap->core.inuse_bytes;
-	/* before anything is scanned: every later write is recorded */
-	gch_dirty_clear(heap);
 	gch_mark_bound(heap);
 	mutex_unlock(&heap->lock);
 
@@ -909,6 +922,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	struct gch_cmark cm = { 0 };
 	struct gch_rootset *rs;
 	struct gch_world *w;
+	bool conc;
 	u64 t1;
 	int err;
 
@@ -948,6 +962,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		mutex_unlock(&heap->lock);
 	}
 
+	conc = gch_heap_concurrent(heap) && gch_cmark_prepare(heap);
 	gi->start_ns = ktime_get_ns();
 	err = gch_world_stop(file,
 			     msecs_to_jiffies(READ_ONCE(gch_stw_timeout_ms)),
@@ -967,7 +982,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 	}
 	gi->roots_ns = ktime_get_ns() - t1;
 
-	if (gch_heap_concurrent(heap)) {
+	if (conc) {
 		/*
 		 * What the allocation pacing asks for, with the sweep in the
 		 * background, marks in the background too: every thread of

@@ -118,6 +118,7 @@ bench_smoke() {
 		smoke "bench-alloc-nogc-$c" bin/alloc-$c -s 16 -t 1 -b 1 -n -j
 		smoke "bench-garbage-$c" bin/garbage-$c -t 2 -p 16 -n 50 -i 40 -j
 		smoke "bench-bigheap-$c" bin/bigheap-$c -m 4 -c 2 -j
+		smoke "bench-pause-$c" bin/pause-$c -m 4 -a 16 -j
 		[ "$c" = malloc ] || smoke "bench-finalize-$c" bin/finalize-$c -n 2000 -j
 	done
 }
@@ -247,7 +248,15 @@ concurrent() {
 	done
 	smoke cm-bench-gcbench bin/gcbench -d 10 -t 2 -j
 	smoke cm-bench-garbage bin/garbage-gcheap -t 2 -p 16 -n 50 -i 200 -j
+	smoke cm-bench-pause bin/pause-gcheap -m 8 -a 32 -j
 	soak cm-gcsoak -t 8 -d 15 -p 5
+	# collections by the pacing only: marks in the background
+	soak cm-gcsoak-paced -t 4 -d 15 -i 600000 -p 5
+	if grep -q ' 0 paced)' /tmp/gcsoak.out; then
+		record cm-gcsoak-paced-ran 1 "not ok 1 the paced soak made no paced collection: $(tail -n 1 /tmp/gcsoak.out)"
+	else
+		record cm-gcsoak-paced-ran 0 "ok 1 the paced soak's collections came from the pacing"
+	fi
 	if rmmod gcheap; then
 		record cm-rmmod 0 "ok 1 rmmod gcheap after the tests"
 	else

@@ -530,6 +530,7 @@ static void mark_drain(struct gch_mark_worker *w)
 		if (++w->since_share >= GCH_MARK_SHARE_EVERY) {
 			w->since_share = 0;
 			mark_share(w);
+			gch_work_yield();
 		}
 	}
 }

@@ -75,6 +75,16 @@ static inline void gch_wait_step(unsigned int tier)
 }
 
 /*
+ * A point where a worker with work lets others run: a mark beside the
+ * program must not keep the program off its CPU (a kernel without full
+ * preemption runs a kthread until it yields).
+ */
+static inline void gch_work_yield(void)
+{
+	cond_resched();
+}
+
+/*
  * An event count: a waiter reads it (gch_event_read()), checks what it
  * waits for, and sleeps until it moves (gch_event_wait()); whoever makes
  * the condition true bumps it (gch_event_signal()).  No wake-up is lost:
@@ -410,6 +420,11 @@ static inline void gch_wait_step(unsigned int tier)
 		sched_yield();
 	else if (tier == 2)
 		nanosleep(&ts, NULL);
+}
+
+/* Threads are preempted here: nothing to do. */
+static inline void gch_work_yield(void)
+{
 }
 
 /*
