@@ -410,12 +410,9 @@ static bool gch_cmark_stopping(const struct gch_cmark *cm)
 }
 
 /*
- * Before the first stop of a mark beside the program, with the program
- * running: forget every write so far, so that every write from here on
- * is recorded.  Those made before the stop are scanned again too, which
- * is harmless; the walk over the whole arena stays out of the pause.
- * Return: false if the dirty bitmaps cannot be had (no memory): the
- * collection then stops the world for the mark.
+ * Before the first stop of a mark beside the program: its dirty bitmaps.
+ * Return: false if they cannot be had (no memory): the collection then
+ * stops the world for the mark.
  */
 static bool gch_cmark_prepare(struct gch_heap *heap)
 {
@@ -423,16 +420,14 @@ static bool gch_cmark_prepare(struct gch_heap *heap)
 
 	mutex_lock(&heap->lock);
 	ok = !gch_dirty_prepare(heap);
-	if (ok)
-		gch_dirty_clear(heap);
 	mutex_unlock(&heap->lock);
 	return ok;
 }
 
 /*
  * The first stop's part of a mark beside the program, the world stopped
- * (@*wp, roots @rs), the dirty bits cleared before it
- * (gch_cmark_prepare()): enter the mark phase, copy the registers the
+ * (@*wp, roots @rs), its dirty bitmaps made (gch_cmark_prepare()): enter
+ * the mark phase, copy the registers the
  * threads left (they run again before the first round reads them), and
  * restart the world.  If the mark cannot start (no memory for the
  * registers' copy), @cm->on stays false and the world is still stopped:
@@ -463,16 +458,16 @@ static void gch_cmark_start(struct gch_heap *heap, struct gch_world **wp,
 /*
  * Pre-cleaning: while more than GCH_PRECLEAN_DONE heap pages were written
  * since they were last scanned, scan their marked objects again, at most
- * GCH_PRECLEAN_MAX rounds in a row.  Heap unlocked.
+ * @rounds rounds in a row.  Heap unlocked.
  */
 static int gch_cmark_preclean(struct gch_heap *heap, unsigned int n,
-			      struct gch_cmark *cm)
+			      struct gch_cmark *cm, unsigned int rounds)
 {
 	unsigned int round;
 	u64 ndirty;
 	int err = 0;
 
-	for (round = 0; !err && round < GCH_PRECLEAN_MAX; round++) {
+	for (round = 0; !err && round < rounds; round++) {
 		if (gch_cmark_stopping(cm))
 			return -EINTR;
 		mutex_lock(&heap->lock);
@@ -500,12 +495,22 @@ static int gch_cmark_rounds(struct gch_heap *heap, struct gch_rootset *rs,
 	u64 t = ktime_get_ns();
 	int err;
 
+	/*
+	 * Every write from here on is recorded.  Those between the restart
+	 * and now are not, and need not be: no object was scanned yet, so
+	 * whatever they stored is seen when its object is, and a pointer
+	 * they moved into a root is found when the final stop reads the
+	 * roots again.  So the walk over the whole arena is in no pause.
+	 */
+	mutex_lock(&heap->lock);
+	gch_dirty_clear(heap);
+	mutex_unlock(&heap->lock);
 	items = gch_rootset_items(rs, &nitems);
 	err = gch_cmark_round(heap, items, nitems, n, cm, false);
 	gch_roots_free(rs);
 	gch_dirty_root(heap, &cm->dirty_root);
 	if (!err)
-		err = gch_cmark_preclean(heap, n, cm);
+		err = gch_cmark_preclean(heap, n, cm, GCH_PRECLEAN_MAX);
 	cm->conc_ns += ktime_get_ns() - t;
 	return err;
 }
@@ -851,8 +856,9 @@ static int gch_cmark_bg_finish(struct gch_heap *heap, struct file *file,
 	*gi = cm->gi;
 	err = cm->err;
 	if (!err) {
+		/* what was written since the work's rounds: one round at most */
 		t = ktime_get_ns();
-		err = gch_cmark_preclean(heap, n, cm);
+		err = gch_cmark_preclean(heap, n, cm, 1);
 		cm->conc_ns += ktime_get_ns() - t;
 	}
 	if (err) {

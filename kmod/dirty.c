@@ -158,7 +158,7 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, bool held)
  * gch_dirty_clear() - forget every write so far
  * @heap: the heap, locked, with its dirty bitmaps.
  *
- * Before the first stop of a mark beside the program, before any object
+ * After the first stop of a mark beside the program, before any object
  * is scanned: from here on every write to the arena is recorded.
  */
 void gch_dirty_clear(struct gch_heap *heap)
