@@ -104,7 +104,8 @@ count() {
 nc=$(count $CONTENDERS)
 ng=$(count $GCHEAPS)
 total=0
-want gcbench && total=$((total + nc * $(count $GCB_THREADS)))
+# GCBench: every contender, and each gcheap marking beside the program
+want gcbench && total=$((total + (nc + ng) * $(count $GCB_THREADS)))
 want gcbench8 && total=$((total + nc))
 # sizes x threads x (collection on: every contender; off: the collectors)
 want alloc && total=$((total + 3 * $(count $ALLOC_THREADS) * (nc + ng + 1)))
@@ -257,6 +258,11 @@ while [ "$r" -le "$REPS" ]; do
 		for c in $CONTENDERS; do
 			run "$r" "$ncpu" $c "gcbench t$t" \
 				$(envp $c) $(prog $c gcbench) -d "$GCB_DEPTH" -t "$t"
+		done
+		# issue 18: the same with the mark beside the program
+		for c in $GCHEAPS; do
+			run "$r" "$ncpu" $c-conc "gcbench t$t" \
+				$(envp $c) env GCHEAP_CONCURRENT=1 $(prog $c gcbench) -d "$GCB_DEPTH" -t "$t"
 		done
 	done
 	# GCB8_PROCS single-threaded GCBench processes at once; multi's
