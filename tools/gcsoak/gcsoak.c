@@ -49,6 +49,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,15 +467,23 @@ static void *mutator_main(void *arg)
 	return NULL;
 }
 
+/* Sleep @ms, in slices of at most 100 ms: false if told to stop meanwhile. */
+static bool nap(unsigned int ms)
+{
+	while (ms && !atomic_load(&stop)) {
+		unsigned int slice = ms < 100 ? ms : 100;
+		struct timespec ts = { 0, slice * 1000000L };
+
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+	return !atomic_load(&stop);
+}
+
 static void *collector_main(void *arg)
 {
-	struct timespec ts = {
-		interval_ms / 1000, (interval_ms % 1000) * 1000000L
-	};
-
 	(void)arg;
-	while (!atomic_load(&stop)) {
-		nanosleep(&ts, NULL);
+	while (nap(interval_ms)) {
 		if (gch_collect()) {
 			complain("gch_collect: %s", strerror(errno));
 			atomic_fetch_add(&collect_errors, 1);
