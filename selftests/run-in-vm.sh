@@ -287,7 +287,7 @@ debug_profile() {
 	export GCH_CONC_PERCENT="${GCH_CONC_PERCENT:-30}"
 	export GCH_FINAL_OBJECTS="${GCH_FINAL_OBJECTS:-30000}"
 	export GCHEAP_ROOTS_TEST_MANY="${GCHEAP_ROOTS_TEST_MANY:-600}"
-	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-2}"
+	export GCH_CMARK_SECONDS="${GCH_CMARK_SECONDS:-1}"
 	no_refs="debug kernel: the stock kernels run them"
 }
 
