@@ -402,6 +402,16 @@ static void gch_cmark_abandon(struct gch_heap *heap, unsigned int n)
 	gch_sweep_eager(heap, n, &ss);
 }
 
+/* gch_cmark_abandon() with the heap unlocked: the mark is over. */
+static void gch_cmark_drop(struct gch_heap *heap, struct gch_cmark *cm,
+			   unsigned int n)
+{
+	mutex_lock(&heap->lock);
+	gch_cmark_abandon(heap, n);
+	mutex_unlock(&heap->lock);
+	cm->on = false;
+}
+
 /* Should the rounds beside the program stop early? */
 static bool gch_cmark_stopping(const struct gch_cmark *cm)
 {
@@ -557,12 +567,8 @@ fail_world:
 	*wp = NULL;
 fail:
 	/* a background mark waits for the call to come again */
-	if (err == -ERESTARTNOINTR && cm == &heap->bg)
-		return err;
-	mutex_lock(&heap->lock);
-	gch_cmark_abandon(heap, n);
-	cm->on = false;
-	mutex_unlock(&heap->lock);
+	if (err != -ERESTARTNOINTR || cm != &heap->bg)
+		gch_cmark_drop(heap, cm, n);
 	return err;
 }
 
@@ -861,23 +867,17 @@ static int gch_cmark_bg_finish(struct gch_heap *heap, struct file *file,
 		err = gch_cmark_preclean(heap, n, cm, 1);
 		cm->conc_ns += ktime_get_ns() - t;
 	}
-	if (err) {
-		mutex_lock(&heap->lock);
-		gch_cmark_abandon(heap, n);
-		mutex_unlock(&heap->lock);
+	if (err)
+		gch_cmark_drop(heap, cm, n);
+	else
+		err = gch_cmark_final(heap, file, &w, &rs, n, gi, cm);
+	if (err == -ERESTARTNOINTR && cm->on)
+		return err;	/* still waiting for its final stop */
+	if (err)
 		trace_gcheap_gc_abort(heap->tgid, heap->id, gi->gc_number, err,
 				      ktime_get_ns() - gi->start_ns);
-	} else {
-		err = gch_cmark_final(heap, file, &w, &rs, n, gi, cm);
-		if (err == -ERESTARTNOINTR && cm->on)
-			return err;	/* still waiting for its final stop */
-		if (err)
-			trace_gcheap_gc_abort(heap->tgid, heap->id,
-					      gi->gc_number, err,
-					      ktime_get_ns() - gi->start_ns);
-		else
-			err = gch_collect_finish(heap, flags, w, rs, cm, n, c);
-	}
+	else
+		err = gch_collect_finish(heap, flags, w, rs, cm, n, c);
 	memset(cm, 0, sizeof(*cm));	/* GCH_CMARK_IDLE */
 	return err;
 }
@@ -1007,13 +1007,11 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		}
 		if (cm.on) {
 			err = gch_cmark_rounds(heap, rs, n, &cm);
-			if (err) {
-				mutex_lock(&heap->lock);
-				gch_cmark_abandon(heap, n);
-				mutex_unlock(&heap->lock);
-				goto abort;
-			}
-			err = gch_cmark_final(heap, file, &w, &rs, n, gi, &cm);
+			if (err)
+				gch_cmark_drop(heap, &cm, n);
+			else
+				err = gch_cmark_final(heap, file, &w, &rs, n,
+						      gi, &cm);
 			if (err)
 				goto abort;
 		}
@@ -1043,8 +1041,7 @@ int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st)
 	u64 first;
 	int err = 0;
 
-	if ((st->history_max && !st->history) ||
-	    (st->phase_history && !st->history))
+	if ((st->history_max || st->phase_history) && !st->history)
 		return -EINVAL;
 	if (st->history) {
 		want = min_t(u32, st->history_max, GCH_GC_HISTORY);

@@ -240,8 +240,9 @@ int gch_heap_meta_charge(struct gch_heap *heap, u64 bytes)
  *
  * Return: 0, -EINVAL (arena size not a multiple of GCH_PAGE_SIZE, or too
  * small; gc_percent above GCH_GC_PERCENT_MAX and not GCH_GC_OFF; TLS
- * extents above GCH_TLS_MAX; concurrent not a GCH_CONCURRENT_*), -ENOMEM (above max_arena_size), -EBUSY
- * (arena size change after the arena was mapped).
+ * extents above GCH_TLS_MAX; concurrent not a GCH_CONCURRENT_*), -ENOMEM
+ * (above max_arena_size), -EBUSY (arena size change after the arena was
+ * mapped).
  */
 int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg)
 {

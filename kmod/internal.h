@@ -146,7 +146,7 @@ enum gch_cmark_state {
  * @acc:         the rounds' totals so far.
  * @dirty_root:  the GCH_ROOT_DIRTY item pre-cleaning and the final stop
  *               scan.
- * @initial_ns:  the first pause (stop, roots, dirty bits cleared).
+ * @initial_ns:  the first pause (stop, roots, mark phase entered).
  * @conc_ns:     the marking while the program ran, pre-cleaning included.
  * @precleans:   pre-cleaning rounds.
  * @final_t0:    when the final stop began.
