@@ -32,6 +32,7 @@
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -286,29 +287,30 @@ void *gch_span_kaddr(const struct gch_span *s)
  * gch_span_page_written() - was a page of a span written behind its PTE?
  * @s:    an in-use span (heap locked).
  * @i:    the kernel page, from the span's first.
- * @held: also count the page as written if someone holds it: a reference
+ * @held: if not NULL, set to whether someone holds the page: a reference
  *        beyond the module's and one per mapping (a pin for a write that
  *        may still come).
  *
  * Tests and clears PG_dirty, which get_user_pages() users that write set
  * when they pin or unpin the page (dirty.c).
  *
- * Return: true if written (or held).
+ * Return: true if written.
  */
-bool gch_span_page_written(struct gch_span *s, unsigned int i, bool held)
+bool gch_span_page_written(struct gch_span *s, unsigned int i, bool *held)
 {
 	const struct gch_backing *b = s->backing;
 	struct page *page = b->pages[i];
 	bool written = TestClearPageDirty(page);
 	int mapped;
 
+	if (!held)
+		return written;
 #ifdef GCH_HAVE_INLINE_FOLIO_MAPCOUNT
 	mapped = folio_mapcount(page_folio(page));	/* 6.12: order 0 */
 #else
 	mapped = page_mapcount(page);
 #endif
-	if (held && page_count(page) > 1 + mapped)
-		written = true;
+	*held = page_count(page) > 1 + mapped;
 	return written;
 }
 
@@ -368,6 +370,36 @@ static vm_fault_t gch_arena_fault(struct vm_fault *vmf)
 		ret = gch_insert(vma, vmf->address & PAGE_MASK, page);
 	mutex_unlock(&heap->lock);
 	return ret;
+}
+
+/**
+ * gch_arena_kpage() - the page behind a kernel page of the arena, if any
+ * @heap:  the heap, locked.
+ * @index: the kernel page, from the arena's first.
+ *
+ * Return: the page of an in-use span, or an idle one (still mapped), or
+ * NULL: nothing is mapped there.
+ */
+struct page *gch_arena_kpage(struct gch_heap *heap, unsigned long index)
+{
+	struct page *page = gch_arena_page(heap, (u64)index << PAGE_SHIFT);
+
+	return page ?: xa_load(&heap->idle, index);
+}
+
+/*
+ * A write through an entry the mark write-protected (arena_wp, dirty.c):
+ * record the heap page, then let the core make the entry writable.  The
+ * page stays locked until it has (VM_FAULT_LOCKED), which is what lets
+ * gch_dirty_protect() forget a record only once its entry is in place.
+ */
+static vm_fault_t gch_arena_mkwrite(struct vm_fault *vmf)
+{
+	struct gch_heap *heap = vmf->vma->vm_private_data;
+
+	lock_page(vmf->page);
+	gch_dirty_mkwrite(heap, vmf->pgoff - (GCH_MMAP_ARENA >> PAGE_SHIFT));
+	return VM_FAULT_LOCKED;
 }
 
 static vm_fault_t gch_control_fault(struct vm_fault *vmf)
@@ -485,6 +517,21 @@ static const struct vm_operations_struct gch_arena_vm_ops = {
 	.fault = gch_arena_fault,
 };
 
+/*
+ * With .page_mkwrite the core maps every entry read-only until its page
+ * is written (write-notify), so the arena costs a fault per first write:
+ * only heaps that mark beside the program get these (arena_wp).
+ */
+static const struct vm_operations_struct gch_arena_wp_vm_ops = {
+	.open = gch_vma_open,
+	.close = gch_arena_close,
+	.may_split = gch_vma_may_split,
+	.mremap = gch_vma_mremap,
+	.mprotect = gch_vma_mprotect,
+	.fault = gch_arena_fault,
+	.page_mkwrite = gch_arena_mkwrite,
+};
+
 static const struct vm_operations_struct gch_control_vm_ops = {
 	.open = gch_vma_open,
 	.close = gch_control_close,
@@ -507,6 +554,7 @@ static const struct vm_operations_struct gch_control_vm_ops = {
 bool gch_vma_is_ours(const struct vm_area_struct *vma)
 {
 	return vma->vm_ops == &gch_arena_vm_ops ||
+	       vma->vm_ops == &gch_arena_wp_vm_ops ||
 	       vma->vm_ops == &gch_control_vm_ops;
 }
 
@@ -533,7 +581,9 @@ static int gch_mmap_arena(struct gch_heap *heap, struct vm_area_struct *vma)
 	heap->arena_start = vma->vm_start;
 	heap->arena_vma = vma;
 	heap->arena_state = GCH_MAP_LIVE;
-	vma->vm_ops = &gch_arena_vm_ops;
+	/* decided now: the core sets the entries' protection after ->mmap */
+	heap->arena_wp = READ_ONCE(gch_cmark_wp) && gch_heap_concurrent(heap);
+	vma->vm_ops = heap->arena_wp ? &gch_arena_wp_vm_ops : &gch_arena_vm_ops;
 	return 0;
 }
 

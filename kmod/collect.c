@@ -90,8 +90,13 @@ void gch_heap_set_goal(struct gch_heap *heap)
 	heap->heap_goal = max_t(u64, goal, READ_ONCE(gch_min_heap_goal));
 }
 
-/* Does the heap mark beside the program (gch_heap_config.concurrent)? */
-static bool gch_heap_concurrent(const struct gch_heap *heap)
+/**
+ * gch_heap_concurrent() - does the heap mark beside the program?
+ * @heap: the heap (gch_heap_config.concurrent, else concurrent_mark).
+ *
+ * Return: true if it does.
+ */
+bool gch_heap_concurrent(const struct gch_heap *heap)
 {
 	switch (READ_ONCE(heap->concurrent)) {
 	case GCH_CONCURRENT_ON:
@@ -493,6 +498,29 @@ static int gch_cmark_preclean(struct gch_heap *heap, unsigned int n,
 }
 
 /*
+ * The last round beside the program, in an arena mapped for it: write-
+ * protect the arena, then scan again what was written before.  From
+ * then on the program's first write to a page faults and records it, so
+ * the final stop reads those records instead of walking the arena's
+ * page tables and pages (dirty.c): its length then follows what the
+ * program wrote since, not the heap's size.  Heap unlocked.
+ */
+static int gch_cmark_protect(struct gch_heap *heap, unsigned int n,
+			     struct gch_cmark *cm)
+{
+	if (!heap->arena_wp || !READ_ONCE(gch_cmark_wp))
+		return 0;
+	if (gch_cmark_stopping(cm))
+		return -EINTR;
+	mutex_lock(&heap->lock);
+	gch_dirty_protect(heap);
+	mutex_unlock(&heap->lock);
+	cm->wp = true;
+	cm->precleans++;
+	return gch_cmark_round(heap, &cm->dirty_root, 1, n, cm, true);
+}
+
+/*
  * The mark beside the program, from the first stop's roots @rs (freed
  * here) to the pre-cleaning that leaves few dirty pages.  In a thread of
  * the program, or in the heap's background work.  Heap unlocked.
@@ -521,6 +549,8 @@ static int gch_cmark_rounds(struct gch_heap *heap, struct gch_rootset *rs,
 	gch_dirty_root(heap, &cm->dirty_root);
 	if (!err)
 		err = gch_cmark_preclean(heap, n, cm, GCH_PRECLEAN_MAX);
+	if (!err)
+		err = gch_cmark_protect(heap, n, cm);
 	cm->conc_ns += ktime_get_ns() - t;
 	return err;
 }
@@ -777,6 +807,8 @@ static int gch_collect_finish(struct gch_heap *heap, u32 flags,
 			ph->flags = GCH_PHASES_CONCURRENT;
 			if (cm == &heap->bg)
 				ph->flags |= GCH_PHASES_BACKGROUND;
+			if (cm->wp)
+				ph->flags |= GCH_PHASES_WRITE_PROTECT;
 			ph->precleans = cm->precleans;
 			ph->initial_ns = cm->initial_ns;
 			ph->concurrent_ns = cm->conc_ns;
@@ -861,7 +893,7 @@ static int gch_cmark_bg_finish(struct gch_heap *heap, struct file *file,
 	flush_work(&heap->cmark_work);
 	*gi = cm->gi;
 	err = cm->err;
-	if (!err) {
+	if (!err && !cm->wp) {
 		/* what was written since the work's rounds: one round at most */
 		t = ktime_get_ns();
 		err = gch_cmark_preclean(heap, n, cm, 1);

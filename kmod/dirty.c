@@ -26,6 +26,18 @@
  * any of its kernel pages is.  Recorded pages accumulate in @dirty_map
  * until a mark has scanned them again (gch_dirty_consumed()).
  *
+ * The end of a mark can instead write-protect the arena (arena_wp, module
+ * parameter cmark_wp): gch_dirty_protect() clears the write bit of every
+ * entry while the program runs, so each first write to a page faults into
+ * .page_mkwrite, which records the page (@dirty_wbits) before the core
+ * makes the entry writable again.  The final stop then reads that bitmap,
+ * O(pages written since), instead of walking every entry and every page:
+ * that walk was most of the final stop at large heaps.  The cost is a
+ * fault per page first written after the protection; the core maps the
+ * entries of such an arena read-only from the start (write-notify), a
+ * fault per page's first write, so only heaps that mark beside the
+ * program get it.
+ *
  * Locking: the heap lock (spans and their pages hold still); the helper
  * takes the inode's i_mmap lock and the page-table locks, which come after
  * the heap lock (design.rst, "Locks").
@@ -52,9 +64,9 @@ static unsigned long gch_dirty_hpages(const struct gch_heap *heap)
 
 static unsigned long gch_dirty_bytes(const struct gch_heap *heap)
 {
-	/* both bitmaps, in longs */
+	/* the kernel pages' bitmap, then dirty_map, held and wbits */
 	return (BITS_TO_LONGS(gch_dirty_kpages(heap)) +
-		BITS_TO_LONGS(gch_dirty_hpages(heap))) * sizeof(long);
+		3 * BITS_TO_LONGS(gch_dirty_hpages(heap))) * sizeof(long);
 }
 
 /* Record heap page @p in @map (u64 words: the mark's GCH_ROOT_DIRTY). */
@@ -84,6 +96,11 @@ int gch_dirty_prepare(struct gch_heap *heap)
 	}
 	heap->dirty_map = (u64 *)(heap->dirty_kbits +
 				  BITS_TO_LONGS(gch_dirty_kpages(heap)));
+	heap->dirty_held = (unsigned long *)heap->dirty_map +
+			   BITS_TO_LONGS(gch_dirty_hpages(heap));
+	/* .page_mkwrite reads it without the lock */
+	smp_store_release(&heap->dirty_wbits, heap->dirty_held +
+			  BITS_TO_LONGS(gch_dirty_hpages(heap)));
 	return 0;
 }
 
@@ -99,6 +116,8 @@ void gch_dirty_destroy(struct gch_heap *heap)
 	kvfree(heap->dirty_kbits);
 	heap->dirty_kbits = NULL;
 	heap->dirty_map = NULL;
+	heap->dirty_held = NULL;
+	heap->dirty_wbits = NULL;
 }
 
 /*
@@ -123,25 +142,34 @@ static void gch_dirty_ptes(struct gch_heap *heap, u64 *map)
 	bitmap_clear(kbits, start, end - start);
 }
 
-/* The pages of the spans on @list that were written behind the PTEs. */
+/*
+ * The pages of the spans on @list that were written behind the PTEs, in
+ * @map; with @held, those someone holds in @held.
+ */
 static void gch_dirty_spans(struct gch_heap *heap, struct list_head *list,
-			    u64 *map, bool held)
+			    u64 *map, u64 *held)
 {
 	struct gch_span *s;
 	unsigned int i;
+	bool h = false;
 
 	list_for_each_entry(s, list, link) {
-		for (i = 0; i < s->npages * GCH_KPAGES_PER_PAGE; i++)
+		for (i = 0; i < s->npages * GCH_KPAGES_PER_PAGE; i++) {
+			u64 p = s->start + i / GCH_KPAGES_PER_PAGE;
+
 			/* tested (and cleared) with or without @map */
-			if (gch_span_page_written(s, i, held) && map)
-				gch_dirty_set(map,
-					      s->start + i / GCH_KPAGES_PER_PAGE);
+			if (gch_span_page_written(s, i, held ? &h : NULL) &&
+			    map)
+				gch_dirty_set(map, p);
+			if (h)
+				gch_dirty_set(held, p);
+		}
 		cond_resched();
 	}
 }
 
 /* Every in-use span's pages (spans are only on these lists during a mark). */
-static void gch_dirty_pages(struct gch_heap *heap, u64 *map, bool held)
+static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held)
 {
 	struct gch_heap_core *h = &heap->core;
 	unsigned int c;
@@ -164,8 +192,10 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, bool held)
 void gch_dirty_clear(struct gch_heap *heap)
 {
 	gch_dirty_ptes(heap, NULL);
-	gch_dirty_pages(heap, NULL, false);
+	gch_dirty_pages(heap, NULL, NULL);
 	gch_dirty_consumed(heap);
+	bitmap_zero(heap->dirty_held, gch_dirty_hpages(heap));
+	heap->dirty_protected = false;
 }
 
 /**
@@ -181,10 +211,95 @@ void gch_dirty_clear(struct gch_heap *heap)
  */
 u64 gch_dirty_read(struct gch_heap *heap, bool final)
 {
+	unsigned long *map = (unsigned long *)heap->dirty_map;
+	unsigned long nh = gch_dirty_hpages(heap);
+
+	if (heap->dirty_protected) {
+		/*
+		 * Since gch_dirty_protect(): every write to a mapped page
+		 * faulted first (@dirty_wbits), a page pinned before may be
+		 * written behind its entry at any time (@dirty_held), and a
+		 * new pin faulted for writing.  No walk.
+		 */
+		WARN_ON_ONCE(!final);
+		bitmap_or(map, map, heap->dirty_wbits, nh);
+		bitmap_or(map, map, heap->dirty_held, nh);
+		return bitmap_weight(map, nh);
+	}
 	gch_dirty_ptes(heap, heap->dirty_map);
-	gch_dirty_pages(heap, heap->dirty_map, final);
-	return bitmap_weight((unsigned long *)heap->dirty_map,
-			     gch_dirty_hpages(heap));
+	gch_dirty_pages(heap, heap->dirty_map, final ? heap->dirty_map : NULL);
+	return bitmap_weight(map, nh);
+}
+
+/*
+ * Forget heap page @p's record of a write through a write-protected
+ * entry, but only once that fault is over: its .page_mkwrite recorded
+ * the page and then held it locked until the core made the entry
+ * writable.  Clearing the bit while such a fault were still on its way
+ * would leave a writable entry no walk of gch_dirty_protect() saw, and
+ * writes through it unrecorded.  Holding the page locks while clearing,
+ * a fault is either over (its entry is in place, for the protection to
+ * take again) or records after us.  Heap locked.
+ */
+static void gch_dirty_forget(struct gch_heap *heap, unsigned long p)
+{
+	struct page *pages[GCH_KPAGES_PER_PAGE];
+	unsigned int i;
+
+	for (i = 0; i < GCH_KPAGES_PER_PAGE; i++) {
+		pages[i] = gch_arena_kpage(heap, p * GCH_KPAGES_PER_PAGE + i);
+		if (pages[i])
+			lock_page(pages[i]);	/* in order: none held more */
+	}
+	clear_bit(p, heap->dirty_wbits);
+	for (i = 0; i < GCH_KPAGES_PER_PAGE; i++)
+		if (pages[i])
+			unlock_page(pages[i]);
+}
+
+/**
+ * gch_dirty_protect() - record every write from here on as it happens
+ * @heap: the heap, locked, with its dirty bitmaps, its arena mapped for
+ *        it (@heap->arena_wp).
+ *
+ * For a mark's last round beside the program: write-protects every entry
+ * of the arena, so that the final stop's gch_dirty_read() is a read of
+ * the pages written since.  Those written before are added to
+ * @heap->dirty_map, as gch_dirty_read() does, for the round to scan
+ * again; pages someone holds are kept for the final stop.
+ *
+ * Return: the heap pages now in @heap->dirty_map.
+ */
+u64 gch_dirty_protect(struct gch_heap *heap)
+{
+	pgoff_t first = GCH_MMAP_ARENA >> PAGE_SHIFT;
+	unsigned long nh = gch_dirty_hpages(heap), p;
+
+	/* the last mark's records: each once its fault is over */
+	for_each_set_bit(p, heap->dirty_wbits, nh)
+		gch_dirty_forget(heap, p);
+	/* from here every write to a mapped page faults and is recorded */
+	wp_shared_mapping_range(heap->inode->i_mapping, first,
+				gch_dirty_kpages(heap));
+	/* what was written before: the entries keep their dirty bits */
+	gch_dirty_ptes(heap, heap->dirty_map);
+	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held);
+	heap->dirty_protected = true;
+	return bitmap_weight((unsigned long *)heap->dirty_map, nh);
+}
+
+/**
+ * gch_dirty_mkwrite() - a page is written through a protected entry
+ * @heap:  the heap; not locked (a page fault).
+ * @index: the kernel page, from the arena's first.
+ */
+void gch_dirty_mkwrite(struct gch_heap *heap, pgoff_t index)
+{
+	unsigned long *wbits = smp_load_acquire(&heap->dirty_wbits);
+
+	/* none yet: no mark ever started, so none needs the record */
+	if (wbits && index < gch_dirty_kpages(heap))
+		set_bit(index / GCH_KPAGES_PER_PAGE, wbits);
 }
 
 /**

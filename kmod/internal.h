@@ -35,6 +35,7 @@ extern unsigned int gch_scavenge_delay_ms;
 extern unsigned long gch_max_root_bytes;
 extern unsigned long gch_min_heap_goal;
 extern bool gch_concurrent_mark;
+extern bool gch_cmark_wp;
 
 /* Most worker threads (module parameter workers). */
 #define GCH_MAX_WORKERS		64
@@ -148,7 +149,10 @@ enum gch_cmark_state {
  *               scan.
  * @initial_ns:  the first pause (stop, roots, mark phase entered).
  * @conc_ns:     the marking while the program ran, pre-cleaning included.
- * @precleans:   pre-cleaning rounds.
+ * @precleans:   pre-cleaning rounds (the write-protecting one included).
+ * @wp:          the last round write-protected the arena
+ *               (gch_dirty_protect()): the final stop reads a bitmap and
+ *               no pre-cleaning may come after it.
  * @final_t0:    when the final stop began.
  * @dirty:       heap pages scanned again at the final stop.
  * @rs:          the background mark's first roots, until its work has
@@ -165,6 +169,7 @@ struct gch_cmark {
 	u64 initial_ns;
 	u64 conc_ns;
 	u32 precleans;
+	bool wp;
 	u64 final_t0;
 	u64 dirty;
 	struct gch_rootset *rs;
@@ -256,6 +261,14 @@ struct gch_cmark {
  *                  clean_record_shared_mapping_range() (dirty.c).
  * @dirty_map:      heap pages written and not yet scanned again (the
  *                  same allocation, after @dirty_kbits).
+ * @dirty_held:     heap pages someone held (a pin) when the arena was
+ *                  write-protected: taken again at the final stop.
+ * @dirty_wbits:    heap pages the program wrote through a write-protected
+ *                  entry (.page_mkwrite, set_bit() without the lock);
+ *                  published last, with release.
+ * @arena_wp:       the arena was mapped for write-protection (.page_mkwrite:
+ *                  entries are mapped read-only until written).
+ * @dirty_protected: the arena is write-protected for this mark's end.
  * @bg:             the background mark (concurrent_mark, a collection
  *                  the pacing asked for); guarded by @collect_lock but
  *                  for its work's part.
@@ -316,6 +329,10 @@ struct gch_heap {
 	struct gch_specials spec;
 	unsigned long *dirty_kbits;
 	u64 *dirty_map;
+	unsigned long *dirty_held;
+	unsigned long *dirty_wbits;
+	bool arena_wp;
+	bool dirty_protected;
 	struct gch_cmark bg;
 	struct work_struct cmark_work;
 };
@@ -489,6 +506,7 @@ int gch_heap_collect(struct gch_heap *heap, struct file *file, u32 flags,
 		     struct gch_collect *c);
 int gch_heap_gc_stats(struct gch_heap *heap, struct gch_gc_stats *st);
 bool gch_heap_gc_due(const struct gch_heap *heap);
+bool gch_heap_concurrent(const struct gch_heap *heap);
 void gch_heap_set_goal(struct gch_heap *heap);
 int gch_collector_init(struct gch_heap *heap);
 void gch_collector_destroy(struct gch_heap *heap);
@@ -539,13 +557,16 @@ void gch_arena_fs_exit(struct gch_heap *heap);
 int gch_mmap(struct file *file, struct vm_area_struct *vma);
 bool gch_vma_is_ours(const struct vm_area_struct *vma);
 void *gch_span_kaddr(const struct gch_span *s);
-bool gch_span_page_written(struct gch_span *s, unsigned int i, bool held);
+bool gch_span_page_written(struct gch_span *s, unsigned int i, bool *held);
+struct page *gch_arena_kpage(struct gch_heap *heap, unsigned long index);
 
 /* dirty.c: the pages the program wrote, for a mark beside it */
 int gch_dirty_prepare(struct gch_heap *heap);
 void gch_dirty_destroy(struct gch_heap *heap);
 void gch_dirty_clear(struct gch_heap *heap);
 u64 gch_dirty_read(struct gch_heap *heap, bool final);
+u64 gch_dirty_protect(struct gch_heap *heap);
+void gch_dirty_mkwrite(struct gch_heap *heap, pgoff_t index);
 void gch_cmark_cancel(struct gch_heap *heap);
 void gch_dirty_consumed(struct gch_heap *heap);
 void gch_dirty_root(struct gch_heap *heap, struct gch_root *r);

@@ -62,6 +62,11 @@ module_param_named(concurrent_mark, gch_concurrent_mark, bool, 0644);
 MODULE_PARM_DESC(concurrent_mark,
 		 "Mark beside the program: stop it only to take the roots and for the last dirty pages (default 0: the whole mark with the world stopped)");
 
+bool gch_cmark_wp = true;
+module_param_named(cmark_wp, gch_cmark_wp, bool, 0644);
+MODULE_PARM_DESC(cmark_wp,
+		 "For arenas mapped while it is on, by a heap that marks beside the program: write-protect the arena for the mark's last round, so the final stop reads a bitmap of the pages written since instead of every page-table entry (default 1)");
+
 static unsigned int gch_nr_workers;
 module_param_named(workers, gch_nr_workers, uint, 0444);
 MODULE_PARM_DESC(workers,

@@ -129,6 +129,20 @@ static inline bool concurrent_mark_on(void)
 	return c == 'Y';
 }
 
+/*
+ * Does an arena mapped now by a heap that marks beside the program get
+ * write-protected for the mark's last round (module parameter cmark_wp)?
+ */
+static inline bool cmark_wp_on(void)
+{
+	FILE *f = fopen("/sys/module/gcheap/parameters/cmark_wp", "r");
+	int c = f ? fgetc(f) : 'N';
+
+	if (f)
+		fclose(f);
+	return c == 'Y';
+}
+
 /* Wait up to @ms for *@p to reach @v; false on timeout. */
 static inline bool wait_for(const int *p, int v, unsigned int ms)
 {

@@ -308,11 +308,13 @@ static void gch_trace(const struct gch_gc_info *gi,
 	if (!(ph->flags & GCH_PHASES_CONCURRENT))
 		return;
 	fprintf(stderr,
-		"gc %llu concurrent%s: first stop %.3f ms, marked %.3f ms beside the program, %u pre-cleaning rounds, %llu dirty pages, final stop %.3f ms\n",
+		"gc %llu concurrent%s: first stop %.3f ms, marked %.3f ms beside the program, %u pre-cleaning rounds, %llu dirty pages%s, final stop %.3f ms\n",
 		(unsigned long long)gi->gc_number,
 		ph->flags & GCH_PHASES_BACKGROUND ? " (background)" : "",
 		gch_ms(ph->initial_ns), gch_ms(ph->concurrent_ns), ph->precleans,
-		(unsigned long long)ph->dirty_pages, gch_ms(ph->final_ns));
+		(unsigned long long)ph->dirty_pages,
+		ph->flags & GCH_PHASES_WRITE_PROTECT ? " (write-protected)" : "",
+		gch_ms(ph->final_ns));
 }
 
 /*

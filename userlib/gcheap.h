@@ -363,7 +363,10 @@ int gch_stats(struct gch_heap_stats *stats);
  * @pages_released:  heap pages given back to the system.
  * @phases:          GCH_PHASES_CONCURRENT if the collection marked beside
  *                   the program, | GCH_PHASES_BACKGROUND if a kernel
- *                   worker marked (the collecting thread ran too); 0 if it
+ *                   worker marked (the collecting thread ran too),
+ *                   | GCH_PHASES_WRITE_PROTECT if the last round
+ *                   write-protected the arena (the final stop read the
+ *                   pages written since from a bitmap); 0 if it
  *                   stopped the program for the mark.  The fields from
  *                   here on came with GCHEAP_0.5 of gch_last_collection()
  *                   and gch_collections() (GCH_COLLECTION_HAS_PHASES is
@@ -414,6 +417,9 @@ struct gch_collection {
 #ifndef GCH_PHASES_CONCURRENT
 #define GCH_PHASES_CONCURRENT	(1U << 0)
 #define GCH_PHASES_BACKGROUND	(1U << 1)
+#endif
+#ifndef GCH_PHASES_WRITE_PROTECT
+#define GCH_PHASES_WRITE_PROTECT (1U << 2)
 #endif
 
 /* struct gch_collection.reason */

@@ -581,6 +581,12 @@ struct gch_gc_phases {
 /* gch_gc_phases.flags */
 #define GCH_PHASES_CONCURRENT	(1U << 0)	/* marked beside the program */
 #define GCH_PHASES_BACKGROUND	(1U << 1)	/* by a kernel worker */
+/*
+ * The last round write-protected the arena (module parameter cmark_wp):
+ * the final stop read the pages written since from a bitmap, not from
+ * every page-table entry.
+ */
+#define GCH_PHASES_WRITE_PROTECT (1U << 2)
 
 /**
  * struct gch_collect - argument of GCH_IOC_COLLECT
