@@ -508,13 +508,17 @@ static int gch_vma_mprotect(struct vm_area_struct *vma, unsigned long start,
 	return -EACCES;
 }
 
+/* the arena's operations, with or without .page_mkwrite */
+#define GCH_ARENA_VM_OPS			\
+	.open = gch_vma_open,			\
+	.close = gch_arena_close,		\
+	.may_split = gch_vma_may_split,		\
+	.mremap = gch_vma_mremap,		\
+	.mprotect = gch_vma_mprotect,		\
+	.fault = gch_arena_fault
+
 static const struct vm_operations_struct gch_arena_vm_ops = {
-	.open = gch_vma_open,
-	.close = gch_arena_close,
-	.may_split = gch_vma_may_split,
-	.mremap = gch_vma_mremap,
-	.mprotect = gch_vma_mprotect,
-	.fault = gch_arena_fault,
+	GCH_ARENA_VM_OPS,
 };
 
 /*
@@ -523,12 +527,7 @@ static const struct vm_operations_struct gch_arena_vm_ops = {
  * only heaps that mark beside the program get these (arena_wp).
  */
 static const struct vm_operations_struct gch_arena_wp_vm_ops = {
-	.open = gch_vma_open,
-	.close = gch_arena_close,
-	.may_split = gch_vma_may_split,
-	.mremap = gch_vma_mremap,
-	.mprotect = gch_vma_mprotect,
-	.fault = gch_arena_fault,
+	GCH_ARENA_VM_OPS,
 	.page_mkwrite = gch_arena_mkwrite,
 };
 

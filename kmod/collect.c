@@ -485,9 +485,7 @@ static int gch_cmark_preclean(struct gch_heap *heap, unsigned int n,
 	for (round = 0; !err && round < rounds; round++) {
 		if (gch_cmark_stopping(cm))
 			return -EINTR;
-		mutex_lock(&heap->lock);
-		ndirty = gch_dirty_read(heap, false);
-		mutex_unlock(&heap->lock);
+		ndirty = gch_dirty_preclean(heap);
 		/* few pages left: the final stop takes them (they stay) */
 		if (ndirty <= GCH_PRECLEAN_DONE)
 			break;
@@ -512,9 +510,7 @@ static int gch_cmark_protect(struct gch_heap *heap, unsigned int n,
 		return 0;
 	if (gch_cmark_stopping(cm))
 		return -EINTR;
-	mutex_lock(&heap->lock);
 	gch_dirty_protect(heap);
-	mutex_unlock(&heap->lock);
 	cm->wp = true;
 	cm->precleans++;
 	return gch_cmark_round(heap, &cm->dirty_root, 1, n, cm, true);
@@ -540,9 +536,7 @@ static int gch_cmark_rounds(struct gch_heap *heap, struct gch_rootset *rs,
 	 * they moved into a root is found when the final stop reads the
 	 * roots again.  So the walk over the whole arena is in no pause.
 	 */
-	mutex_lock(&heap->lock);
 	gch_dirty_clear(heap);
-	mutex_unlock(&heap->lock);
 	items = gch_rootset_items(rs, &nitems);
 	err = gch_cmark_round(heap, items, nitems, n, cm, false);
 	gch_roots_free(rs);
@@ -647,7 +641,7 @@ static int gch_mark_sweep(struct gch_heap *heap, struct gch_world *w,
 	if (!cm->on && WARN_ON_ONCE(heap->core.unswept))
 		gch_sweep_batch(heap, U64_MAX);
 	if (cm->on)
-		cm->dirty = gch_dirty_read(heap, true);
+		cm->dirty = gch_dirty_final(heap);
 	items = gch_rootset_items(rs, &nitems);
 	gch_mark_bound(heap);
 	t0 = ktime_get_ns();

@@ -38,9 +38,12 @@
  * fault per page's first write, so only heaps that mark beside the
  * program get it.
  *
- * Locking: the heap lock (spans and their pages hold still); the helper
- * takes the inode's i_mmap lock and the page-table locks, which come after
- * the heap lock (design.rst, "Locks").
+ * Locking: the walks of the page tables run without the heap lock, which
+ * the program's refills and faults need: the helpers take the inode's
+ * i_mmap lock and the page-table locks, and a page mapped or zapped
+ * meanwhile is one no live object lives on yet or any more.  What reads
+ * the spans (their pages' flags, the pages behind a record) takes the
+ * heap lock.  The bitmaps belong to the heap's one mark at a time.
  */
 #include <linux/bitmap.h>
 #include <linux/mm.h>
@@ -98,7 +101,7 @@ int gch_dirty_prepare(struct gch_heap *heap)
 				  BITS_TO_LONGS(gch_dirty_kpages(heap)));
 	heap->dirty_held = (unsigned long *)heap->dirty_map +
 			   BITS_TO_LONGS(gch_dirty_hpages(heap));
-	/* .page_mkwrite reads it without the lock */
+	/* .page_mkwrite reads it without the lock, with acquire */
 	smp_store_release(&heap->dirty_wbits, heap->dirty_held +
 			  BITS_TO_LONGS(gch_dirty_hpages(heap)));
 	return 0;
@@ -184,7 +187,7 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held)
 
 /**
  * gch_dirty_clear() - forget every write so far
- * @heap: the heap, locked, with its dirty bitmaps.
+ * @heap: the heap, not locked, with its dirty bitmaps.
  *
  * After the first stop of a mark beside the program, before any object
  * is scanned: from here on every write to the arena is recorded.
@@ -192,24 +195,47 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held)
 void gch_dirty_clear(struct gch_heap *heap)
 {
 	gch_dirty_ptes(heap, NULL);
+	mutex_lock(&heap->lock);
 	gch_dirty_pages(heap, NULL, NULL);
 	gch_dirty_consumed(heap);
 	bitmap_zero(heap->dirty_held, gch_dirty_hpages(heap));
 	heap->dirty_protected = false;
+	mutex_unlock(&heap->lock);
 }
 
 /**
- * gch_dirty_read() - record the pages written since the last read
- * @heap:  the heap, locked, with its dirty bitmaps.
- * @final: the world is stopped for the mark's end: pages someone still
- *         holds count as written too.
+ * gch_dirty_preclean() - record the pages written since the last read
+ * @heap: the heap, not locked, with its dirty bitmaps, not protected.
  *
- * Adds them to @heap->dirty_map (heap pages), where they stay until
- * gch_dirty_consumed().
+ * For a pre-cleaning round: adds them to @heap->dirty_map, where they
+ * stay until gch_dirty_consumed().
  *
  * Return: the heap pages now in @heap->dirty_map.
  */
-u64 gch_dirty_read(struct gch_heap *heap, bool final)
+u64 gch_dirty_preclean(struct gch_heap *heap)
+{
+	u64 n;
+
+	gch_dirty_ptes(heap, heap->dirty_map);
+	mutex_lock(&heap->lock);
+	gch_dirty_pages(heap, heap->dirty_map, NULL);
+	n = bitmap_weight((unsigned long *)heap->dirty_map,
+			  gch_dirty_hpages(heap));
+	mutex_unlock(&heap->lock);
+	return n;
+}
+
+/**
+ * gch_dirty_final() - the pages written since the last read, for the end
+ * @heap: the heap, locked, with its dirty bitmaps, the world stopped for
+ *        the mark's end.
+ *
+ * Adds them to @heap->dirty_map, and with them every page someone still
+ * holds (a pin for a write that may still come).
+ *
+ * Return: the heap pages now in @heap->dirty_map.
+ */
+u64 gch_dirty_final(struct gch_heap *heap)
 {
 	unsigned long *map = (unsigned long *)heap->dirty_map;
 	unsigned long nh = gch_dirty_hpages(heap);
@@ -221,13 +247,12 @@ u64 gch_dirty_read(struct gch_heap *heap, bool final)
 		 * written behind its entry at any time (@dirty_held), and a
 		 * new pin faulted for writing.  No walk.
 		 */
-		WARN_ON_ONCE(!final);
 		bitmap_or(map, map, heap->dirty_wbits, nh);
 		bitmap_or(map, map, heap->dirty_held, nh);
 		return bitmap_weight(map, nh);
 	}
 	gch_dirty_ptes(heap, heap->dirty_map);
-	gch_dirty_pages(heap, heap->dirty_map, final ? heap->dirty_map : NULL);
+	gch_dirty_pages(heap, heap->dirty_map, heap->dirty_map);
 	return bitmap_weight(map, nh);
 }
 
@@ -257,15 +282,18 @@ static void gch_dirty_forget(struct gch_heap *heap, unsigned long p)
 			unlock_page(pages[i]);
 }
 
+/* Records forgotten per hold of the heap lock: refills get in between. */
+#define GCH_FORGET_BATCH	256
+
 /**
  * gch_dirty_protect() - record every write from here on as it happens
- * @heap: the heap, locked, with its dirty bitmaps, its arena mapped for
- *        it (@heap->arena_wp).
+ * @heap: the heap, not locked, with its dirty bitmaps, its arena mapped
+ *        for it (@heap->arena_wp).
  *
  * For a mark's last round beside the program: write-protects every entry
- * of the arena, so that the final stop's gch_dirty_read() is a read of
+ * of the arena, so that the final stop's gch_dirty_final() is a read of
  * the pages written since.  Those written before are added to
- * @heap->dirty_map, as gch_dirty_read() does, for the round to scan
+ * @heap->dirty_map, as gch_dirty_preclean() does, for the round to scan
  * again; pages someone holds are kept for the final stop.
  *
  * Return: the heap pages now in @heap->dirty_map.
@@ -274,18 +302,31 @@ u64 gch_dirty_protect(struct gch_heap *heap)
 {
 	pgoff_t first = GCH_MMAP_ARENA >> PAGE_SHIFT;
 	unsigned long nh = gch_dirty_hpages(heap), p;
+	unsigned int batch = 0;
+	u64 n;
 
 	/* the last mark's records: each once its fault is over */
-	for_each_set_bit(p, heap->dirty_wbits, nh)
+	mutex_lock(&heap->lock);
+	for_each_set_bit(p, heap->dirty_wbits, nh) {
 		gch_dirty_forget(heap, p);
+		if (++batch % GCH_FORGET_BATCH == 0) {
+			mutex_unlock(&heap->lock);
+			cond_resched();
+			mutex_lock(&heap->lock);
+		}
+	}
+	mutex_unlock(&heap->lock);
 	/* from here every write to a mapped page faults and is recorded */
 	wp_shared_mapping_range(heap->inode->i_mapping, first,
 				gch_dirty_kpages(heap));
 	/* what was written before: the entries keep their dirty bits */
 	gch_dirty_ptes(heap, heap->dirty_map);
+	mutex_lock(&heap->lock);
 	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held);
 	heap->dirty_protected = true;
-	return bitmap_weight((unsigned long *)heap->dirty_map, nh);
+	n = bitmap_weight((unsigned long *)heap->dirty_map, nh);
+	mutex_unlock(&heap->lock);
+	return n;
 }
 
 /**
@@ -295,6 +336,7 @@ u64 gch_dirty_protect(struct gch_heap *heap)
  */
 void gch_dirty_mkwrite(struct gch_heap *heap, pgoff_t index)
 {
+	/* pairs with gch_dirty_prepare()'s release: the bitmap is zeroed */
 	unsigned long *wbits = smp_load_acquire(&heap->dirty_wbits);
 
 	/* none yet: no mark ever started, so none needs the record */

@@ -101,10 +101,6 @@ static inline long check_pat(const unsigned char *p, size_t n, uint64_t key)
 	return -1;
 }
 
-/*
- * Does the module mark beside the program (module parameter
- * concurrent_mark)?  Then a collection stops the world twice.
- */
 /* gcheap.ko's reference count (every open heap holds one), or -1. */
 static inline int module_refcnt(void)
 {
@@ -119,14 +115,28 @@ static inline int module_refcnt(void)
 	return n;
 }
 
-static inline bool concurrent_mark_on(void)
+/* Is gcheap.ko's boolean parameter @name on? */
+static inline bool module_param_on(const char *name)
 {
-	FILE *f = fopen("/sys/module/gcheap/parameters/concurrent_mark", "r");
-	int c = f ? fgetc(f) : 'N';
+	char path[128];
+	FILE *f;
+	int c;
 
+	snprintf(path, sizeof(path), "/sys/module/gcheap/parameters/%s", name);
+	f = fopen(path, "r");
+	c = f ? fgetc(f) : 'N';
 	if (f)
 		fclose(f);
 	return c == 'Y';
+}
+
+/*
+ * Does the module mark beside the program (module parameter
+ * concurrent_mark)?  Then a collection stops the world twice.
+ */
+static inline bool concurrent_mark_on(void)
+{
+	return module_param_on("concurrent_mark");
 }
 
 /*
@@ -135,12 +145,7 @@ static inline bool concurrent_mark_on(void)
  */
 static inline bool cmark_wp_on(void)
 {
-	FILE *f = fopen("/sys/module/gcheap/parameters/cmark_wp", "r");
-	int c = f ? fgetc(f) : 'N';
-
-	if (f)
-		fclose(f);
-	return c == 'Y';
+	return module_param_on("cmark_wp");
 }
 
 /* Wait up to @ms for *@p to reach @v; false on timeout. */
