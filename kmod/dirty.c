@@ -146,29 +146,71 @@ static void gch_dirty_ptes(struct gch_heap *heap, u64 *map)
 }
 
 /*
- * The pages of the spans on @list that were written behind the PTEs, in
- * @map; with @held, those someone holds in @held.
+ * The pages of span @s that were written behind the PTEs, in @map; with
+ * @held, those someone holds in @held.
  */
+static void gch_dirty_span(struct gch_span *s, u64 *map, u64 *held)
+{
+	unsigned int i;
+	bool h = false;
+
+	for (i = 0; i < s->npages * GCH_KPAGES_PER_PAGE; i++) {
+		u64 p = s->start + i / GCH_KPAGES_PER_PAGE;
+
+		/* tested (and cleared) with or without @map */
+		if (gch_span_page_written(s, i, held ? &h : NULL) && map)
+			gch_dirty_set(map, p);
+		if (h)
+			gch_dirty_set(held, p);
+	}
+}
+
 static void gch_dirty_spans(struct gch_heap *heap, struct list_head *list,
 			    u64 *map, u64 *held)
 {
 	struct gch_span *s;
-	unsigned int i;
-	bool h = false;
 
 	list_for_each_entry(s, list, link) {
-		for (i = 0; i < s->npages * GCH_KPAGES_PER_PAGE; i++) {
-			u64 p = s->start + i / GCH_KPAGES_PER_PAGE;
-
-			/* tested (and cleared) with or without @map */
-			if (gch_span_page_written(s, i, held ? &h : NULL) &&
-			    map)
-				gch_dirty_set(map, p);
-			if (h)
-				gch_dirty_set(held, p);
-		}
+		gch_dirty_span(s, map, held);
 		cond_resched();
 	}
+}
+
+/* Spans per hold of the heap lock in gch_dirty_pages_unlocked(). */
+#define GCH_DIRTY_SPAN_BATCH	64
+
+/*
+ * What gch_dirty_pages() does without holding the heap lock throughout
+ * (a read of every span page, 250 ms at 1 GiB under TCG, was that long a
+ * wait for the program's refills and faults): the spans in arena order,
+ * in batches, the lock dropped between them.  A span made or freed in
+ * between may be passed over, its pages' PG_dirty left set: only for
+ * reads that a later one completes (the clear, a pre-cleaning round;
+ * the write-protecting round and the final stop read under the lock).
+ * Heap unlocked.
+ */
+static void gch_dirty_pages_unlocked(struct gch_heap *heap, u64 *map)
+{
+	unsigned int batch = 0;
+	struct gch_span *s;
+	u64 p = 0;
+
+	mutex_lock(&heap->lock);
+	while (p < heap->core.pages.used) {
+		s = gch_heap_span_of(&heap->core, p << GCH_PAGE_SHIFT);
+		if (!s || !s->backing) {
+			p++;
+			continue;
+		}
+		gch_dirty_span(s, map, NULL);
+		p = s->start + s->npages;
+		if (++batch % GCH_DIRTY_SPAN_BATCH == 0) {
+			mutex_unlock(&heap->lock);
+			cond_resched();
+			mutex_lock(&heap->lock);
+		}
+	}
+	mutex_unlock(&heap->lock);
 }
 
 /* Every in-use span's pages (spans are only on these lists during a mark). */
@@ -195,8 +237,8 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held)
 void gch_dirty_clear(struct gch_heap *heap)
 {
 	gch_dirty_ptes(heap, NULL);
+	gch_dirty_pages_unlocked(heap, NULL);
 	mutex_lock(&heap->lock);
-	gch_dirty_pages(heap, NULL, NULL);
 	gch_dirty_consumed(heap);
 	bitmap_zero(heap->dirty_held, gch_dirty_hpages(heap));
 	heap->dirty_protected = false;
@@ -217,8 +259,8 @@ u64 gch_dirty_preclean(struct gch_heap *heap)
 	u64 n;
 
 	gch_dirty_ptes(heap, heap->dirty_map);
+	gch_dirty_pages_unlocked(heap, heap->dirty_map);
 	mutex_lock(&heap->lock);
-	gch_dirty_pages(heap, heap->dirty_map, NULL);
 	n = bitmap_weight((unsigned long *)heap->dirty_map,
 			  gch_dirty_hpages(heap));
 	mutex_unlock(&heap->lock);
