@@ -165,66 +165,41 @@ static void gch_dirty_span(struct gch_span *s, u64 *map, u64 *held)
 	}
 }
 
-static void gch_dirty_spans(struct gch_heap *heap, struct list_head *list,
-			    u64 *map, u64 *held)
-{
-	struct gch_span *s;
-
-	list_for_each_entry(s, list, link) {
-		gch_dirty_span(s, map, held);
-		cond_resched();
-	}
-}
-
-/* Spans per hold of the heap lock in gch_dirty_pages_unlocked(). */
+/* Spans per hold of the heap lock when gch_dirty_pages() lets others in. */
 #define GCH_DIRTY_SPAN_BATCH	64
 
 /*
- * What gch_dirty_pages() does without holding the heap lock throughout
- * (a read of every span page, 250 ms at 1 GiB under TCG, was that long a
- * wait for the program's refills and faults): the spans in arena order,
- * in batches, the lock dropped between them.  A span made or freed in
- * between may be passed over, its pages' PG_dirty left set: only for
- * reads that a later one completes (the clear, a pre-cleaning round;
- * the write-protecting round and the final stop read under the lock).
- * Heap unlocked.
+ * Every in-use span's pages, in arena order, the heap locked.  With
+ * @breaks the lock is dropped every GCH_DIRTY_SPAN_BATCH spans (a read of
+ * every span page, 250 ms at 1 GiB under TCG, was that long a wait for
+ * the program's refills and faults); a span made or freed in between may
+ * then be passed over, its pages' PG_dirty left set: only for reads that
+ * a later one completes (the clear, a pre-cleaning round; the
+ * write-protecting round and the final stop read without breaks).
  */
-static void gch_dirty_pages_unlocked(struct gch_heap *heap, u64 *map)
+static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held,
+			    bool breaks)
 {
 	unsigned int batch = 0;
 	struct gch_span *s;
 	u64 p = 0;
 
-	mutex_lock(&heap->lock);
 	while (p < heap->core.pages.used) {
 		s = gch_heap_span_of(&heap->core, p << GCH_PAGE_SHIFT);
 		if (!s || !s->backing) {
 			p++;
 			continue;
 		}
-		gch_dirty_span(s, map, NULL);
+		gch_dirty_span(s, map, held);
 		p = s->start + s->npages;
-		if (++batch % GCH_DIRTY_SPAN_BATCH == 0) {
+		if (breaks && ++batch % GCH_DIRTY_SPAN_BATCH == 0) {
 			mutex_unlock(&heap->lock);
 			cond_resched();
 			mutex_lock(&heap->lock);
+		} else if (!breaks) {
+			cond_resched();
 		}
 	}
-	mutex_unlock(&heap->lock);
-}
-
-/* Every in-use span's pages (spans are only on these lists during a mark). */
-static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held)
-{
-	struct gch_heap_core *h = &heap->core;
-	unsigned int c;
-
-	for (c = 0; c < GCH_NR_SPANCLASSES; c++) {
-		gch_dirty_spans(heap, &h->central[c].partial, map, held);
-		gch_dirty_spans(heap, &h->central[c].full, map, held);
-	}
-	gch_dirty_spans(heap, &h->large, map, held);
-	gch_dirty_spans(heap, &h->parked, map, held);
 }
 
 /**
@@ -237,8 +212,8 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held)
 void gch_dirty_clear(struct gch_heap *heap)
 {
 	gch_dirty_ptes(heap, NULL);
-	gch_dirty_pages_unlocked(heap, NULL);
 	mutex_lock(&heap->lock);
+	gch_dirty_pages(heap, NULL, NULL, true);
 	gch_dirty_consumed(heap);
 	bitmap_zero(heap->dirty_held, gch_dirty_hpages(heap));
 	heap->dirty_protected = false;
@@ -259,8 +234,8 @@ u64 gch_dirty_preclean(struct gch_heap *heap)
 	u64 n;
 
 	gch_dirty_ptes(heap, heap->dirty_map);
-	gch_dirty_pages_unlocked(heap, heap->dirty_map);
 	mutex_lock(&heap->lock);
+	gch_dirty_pages(heap, heap->dirty_map, NULL, true);
 	n = bitmap_weight((unsigned long *)heap->dirty_map,
 			  gch_dirty_hpages(heap));
 	mutex_unlock(&heap->lock);
@@ -294,7 +269,7 @@ u64 gch_dirty_final(struct gch_heap *heap)
 		return bitmap_weight(map, nh);
 	}
 	gch_dirty_ptes(heap, heap->dirty_map);
-	gch_dirty_pages(heap, heap->dirty_map, heap->dirty_map);
+	gch_dirty_pages(heap, heap->dirty_map, heap->dirty_map, false);
 	return bitmap_weight(map, nh);
 }
 
@@ -364,7 +339,7 @@ u64 gch_dirty_protect(struct gch_heap *heap)
 	/* what was written before: the entries keep their dirty bits */
 	gch_dirty_ptes(heap, heap->dirty_map);
 	mutex_lock(&heap->lock);
-	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held);
+	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held, false);
 	heap->dirty_protected = true;
 	n = bitmap_weight((unsigned long *)heap->dirty_map, nh);
 	mutex_unlock(&heap->lock);
