@@ -172,10 +172,15 @@ static void gch_dirty_span(struct gch_span *s, u64 *map, u64 *held)
  * Every in-use span's pages, in arena order, the heap locked.  With
  * @breaks the lock is dropped every GCH_DIRTY_SPAN_BATCH spans (a read of
  * every span page, 250 ms at 1 GiB under TCG, was that long a wait for
- * the program's refills and faults); a span made or freed in between may
- * then be passed over, its pages' PG_dirty left set: only for reads that
- * a later one completes (the clear, a pre-cleaning round; the
- * write-protecting round and the final stop read without breaks).
+ * the program's refills and faults); a span made in between may then be
+ * passed over (none is freed during a mark: emptied spans are parked).
+ * That is for reads with the program running, where it loses nothing:
+ * a new span's pages are fresh, whose first write or pin for writing
+ * comes through a fault, or idle, whose pins and writes behind the entry
+ * belong to objects already dead (a program must keep memory it gave the
+ * kernel to write reachable, as under bdwgc); the clear and pre-cleaning
+ * rounds are completed by a later read anyway.  The final stop, with the
+ * world stopped, reads without breaks.
  */
 static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held,
 			    bool breaks)
@@ -192,13 +197,10 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held,
 		}
 		gch_dirty_span(s, map, held);
 		p = s->start + s->npages;
-		if (breaks && ++batch % GCH_DIRTY_SPAN_BATCH == 0) {
-			mutex_unlock(&heap->lock);
+		if (breaks && ++batch % GCH_DIRTY_SPAN_BATCH == 0)
+			gch_heap_lock_break(heap);
+		else if (!breaks)
 			cond_resched();
-			mutex_lock(&heap->lock);
-		} else if (!breaks) {
-			cond_resched();
-		}
 	}
 }
 
@@ -326,11 +328,8 @@ u64 gch_dirty_protect(struct gch_heap *heap)
 	mutex_lock(&heap->lock);
 	for_each_set_bit(p, heap->dirty_wbits, nh) {
 		gch_dirty_forget(heap, p);
-		if (++batch % GCH_FORGET_BATCH == 0) {
-			mutex_unlock(&heap->lock);
-			cond_resched();
-			mutex_lock(&heap->lock);
-		}
+		if (++batch % GCH_FORGET_BATCH == 0)
+			gch_heap_lock_break(heap);
 	}
 	mutex_unlock(&heap->lock);
 	/* from here every write to a mapped page faults and is recorded */
@@ -339,7 +338,7 @@ u64 gch_dirty_protect(struct gch_heap *heap)
 	/* what was written before: the entries keep their dirty bits */
 	gch_dirty_ptes(heap, heap->dirty_map);
 	mutex_lock(&heap->lock);
-	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held, false);
+	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held, true);
 	heap->dirty_protected = true;
 	n = bitmap_weight((unsigned long *)heap->dirty_map, nh);
 	mutex_unlock(&heap->lock);

@@ -328,10 +328,10 @@ static int gch_heap_lock_alloc(struct gch_heap *heap)
 
 	if (mmap_read_lock_killable(heap->mm))
 		return -EINTR;
-	/* the background sweep lets us in at its next step */
-	atomic_inc(&heap->alloc_waiters);
+	/* background work lets us in at its next step */
+	atomic_inc(&heap->lock_waiters);
 	mutex_lock(&heap->lock);
-	atomic_dec(&heap->alloc_waiters);
+	atomic_dec(&heap->lock_waiters);
 	/*
 	 * Only a mapping still in the tree: munmap() detaches the VMA, then
 	 * downgrades to the read lock we hold while it zaps and frees the
@@ -358,6 +358,29 @@ static void gch_heap_unlock_alloc(struct gch_heap *heap)
 	heap->premap = NULL;
 	mutex_unlock(&heap->lock);
 	mmap_read_unlock(heap->mm);
+}
+
+/**
+ * gch_heap_lock_break() - background work makes way for the program
+ * @heap: the heap, locked by background work (the lazy sweep, the
+ *        scavenger, the dirty-page reads) between two of its batches;
+ *        locked again on return.
+ *
+ * Drops @heap->lock, and while a refill or a page fault waits for it
+ * (@lock_waiters) waits up to about a millisecond for them to have it.
+ * Taken back at once, the lock went to the background work again (the
+ * woken waiter lost the race), and a refill waited hundreds of ms behind
+ * the scavenger's batches, each short.
+ */
+void gch_heap_lock_break(struct gch_heap *heap)
+{
+	unsigned int i;
+
+	mutex_unlock(&heap->lock);
+	for (i = 0; i < 16 && atomic_read(&heap->lock_waiters); i++)
+		usleep_range(50, 100);
+	cond_resched();
+	mutex_lock(&heap->lock);
 }
 
 /**

@@ -255,8 +255,9 @@ struct gch_cmark {
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
  * @spec:           finalizers and weak links (specials.c).
- * @alloc_waiters:  allocations waiting for @lock: the background sweep
- *                  lets them in between steps of its batches.
+ * @lock_waiters:  the program's refills and page faults waiting for
+ *                  @lock: the background sweep and the scavenger let
+ *                  them in between steps of their batches.
  * @dirty_kbits:    the arena's kernel pages, for
  *                  clean_record_shared_mapping_range() (dirty.c).
  * @dirty_map:      heap pages written and not yet scanned again (the
@@ -280,7 +281,7 @@ struct gch_heap {
 	pid_t tgid;
 	uid_t uid;
 	struct mutex lock;
-	atomic_t alloc_waiters;
+	atomic_t lock_waiters;
 	struct inode *inode;
 	u64 arena_size;
 	u32 gc_percent;
@@ -541,6 +542,7 @@ int gch_heap_check_owner(const struct gch_heap *heap);
 int gch_heap_meta_charge(struct gch_heap *heap, u64 bytes);
 u64 gch_heap_meta_bytes(const struct gch_heap *heap);
 int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg);
+void gch_heap_lock_break(struct gch_heap *heap);
 int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		    u64 __user *ubuf);
 int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,
