@@ -705,18 +705,18 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 	u64 t0 = ktime_get_ns(), ns;
 	bool done;
 
-	cond_resched();
-	mutex_lock(&heap->lock);
 	do {
 		unsigned int swept = 0;
 
+		cond_resched();
+		mutex_lock(&heap->lock);
 		do {
 			done = gch_sweep_batch(heap, GCH_SWEEP_STEP);
 			swept += GCH_SWEEP_STEP;
 		} while (!done && swept < GCH_SWEEP_BATCH &&
 			 !atomic_read(&heap->lock_waiters));
 		if (!done)
-			gch_heap_lock_break(heap);
+			mutex_unlock(&heap->lock);
 	} while (!done);
 	/* locked, nothing left: these are the sweep's totals */
 	gch_sweep_finish(heap->sweep, &ss);

@@ -197,10 +197,13 @@ static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held,
 		}
 		gch_dirty_span(s, map, held);
 		p = s->start + s->npages;
-		if (breaks && ++batch % GCH_DIRTY_SPAN_BATCH == 0)
-			gch_heap_lock_break(heap);
-		else if (!breaks)
+		if (breaks && ++batch % GCH_DIRTY_SPAN_BATCH == 0) {
+			mutex_unlock(&heap->lock);
 			cond_resched();
+			mutex_lock(&heap->lock);
+		} else if (!breaks) {
+			cond_resched();
+		}
 	}
 }
 
@@ -328,8 +331,11 @@ u64 gch_dirty_protect(struct gch_heap *heap)
 	mutex_lock(&heap->lock);
 	for_each_set_bit(p, heap->dirty_wbits, nh) {
 		gch_dirty_forget(heap, p);
-		if (++batch % GCH_FORGET_BATCH == 0)
-			gch_heap_lock_break(heap);
+		if (++batch % GCH_FORGET_BATCH == 0) {
+			mutex_unlock(&heap->lock);
+			cond_resched();
+			mutex_lock(&heap->lock);
+		}
 	}
 	mutex_unlock(&heap->lock);
 	/* from here every write to a mapped page faults and is recorded */

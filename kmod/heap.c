@@ -361,29 +361,6 @@ static void gch_heap_unlock_alloc(struct gch_heap *heap)
 }
 
 /**
- * gch_heap_lock_break() - background work makes way for the program
- * @heap: the heap, locked by background work (the lazy sweep, the
- *        scavenger, the dirty-page reads) between two of its batches;
- *        locked again on return.
- *
- * Drops @heap->lock, and while a refill or a page fault waits for it
- * (@lock_waiters) waits up to about a millisecond for them to have it.
- * Taken back at once, the lock went to the background work again (the
- * woken waiter lost the race), and a refill waited hundreds of ms behind
- * the scavenger's batches, each short.
- */
-void gch_heap_lock_break(struct gch_heap *heap)
-{
-	unsigned int i;
-
-	mutex_unlock(&heap->lock);
-	for (i = 0; i < 16 && atomic_read(&heap->lock_waiters); i++)
-		usleep_range(50, 100);
-	cond_resched();
-	mutex_lock(&heap->lock);
-}
-
-/**
  * gch_heap_refill() - hand out free objects of one span class
  * @heap: the heap.
  * @r:    the request; @r->count and @r->cpu are set on success.

@@ -542,7 +542,6 @@ int gch_heap_check_owner(const struct gch_heap *heap);
 int gch_heap_meta_charge(struct gch_heap *heap, u64 bytes);
 u64 gch_heap_meta_bytes(const struct gch_heap *heap);
 int gch_heap_configure(struct gch_heap *heap, struct gch_heap_config *cfg);
-void gch_heap_lock_break(struct gch_heap *heap);
 int gch_heap_refill(struct gch_heap *heap, struct gch_refill *r,
 		    u64 __user *ubuf);
 int gch_heap_alloc_large_obj(struct gch_heap *heap, u64 size, bool noscan,

@@ -289,6 +289,28 @@ static bool gch_scav_batch(struct gch_heap *heap, unsigned long *next,
 }
 
 /*
+ * Between two batches of a tick: drop the heap lock, and if a refill or a
+ * page fault waits for it (@lock_waiters), wait (up to about a
+ * millisecond) until one of them has it, then queue behind them.  Taken
+ * back at once, the lock went to the scavenger again (the woken waiter
+ * lost the race), and a refill waited hundreds of ms behind its batches,
+ * each short.  The scavenger alone does this: the sweep and the mark's
+ * reads of dirty pages, which the next collection waits for, would fall
+ * behind threads that refill without a pause while the heap grew.
+ */
+static void gch_scav_lock_break(struct gch_heap *heap)
+{
+	unsigned int i;
+
+	mutex_unlock(&heap->lock);
+	for (i = 0; i < 16 && atomic_read(&heap->lock_waiters) &&
+	     !mutex_is_locked(&heap->lock); i++)
+		usleep_range(50, 100);
+	cond_resched();
+	mutex_lock(&heap->lock);
+}
+
+/*
  * Walk the store, the heap locked throughout if @locked (then in one go),
  * else taking the lock per batch.  @excess: pages to return whatever
  * their age; @seen: also apply the seen-twice rule (a tick).
@@ -311,7 +333,7 @@ static void gch_scav_walk(struct gch_heap *heap, unsigned long excess,
 	do {
 		done = gch_scav_batch(heap, &next, &excess, seen, idx, v);
 		if (!done && !locked)
-			gch_heap_lock_break(heap);
+			gch_scav_lock_break(heap);
 	} while (!done && (seen || excess));
 	if (!locked)
 		mutex_unlock(&heap->lock);

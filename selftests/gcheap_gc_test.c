@@ -2899,9 +2899,12 @@ TEST_F_TIMEOUT(gc, collection_history, 120)
 	static struct gch_collection h[GCH_GC_HISTORY + 10];
 	struct gch_collection last;
 	struct gch_heap_stats st;
+	bool coarse = coarse_clock();
 	uint64_t sum = 0;
 	int i, n;
 
+	if (coarse)
+		TH_LOG("the kernel keeps time with jiffies: a stop shorter than a tick reads 0 ns, not checked");
 	errno = 0;
 	EXPECT_EQ(-1, gch_last_collection(&last));
 	EXPECT_EQ(ENOENT, errno);
@@ -2918,11 +2921,14 @@ TEST_F_TIMEOUT(gc, collection_history, 120)
 		EXPECT_EQ(0, h[i].threads);
 		/*
 		 * The pause contains the stop and the root gathering, and
-		 * takes time on every kernel (the debug kernel's clock is the
-		 * TSC, tools/vm/run).
+		 * takes time on every kernel, measured unless the clock is
+		 * jiffies (the debug kernel's is the TSC, tools/vm/run, if
+		 * its calibration worked).
 		 */
-		EXPECT_LT(0, h[i].pause_ns) TH_LOG("collection %d", i + 1);
-		EXPECT_LT(0, h[i].stw_ns) TH_LOG("collection %d", i + 1);
+		if (!coarse) {
+			EXPECT_LT(0, h[i].pause_ns) TH_LOG("collection %d", i + 1);
+			EXPECT_LT(0, h[i].stw_ns) TH_LOG("collection %d", i + 1);
+		}
 		EXPECT_LE(h[i].stw_ns + h[i].roots_ns, h[i].pause_ns)
 			TH_LOG("collection %d", i + 1);
 		EXPECT_LT(0, h[i].workers);

@@ -148,6 +148,26 @@ static inline bool cmark_wp_on(void)
 	return module_param_on("cmark_wp");
 }
 
+/*
+ * Does the kernel keep time with jiffies (a tick of 1 to 10 ms)?  Then
+ * a phase shorter than a tick reads 0 ns.  The debug kernel has no HPET
+ * or PM timer (no ACPI), and falls back to jiffies when its TSC
+ * calibration fails, as it does on a loaded host.
+ */
+static inline bool coarse_clock(void)
+{
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+			"r");
+	char name[64] = "";
+
+	if (!f)
+		return false;
+	if (!fgets(name, sizeof(name), f))
+		name[0] = 0;
+	fclose(f);
+	return strstr(name, "jiffies") != NULL;
+}
+
 /* Wait up to @ms for *@p to reach @v; false on timeout. */
 static inline bool wait_for(const int *p, int v, unsigned int ms)
 {
