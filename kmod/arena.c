@@ -363,10 +363,7 @@ static vm_fault_t gch_arena_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 	struct page *page;
 
-	/* background work lets us in at its next step */
-	atomic_inc(&heap->lock_waiters);
 	mutex_lock(&heap->lock);
-	atomic_dec(&heap->lock_waiters);
 	/* only the owner's own mapping is served (see gch_vma_open) */
 	page = vma == heap->arena_vma ? gch_arena_page(heap, off) : NULL;
 	if (page)

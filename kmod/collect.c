@@ -45,9 +45,8 @@
 
 /*
  * Spans swept per batch of the lazy sweep, between two takes of the lock;
- * a batch ends early, after a step, when the program waits for the lock
- * (@lock_waiters: a refill or a page fault): it waits for a few spans, not
- * for 64.
+ * a batch ends early, after a step, when an allocation waits for the lock
+ * (@alloc_waiters): a refill waits for a few spans, not for 64.
  */
 #define GCH_SWEEP_BATCH		64
 #define GCH_SWEEP_STEP		4
@@ -714,7 +713,7 @@ static void gch_sweep_background(struct gch_heap *heap, struct gch_gc_info *gi)
 			done = gch_sweep_batch(heap, GCH_SWEEP_STEP);
 			swept += GCH_SWEEP_STEP;
 		} while (!done && swept < GCH_SWEEP_BATCH &&
-			 !atomic_read(&heap->lock_waiters));
+			 !atomic_read(&heap->alloc_waiters));
 		if (!done)
 			mutex_unlock(&heap->lock);
 	} while (!done);

@@ -172,15 +172,10 @@ static void gch_dirty_span(struct gch_span *s, u64 *map, u64 *held)
  * Every in-use span's pages, in arena order, the heap locked.  With
  * @breaks the lock is dropped every GCH_DIRTY_SPAN_BATCH spans (a read of
  * every span page, 250 ms at 1 GiB under TCG, was that long a wait for
- * the program's refills and faults); a span made in between may then be
- * passed over (none is freed during a mark: emptied spans are parked).
- * That is for reads with the program running, where it loses nothing:
- * a new span's pages are fresh, whose first write or pin for writing
- * comes through a fault, or idle, whose pins and writes behind the entry
- * belong to objects already dead (a program must keep memory it gave the
- * kernel to write reachable, as under bdwgc); the clear and pre-cleaning
- * rounds are completed by a later read anyway.  The final stop, with the
- * world stopped, reads without breaks.
+ * the program's refills and faults); a span made or freed in between may
+ * then be passed over, its pages' PG_dirty left set: only for reads that
+ * a later one completes (the clear, a pre-cleaning round; the
+ * write-protecting round and the final stop read without breaks).
  */
 static void gch_dirty_pages(struct gch_heap *heap, u64 *map, u64 *held,
 			    bool breaks)
@@ -344,7 +339,7 @@ u64 gch_dirty_protect(struct gch_heap *heap)
 	/* what was written before: the entries keep their dirty bits */
 	gch_dirty_ptes(heap, heap->dirty_map);
 	mutex_lock(&heap->lock);
-	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held, true);
+	gch_dirty_pages(heap, heap->dirty_map, (u64 *)heap->dirty_held, false);
 	heap->dirty_protected = true;
 	n = bitmap_weight((unsigned long *)heap->dirty_map, nh);
 	mutex_unlock(&heap->lock);

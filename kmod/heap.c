@@ -328,10 +328,10 @@ static int gch_heap_lock_alloc(struct gch_heap *heap)
 
 	if (mmap_read_lock_killable(heap->mm))
 		return -EINTR;
-	/* background work lets us in at its next step */
-	atomic_inc(&heap->lock_waiters);
+	/* the background sweep lets us in at its next step */
+	atomic_inc(&heap->alloc_waiters);
 	mutex_lock(&heap->lock);
-	atomic_dec(&heap->lock_waiters);
+	atomic_dec(&heap->alloc_waiters);
 	/*
 	 * Only a mapping still in the tree: munmap() detaches the VMA, then
 	 * downgrades to the read lock we hold while it zaps and frees the

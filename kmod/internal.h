@@ -255,9 +255,8 @@ struct gch_cmark {
  * @last_workers:   per worker, the last collection.
  * @nr_last_workers: entries of @last_workers.
  * @spec:           finalizers and weak links (specials.c).
- * @lock_waiters:  the program's refills and page faults waiting for
- *                  @lock: the background sweep and the scavenger let
- *                  them in between steps of their batches.
+ * @alloc_waiters:  allocations waiting for @lock: the background sweep
+ *                  lets them in between steps of its batches.
  * @dirty_kbits:    the arena's kernel pages, for
  *                  clean_record_shared_mapping_range() (dirty.c).
  * @dirty_map:      heap pages written and not yet scanned again (the
@@ -281,7 +280,7 @@ struct gch_heap {
 	pid_t tgid;
 	uid_t uid;
 	struct mutex lock;
-	atomic_t lock_waiters;
+	atomic_t alloc_waiters;
 	struct inode *inode;
 	u64 arena_size;
 	u32 gc_percent;

@@ -49,17 +49,13 @@
 
 #include "internal.h"
 
-/* Idle pages examined per take of the heap lock in a scavenger tick. */
-#define GCH_SCAV_BATCH		256
-
 /*
- * Idle pages returned per take of the heap lock, fewer if the program
- * waits for it: each is zapped on its own (the store's pages are rarely
- * contiguous), a TLB flush that interrupts the program's CPUs, 0.2 to
- * 0.4 ms under TCG; 256 in a row held the lock for up to 250 ms at a
- * 1 GiB heap.
+ * Idle pages examined per take of the heap lock in a scavenger tick: a
+ * batch that returns them all zaps them under the lock, which the
+ * program's faults and refills wait for (1024 held it for hundreds of ms
+ * under TCG at a 1 GiB heap).
  */
-#define GCH_SCAV_RETURN		16
+#define GCH_SCAV_BATCH		256
 
 /* Mark of an idle page seen by the previous tick. */
 #define GCH_IDLE_SEEN		XA_MARK_0
@@ -263,14 +259,11 @@ static bool gch_scav_batch(struct gch_heap *heap, unsigned long *next,
 {
 	unsigned int n = 0, walked = 0;
 	struct page *page;
-	bool more = false;
 	unsigned long i;
 
 	xa_for_each_start(&heap->idle, i, page, *next) {
-		if (walked++ == GCH_SCAV_BATCH || n == GCH_SCAV_RETURN ||
-		    (n && atomic_read(&heap->lock_waiters))) {
+		if (walked++ == GCH_SCAV_BATCH) {
 			*next = i;
-			more = true;
 			break;
 		}
 		if (*excess ||
@@ -285,29 +278,7 @@ static bool gch_scav_batch(struct gch_heap *heap, unsigned long *next,
 		}
 	}
 	gch_idle_return(heap, idx, v, n);
-	return !more;
-}
-
-/*
- * Between two batches of a tick: drop the heap lock, and if a refill or a
- * page fault waits for it (@lock_waiters), wait (up to about a
- * millisecond) until one of them has it, then queue behind them.  Taken
- * back at once, the lock went to the scavenger again (the woken waiter
- * lost the race), and a refill waited hundreds of ms behind its batches,
- * each short.  The scavenger alone does this: the sweep and the mark's
- * reads of dirty pages, which the next collection waits for, would fall
- * behind threads that refill without a pause while the heap grew.
- */
-static void gch_scav_lock_break(struct gch_heap *heap)
-{
-	unsigned int i;
-
-	mutex_unlock(&heap->lock);
-	for (i = 0; i < 16 && atomic_read(&heap->lock_waiters) &&
-	     !mutex_is_locked(&heap->lock); i++)
-		usleep_range(50, 100);
-	cond_resched();
-	mutex_lock(&heap->lock);
+	return walked <= GCH_SCAV_BATCH;
 }
 
 /*
@@ -332,8 +303,11 @@ static void gch_scav_walk(struct gch_heap *heap, unsigned long excess,
 		excess = gch_idle_excess(heap);
 	do {
 		done = gch_scav_batch(heap, &next, &excess, seen, idx, v);
-		if (!done && !locked)
-			gch_scav_lock_break(heap);
+		if (!done && !locked) {
+			mutex_unlock(&heap->lock);
+			cond_resched();
+			mutex_lock(&heap->lock);
+		}
 	} while (!done && (seen || excess));
 	if (!locked)
 		mutex_unlock(&heap->lock);

@@ -368,16 +368,12 @@ bool gch_span_unswept(const struct gch_heap_core *h, const struct gch_span *s)
 /*
  * Sweep one unswept span, the heap serialised by the caller (lazy sweep):
  * free its unmarked objects, keeping every counter exact, and put it on
- * its swept list, or release it if nothing in it is live.  @for_alloc:
- * for an allocation of its class, which takes from it next: it goes to
- * the head of the class's partial list, and is kept there even if empty
- * (the Go runtime's sweep with preserve): releasing it only for the
- * allocation to take its pages back as a new span would unmap and map
- * them again, and a refill sweeping a cycle's garbage would do that for
- * every span of it.  Return: the span, or NULL if it was released.
+ * its swept list (@front: at the head of its class's partial list, where
+ * allocation takes from next; else at the tail), or release it if nothing
+ * in it is live.  Return: the span, or NULL if it was released.
  */
 static struct gch_span *heap_sweep_span(struct gch_heap_core *h,
-					struct gch_span *s, bool for_alloc)
+					struct gch_span *s, bool front)
 {
 	struct gch_sweep_stats *st = &h->swept;
 	struct gch_central *c = &h->central[s->spanclass];
@@ -403,18 +399,17 @@ static struct gch_span *heap_sweep_span(struct gch_heap_core *h,
 		st->large_freed += freed;
 	} else {
 		c->nfree += freed;
-		if (!live && !for_alloc)
+		if (!live)
 			c->nspans--;
 	}
-	if (!live && !for_alloc) {
+	if (!live) {
 		st->spans_released++;
 		st->pages_released += s->npages;
 		heap_release_span(h, s);
 		return NULL;
 	}
-	if (freed)
+	if (freed) {
 		s->needzero = 1;
-	if (freed || !live) {
 		s->freeindex = gch_bitmap_find_next_zero(s->allocbits,
 							 s->nobjs, 0);
 	}
@@ -423,7 +418,7 @@ static struct gch_span *heap_sweep_span(struct gch_heap_core *h,
 		list_move_tail(&s->link, &h->large);
 	else if (live == s->nobjs)
 		list_move_tail(&s->link, &c->full);
-	else if (for_alloc)
+	else if (front)
 		list_move(&s->link, &c->partial);
 	else
 		list_move_tail(&s->link, &c->partial);
@@ -433,8 +428,7 @@ static struct gch_span *heap_sweep_span(struct gch_heap_core *h,
 /*
  * Sweep unswept spans of @c until one has a free object, which is then
  * first on @c->partial: those that had free objects before the mark
- * first, then full ones.  A span found empty is kept for the allocation
- * (heap_sweep_span()).  Return: false if none was found.
+ * first, then full ones.  Return: false if none was found.
  */
 static bool heap_sweep_class(struct gch_heap_core *h, struct gch_central *c)
 {
